@@ -1,0 +1,3 @@
+from resbench.cli import main
+
+main()

@@ -1,0 +1,206 @@
+"""The results directory of one sweep: a JSON record per run, and tidy CSVs derived from them.
+
+    results/<sweep>/sweep.yaml          the sweep as last run (report and check read its claims)
+    results/<sweep>/runs/<run_id>.json  one record per finished run, written atomically
+    results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
+    results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from resbench import ResbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from resbench.sweep import RunSpec
+    from resbench.train import RunResult
+
+# Statuses a rerun repeats with --retry-failed; ok and diverged are results, kept as they are.
+RETRYABLE = {"failed", "oom", "killed"}
+RUN_COLUMNS = [
+    "run_id", "sweep", "dataset", "family", "arch", "depth", "width", "seed",
+]  # fmt: skip
+RESULT_COLUMNS = [
+    "status", "train_error", "test_error", "train_loss", "test_loss", "epochs", "steps",
+    "params", "seconds", "train_seconds", "samples_per_s", "device",
+]  # fmt: skip
+CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
+
+
+class Store:
+    """One sweep's results directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.runs_dir = self.path / "runs"
+
+    # ---- writing
+    def save(self, result: RunResult) -> Path:
+        """Write `result`'s record atomically: a reader sees the old record or the new, whole."""
+        if "git" not in result.env and (commit := git_commit()):
+            result.env["git"] = commit
+        target = self.runs_dir / f"{result.run_id}.json"
+        _atomic_write(target, result.model_dump_json(indent=1))
+        return target
+
+    def save_sweep(self, text: str) -> None:
+        _atomic_write(self.path / "sweep.yaml", text)
+
+    # ---- reading
+    def statuses(self) -> dict[str, str]:
+        """run_id -> status of every record on disk."""
+        out = {}
+        for path in sorted(self.runs_dir.glob("*.json")):
+            try:
+                out[path.stem] = json.loads(path.read_text())["status"]
+            except (OSError, ValueError, KeyError):
+                continue  # an unreadable record counts as missing: the run is redone
+        return out
+
+    def results(self, run_ids: Iterable[str] | None = None) -> list[RunResult]:
+        """The records on disk (only `run_ids`, in that order, when given)."""
+        from pydantic import ValidationError
+
+        from resbench.train import RunResult
+
+        paths = (
+            [self.runs_dir / f"{r}.json" for r in run_ids]
+            if run_ids is not None
+            else sorted(self.runs_dir.glob("*.json"))
+        )
+        out = []
+        for path in paths:
+            if not path.exists():
+                continue
+            try:
+                out.append(RunResult.model_validate_json(path.read_text()))
+            except (OSError, ValidationError) as e:
+                raise ResbenchError(f"{path}: not a readable run record ({e})") from None
+        return out
+
+    def todo(self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False):  # noqa: ANN201
+        """The specs a run must still do: unrecorded ones; failed ones too with `retry_failed`."""
+        if force:
+            return list(specs)
+        done = self.statuses()
+        return [
+            s
+            for s in specs
+            if s.run_id not in done or (retry_failed and done[s.run_id] in RETRYABLE)
+        ]
+
+    # ---- derived tables
+    def export(self, run_ids: Iterable[str] | None = None) -> tuple[Path, Path]:
+        """Rebuild runs.csv and curves.csv from the records (of `run_ids`, when given)."""
+        results = self.results(run_ids)
+        runs, curves = runs_frame(results), curves_frame(results)
+        runs_path, curves_path = self.path / "runs.csv", self.path / "curves.csv"
+        _atomic_write(runs_path, runs.to_csv(index=False))
+        _atomic_write(curves_path, curves.to_csv(index=False))
+        return runs_path, curves_path
+
+
+def runs_frame(results: list[RunResult]) -> pd.DataFrame:
+    """One row per run: identity columns, every other spec field (dotted), then the results."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        s = r.spec
+        row: dict[str, Any] = {
+            "run_id": r.run_id,
+            "sweep": s.sweep,
+            "dataset": s.dataset.name,
+            "family": s.model.family,
+            "arch": s.model.arch,
+            "depth": s.model.depth,
+            "width": s.model.width,
+            "seed": s.seed,
+        }
+        shown = {"dataset.name", "model.family", "model.arch", "model.depth", "model.width"}
+        for key, value in _flatten(s.model_dump(mode="json", exclude={"sweep", "seed"})).items():
+            if key not in shown:
+                row[key] = json.dumps(value) if isinstance(value, list) else value
+        for key in RESULT_COLUMNS:
+            row[key] = getattr(r, key)
+        row["error"] = r.error
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=[*RUN_COLUMNS, *RESULT_COLUMNS, "error"])
+    return frame
+
+
+def curves_frame(results: list[RunResult]) -> pd.DataFrame:
+    """Long form: one row per (run, step, split, metric)."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
+        for p in r.curve:
+            for split in ("train", "test"):
+                for metric in ("loss", "error"):
+                    value = getattr(p, f"{split}_{metric}")
+                    rows.append((*key, p.step, p.epoch, split, metric, value))
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def load_runs(path: str | Path) -> pd.DataFrame:
+    """runs.csv of a results directory (or the CSV itself) as a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    csv = path / "runs.csv" if path.is_dir() else path
+    if not csv.is_file():
+        raise ResbenchError(f"{csv}: no such file (run the sweep first: resbench run)")
+    return pd.read_csv(csv)
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the resbench checkout in use, when it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,411 @@
+"""Sweeps: YAML -> validated `Sweep` -> `expand()` -> frozen `RunSpec`s with stable run ids.
+
+A sweep file has fixed sections (`dataset`, `model`, `train`) and a `grid` of dotted keys to
+lists; the runs are the cartesian product of the grid, minus `exclude`, plus `include`.
+`depth`, `arch` and `seed` are always swept. Every problem is raised as one `SweepError` line
+naming the file, the field path and the offending value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from resbench import ResbenchError
+from resbench.data import DATASETS
+
+# Short grid keys and the spec fields they set.
+GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
+REQUIRED_GRID_KEYS = ("depth", "arch", "seed")
+# Fields that say where a run executes, not what it computes: not part of the run id.
+EXECUTION_FIELDS = {("train", "device")}
+
+
+class SweepError(ResbenchError):
+    """A sweep that cannot be used, explained in one line."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A discriminated union over the registered datasets' options, chosen by `name:`.
+DatasetConfig = Annotated[
+    Union[tuple(options for options, _ in DATASETS.values())],  # type: ignore[valid-type]  # noqa: UP007
+    Field(discriminator="name"),
+]
+
+
+class ModelSection(Strict):
+    """The `model:` section: everything about the network except depth and arch (swept)."""
+
+    family: Literal["mlp", "conv1d"] = "conv1d"
+    width: PositiveInt = Field(16, description="hidden width (mlp); first stage's channels (conv1d)")
+    batch_norm: bool = True
+    shortcut: Literal["A", "B"] = Field(
+        "A", description="where widths change: A zero-pads (no parameters), B projects (1x1)"
+    )
+    zero_init_residual: bool = Field(
+        False, description="start each residual branch's last batch norm at 0 (Goyal et al. 2017)"
+    )
+
+    @field_validator("zero_init_residual")
+    @classmethod
+    def _zero_init_needs_batch_norm(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("batch_norm", True):
+            raise ValueError("zero_init_residual needs batch_norm: true")
+        return value
+
+
+class ModelConfig(ModelSection):
+    """A network fully described: the section plus the swept depth and arch."""
+
+    depth: PositiveInt
+    arch: Literal["plain", "residual"]
+
+    @field_validator("depth")
+    @classmethod
+    def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
+        from resbench.models import depth_problem
+
+        if "family" in info.data and (problem := depth_problem(info.data["family"], depth)):
+            raise ValueError(problem)
+        return depth
+
+
+class TrainConfig(Strict):
+    """The `train:` section: length, optimiser, schedule and evaluation."""
+
+    epochs: PositiveInt | None = Field(None, description="training length in epochs")
+    steps: PositiveInt | None = Field(None, description="training length in optimiser steps")
+    batch_size: PositiveInt = 128
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: PositiveFloat = 0.1
+    momentum: NonNegativeFloat = 0.9
+    nesterov: bool = False
+    weight_decay: NonNegativeFloat = 1e-4
+    schedule: Literal["constant", "cosine", "multistep"] = "cosine"
+    milestones: tuple[PositiveFloat, ...] = Field(
+        (), description="multistep: when lr is multiplied by gamma, in the unit of the length"
+    )
+    gamma: PositiveFloat = 0.1
+    warmup: NonNegativeFloat = Field(0, description="linear warm-up, in the unit of the length")
+    eval_every: PositiveInt | None = Field(
+        None, description="steps between curve points (default: once per epoch)"
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+    @model_validator(mode="after")
+    def _one_length(self) -> TrainConfig:
+        if (self.epochs is None) == (self.steps is None):
+            raise ValueError("give exactly one of train.epochs or train.steps")
+        length = self.epochs or self.steps or 0
+        if self.schedule == "multistep" and not self.milestones:
+            raise ValueError("schedule multistep needs milestones")
+        if list(self.milestones) != sorted(self.milestones) or any(
+            m >= length for m in self.milestones
+        ):
+            raise ValueError(f"milestones must increase and stay below the length ({length})")
+        if self.warmup >= length:
+            raise ValueError(f"warmup must be shorter than the length ({length})")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return "epochs" if self.epochs is not None else "steps"
+
+
+class _Claim(Strict):
+    metric: str = "train_error"
+
+
+class Degrades(_Claim):
+    """For `arch`, the deepest net's metric exceeds the best shallower one's by >= min_gap."""
+
+    claim: Literal["degrades"]
+    arch: Literal["plain", "residual"] = "plain"
+    min_gap: NonNegativeFloat = 0.0
+
+
+class Holds(_Claim):
+    """For `arch`, the deepest net's metric is no worse than the shallowest's + tolerance."""
+
+    claim: Literal["holds"]
+    arch: Literal["plain", "residual"] = "residual"
+    tolerance: NonNegativeFloat = 0.0
+
+
+class Beats(_Claim):
+    """`arch`'s metric is below `than`'s at `depths` (default: every shared depth) by >= min_gap."""
+
+    claim: Literal["beats"]
+    arch: Literal["plain", "residual"] = "residual"
+    than: Literal["plain", "residual"] = "plain"
+    depths: tuple[PositiveInt, ...] = ()
+    min_gap: NonNegativeFloat = 0.0
+
+
+Claim = Annotated[Degrades | Holds | Beats, Field(discriminator="claim")]
+
+
+class RunSpec(Strict):
+    """One training run, fully resolved. Its `run_id` is a hash of what it computes."""
+
+    sweep: str
+    dataset: DatasetConfig
+    model: ModelConfig
+    train: TrainConfig
+    seed: int
+
+    @cached_property
+    def run_id(self) -> str:
+        """Short hash of the canonical resolved spec, without the sweep name or the device."""
+        data = self.model_dump(mode="json", exclude={"sweep"})
+        for section, key in EXECUTION_FIELDS:
+            data[section].pop(key, None)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def label(self) -> str:
+        """e.g. 'residual-56 seed 2'."""
+        return f"{self.model.arch}-{self.model.depth} seed {self.seed}"
+
+
+GridValue = Any
+
+
+class Sweep(Strict):
+    """A sweep file: fixed sections, the grid that varies them, and the claims to check."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    dataset: DatasetConfig = Field(default_factory=lambda: DATASETS["mnist1d"][0]())
+    model: ModelSection = ModelSection()
+    train: TrainConfig
+    grid: dict[str, list[GridValue]] = Field(
+        description="dotted keys to lists of values; depth, arch and seed are required"
+    )
+    exclude: list[dict[str, GridValue]] = Field(
+        default_factory=list, description="partial grid points to drop (a list matches any)"
+    )
+    include: list[dict[str, GridValue]] = Field(
+        default_factory=list, description="extra runs: grid keys to single values"
+    )
+    expect: list[Claim] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with resbench."""
+    root = resources.files("resbench") / "sweeps"
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_path(name: str) -> Path:
+    return Path(str(resources.files("resbench") / "sweeps" / f"{name}.yaml"))
+
+
+def resolve(ref: str) -> Path:
+    """A sweep reference -> its file: a path, or the name of a preset."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if ref in preset_names():
+        return preset_path(ref)
+    presets = ", ".join(preset_names())
+    raise SweepError(f"{ref}: no such sweep file, and not a preset ({presets})")
+
+
+def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Sweep:
+    """Read, validate and check-expand the sweep at `ref` (a path or a preset name).
+
+    `overrides` maps dotted keys (`train.device`, `grid.seed`) to values that replace the file's.
+    """
+    path = resolve(str(ref))
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise SweepError(f"{path}: cannot read: {e.strerror}") from None
+    return parse_sweep(text, str(path), overrides)
+
+
+def parse_sweep(
+    text: str, source: str = "<sweep>", overrides: dict[str, Any] | None = None
+) -> Sweep:
+    """Validate sweep YAML `text`; `source` names it in errors."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SweepError(f"{source}{where}: YAML syntax error: {problem}") from None
+    if not isinstance(raw, dict):
+        raise SweepError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    for key, value in (overrides or {}).items():
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SweepError(f"{source}: {key}: cannot override inside a {type(node).__name__}")
+        node[leaf] = value
+    try:
+        sweep = Sweep.model_validate(raw)
+    except ValidationError as e:
+        raise SweepError(f"{source}: {_describe(e)}") from None
+    _check_grid(sweep, source)
+    expand(sweep, source)  # every run must validate: bad grid values fail at load time
+    return sweep
+
+
+def _check_grid(sweep: Sweep, source: str) -> None:
+    for key in REQUIRED_GRID_KEYS:
+        if key not in sweep.grid:
+            raise SweepError(f"{source}: grid.{key}: required (the grid must sweep {key})")
+    for key, values in sweep.grid.items():
+        if not values:
+            raise SweepError(f"{source}: grid.{key}: empty list; give at least one value")
+        target = GRID_ALIASES.get(key, key)
+        if target not in ("seed",) and target.split(".")[0] not in ("dataset", "model", "train"):
+            raise SweepError(
+                f"{source}: grid.{key}: unknown key; use depth, arch, seed or a dotted field "
+                "such as train.lr or model.width"
+            )
+    for section in ("exclude", "include"):
+        for i, entry in enumerate(getattr(sweep, section)):
+            for key in entry:
+                if key not in sweep.grid and section == "exclude":
+                    raise SweepError(
+                        f"{source}: exclude[{i}].{key}: not a grid key ({', '.join(sweep.grid)})"
+                    )
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
+    """The sweep's runs in grid order: the product, minus `exclude`, plus `include`."""
+    keys = list(sweep.grid)
+    points = [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(sweep.grid[k] for k in keys))
+    ]
+    points = [p for p in points if not any(_matches(p, ex) for ex in sweep.exclude)]
+    for i, extra in enumerate(sweep.include):
+        missing = [k for k in REQUIRED_GRID_KEYS if k not in extra]
+        if missing:
+            raise SweepError(f"{source}: include[{i}]: missing {', '.join(missing)}")
+        points.append(dict(extra))
+    specs: dict[str, RunSpec] = {}
+    for point in points:
+        spec = _resolve(sweep, point, source)
+        specs.setdefault(spec.run_id, spec)
+    if not specs:
+        raise SweepError(f"{source}: grid: no runs left after exclude")
+    return list(specs.values())
+
+
+def _matches(point: dict[str, Any], pattern: dict[str, Any]) -> bool:
+    for key, want in pattern.items():
+        options = want if isinstance(want, list) else [want]
+        if point.get(key) not in options:
+            return False
+    return True
+
+
+def _resolve(sweep: Sweep, point: dict[str, Any], source: str) -> RunSpec:
+    data: dict[str, Any] = {
+        "sweep": sweep.name,
+        "dataset": sweep.dataset.model_dump(),
+        "model": sweep.model.model_dump(),
+        "train": sweep.train.model_dump(),
+    }
+    for key, value in point.items():
+        *parents, leaf = GRID_ALIASES.get(key, key).split(".")
+        node = data
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise SweepError(f"{source}: grid.{key}: unknown key")
+            node = node[part]
+        node[leaf] = value
+    try:
+        return RunSpec.model_validate(data)
+    except ValidationError as e:
+        where = {v: k for k, v in GRID_ALIASES.items()}
+        raise SweepError(f"{source}: {_describe(e, point, where)}") from None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _describe(
+    error: ValidationError,
+    point: dict[str, Any] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> str:
+    """The first validation error as 'field.path: problem (got value)'."""
+    err = error.errors()[0]
+    loc = [str(part) for part in err["loc"] if not _is_tag(part)]
+    path = ".".join(loc)
+    # A value that came from the grid is reported as the grid key the user wrote.
+    if point is not None:
+        key = (aliases or {}).get(path, path)
+        if key in point:
+            path = f"grid.{key}"
+    msg, kind = err["msg"], err["type"]
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key{_valid_keys(loc)}"
+    if kind == "missing":
+        return f"{path}: required"
+    if kind == "union_tag_invalid":
+        tags = ", ".join(DATASETS)
+        return f"{path}.name: unknown dataset {err['input'].get('name')!r} (valid: {tags})"
+    if kind == "union_tag_not_found":
+        return f"{path}.name: required (one of {', '.join(DATASETS)})"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    value = err.get("input")
+    # Section-level problems carry the whole section as input: the message says enough.
+    got = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{path}: {msg}{got}"
+
+
+def _is_tag(part: object) -> bool:
+    """Discriminated unions add the tag ('mnist1d', 'degrades') to error locations."""
+    return isinstance(part, str) and (part in DATASETS or part in ("degrades", "holds", "beats"))
+
+
+def _valid_keys(loc: list[str]) -> str:
+    """' (valid: a, b, c)' for the section that holds the unknown key at `loc`."""
+    sections: dict[str, type[BaseModel]] = {
+        "": Sweep,
+        "model": ModelSection,
+        "train": TrainConfig,
+    }
+    cls = sections.get(".".join(loc[:-1]))
+    if cls is None:
+        return ""
+    hint = " (depth, arch and seed are set in grid:)" if loc[-1] in GRID_ALIASES else ""
+    return f"{hint} (valid: {', '.join(cls.model_fields)})"

@@ -1,0 +1,268 @@
+"""Training: `train_run(spec) -> RunResult`, one seeded run from a spec to its final metrics.
+
+A plain function of its spec: no file I/O, no knowledge of executors or storage, picklable
+and total (it never raises for a run that goes wrong: the status says what happened).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+import traceback
+from datetime import datetime, timezone
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from resbench import __version__, data
+from resbench.models import build_model, count_parameters
+from resbench.sweep import RunSpec, TrainConfig
+
+Status = Literal["ok", "diverged", "failed", "oom", "killed"]
+EVAL_BATCH = 2048
+
+
+class CurvePoint(BaseModel):
+    """Training progress at one step: running train figures since the last point, test now."""
+
+    step: int
+    epoch: float
+    lr: float
+    train_loss: float | None
+    train_error: float | None
+    test_loss: float | None
+    test_error: float | None
+
+
+class RunResult(BaseModel):
+    """Everything one run produced; the store writes it as the run's JSON record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    spec: RunSpec
+    status: Status
+    error: str | None = None
+    traceback: str | None = None
+    train_error: float | None = None
+    test_error: float | None = None
+    train_loss: float | None = None
+    test_loss: float | None = None
+    epochs: float = 0.0
+    steps: int = 0
+    params: int | None = None
+    seconds: float = 0.0
+    train_seconds: float = 0.0
+    samples_per_s: float | None = None
+    device: str = ""
+    started_at: str = ""
+    env: dict[str, str] = {}
+    curve: list[CurvePoint] = []
+
+
+def train_run(spec: RunSpec) -> RunResult:
+    """Train the run `spec` describes and return its result; failures become a status."""
+    started = _now()
+    t0 = time.perf_counter()
+    try:
+        result = _train(spec)
+    except torch.cuda.OutOfMemoryError as e:
+        result = _broken(spec, "oom", e)
+    except Exception as e:  # a failing run is a result, never the end of a sweep
+        result = _broken(spec, "failed", e)
+    result.started_at = started
+    result.seconds = time.perf_counter() - t0
+    result.env = environment(result.device)
+    return result
+
+
+def _train(spec: RunSpec) -> RunResult:
+    cfg = spec.train
+    device = resolve_device(cfg.device)
+    ds = data.load(spec.dataset, str(device))
+
+    # ---- model and optimiser: seeded, so a spec always starts from the same weights
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
+    optimizer = make_optimizer(model, cfg)
+    n = len(ds.x_train)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = cfg.steps or (cfg.epochs or 0) * steps_per_epoch
+    scale = steps_per_epoch if cfg.unit == "epochs" else 1
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, total_steps, scale))
+    eval_every = cfg.eval_every or steps_per_epoch
+
+    # ---- the loop: shuffles come from their own generator, on the CPU, so they are the
+    # same on every device; running sums stay on the device to avoid a sync per step
+    shuffle = torch.Generator().manual_seed(spec.seed)
+    loss_sum = torch.zeros((), device=device)
+    wrong_sum = torch.zeros((), device=device, dtype=torch.long)
+    seen, status, curve = 0, "ok", []
+    order = torch.empty(0, dtype=torch.long)
+    model.train()
+    t0 = time.perf_counter()
+    step = 0
+    while step < total_steps:
+        k = step % steps_per_epoch
+        if k == 0:
+            order = torch.randperm(n, generator=shuffle).to(device)
+        idx = order[k * cfg.batch_size : (k + 1) * cfg.batch_size]
+        x, y = ds.x_train[idx], ds.y_train[idx]
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.detach() * len(idx)
+        wrong_sum += (logits.detach().argmax(1) != y).sum()
+        seen += len(idx)
+        step += 1
+
+        if step % eval_every == 0 or step == total_steps:
+            train_loss = (loss_sum / seen).item()  # the one sync per curve point
+            test_loss, test_error = evaluate(model, ds.x_test, ds.y_test)
+            curve.append(
+                CurvePoint(
+                    step=step,
+                    epoch=step / steps_per_epoch,
+                    lr=optimizer.param_groups[0]["lr"],
+                    train_loss=_finite(train_loss),
+                    train_error=wrong_sum.item() / seen,
+                    test_loss=_finite(test_loss),
+                    test_error=test_error,
+                )
+            )
+            if not math.isfinite(train_loss):
+                status = "diverged"  # a result, not an error: record it and stop
+                break
+            loss_sum.zero_()
+            wrong_sum.zero_()
+            seen = 0
+    train_seconds = time.perf_counter() - t0
+
+    # ---- final metrics on the whole training set, in eval mode, without augmentation
+    result = RunResult(
+        run_id=spec.run_id,
+        spec=spec,
+        status=status,
+        epochs=step / steps_per_epoch,
+        steps=step,
+        params=count_parameters(model),
+        train_seconds=train_seconds,
+        samples_per_s=step * cfg.batch_size / train_seconds if train_seconds > 0 else None,
+        device=device_name(device),
+        curve=curve,
+    )
+    if status == "ok":
+        result.train_loss, result.train_error = evaluate(model, ds.x_train, ds.y_train)
+        result.test_loss, result.test_error = evaluate(model, ds.x_test, ds.y_test)
+        if not math.isfinite(result.train_loss):
+            result.status, result.train_loss = "diverged", None
+    return result
+
+
+def lr_factor(cfg: TrainConfig, total_steps: int, scale: int):  # noqa: ANN201
+    """The schedule as step -> multiple of `cfg.lr`; `scale` converts the config's unit to steps."""
+    warmup = cfg.warmup * scale
+    milestones = [m * scale for m in cfg.milestones]
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if cfg.schedule == "cosine":
+            progress = (step - warmup) / max(1, total_steps - warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        if cfg.schedule == "multistep":
+            return cfg.gamma ** sum(step >= m for m in milestones)
+        return 1.0
+
+    return factor
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov,
+            weight_decay=cfg.weight_decay,
+        )
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean loss, error rate) of `model` on (x, y) in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss, wrong = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+    for i in range(0, len(x), EVAL_BATCH):
+        logits = model(x[i : i + EVAL_BATCH])
+        target = y[i : i + EVAL_BATCH]
+        loss += F.cross_entropy(logits, target, reduction="sum")
+        wrong += (logits.argmax(1) != target).sum()
+    model.train(was_training)
+    return loss.item() / len(x), wrong.item() / len(x)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' means cuda, then mps, then cpu."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is cuda but no CUDA device is available")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type
+
+
+def environment(device: str) -> dict[str, str]:
+    """Versions and machine facts recorded with every run."""
+    return {
+        "resbench": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": str(os.cpu_count()),
+        "threads": str(torch.get_num_threads()),
+        "device": device,
+    }
+
+
+def _broken(spec: RunSpec, status: Status, e: BaseException) -> RunResult:
+    return RunResult(
+        run_id=spec.run_id,
+        spec=spec,
+        status=status,
+        error=f"{type(e).__name__}: {e}",
+        traceback=traceback.format_exc(),
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

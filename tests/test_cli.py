@@ -1,0 +1,106 @@
+"""The command line through Typer's CliRunner: run, resume, errors, presets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from resbench.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):  # noqa: ANN201
+    return runner.invoke(app, list(args))
+
+
+def test_run_writes_records_and_tidy_csvs(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    result = run("run", str(tiny_sweep_file), "--out", str(tmp_path / "res"))
+    assert result.exit_code == 0, result.output
+    assert "8 to run" in result.output
+    root = tmp_path / "res" / "tiny"
+    assert len(list((root / "runs").glob("*.json"))) == 8
+    runs = pd.read_csv(root / "runs.csv")
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"}
+    assert set(zip(runs["arch"], runs["depth"])) == {
+        (a, d) for a in ("plain", "residual") for d in (8, 14)
+    }
+    assert (root / "curves.csv").is_file() and (root / "sweep.yaml").is_file()
+    assert "train_error by depth" in result.output  # the closing table
+
+
+def test_rerun_skips_recorded_runs_and_force_reruns(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "res")
+    assert run("run", str(tiny_sweep_file), "--out", out).exit_code == 0
+    record = next((tmp_path / "res" / "tiny" / "runs").glob("*.json"))
+    before = record.stat().st_mtime_ns
+    again = run("run", str(tiny_sweep_file), "--out", out)
+    assert again.exit_code == 0 and "8 recorded, 0 to run" in again.output
+    assert record.stat().st_mtime_ns == before
+    forced = run("run", str(tiny_sweep_file), "--out", out, "--force")
+    assert forced.exit_code == 0 and "8 to run" in forced.output
+    assert record.stat().st_mtime_ns != before
+
+
+def test_a_new_grid_value_runs_only_the_new_runs(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "res")
+    assert run("run", str(tiny_sweep_file), "--out", out).exit_code == 0
+    tiny_sweep_file.write_text(tiny_sweep_file.read_text().replace("seed: [0, 1]", "seed: [0, 1, 2]"))
+    more = run("run", str(tiny_sweep_file), "--out", out)
+    assert more.exit_code == 0 and "12 runs, 8 recorded, 4 to run" in more.output
+    assert len(pd.read_csv(tmp_path / "res" / "tiny" / "runs.csv")) == 12
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    # depth 8 conv1d on 3D images fails; the mlp-free grid still records every run.
+    text = tiny_sweep_file.read_text().replace("shape: [1, 16]", "shape: [1, 4, 4]")
+    tiny_sweep_file.write_text(text)
+    result = run("run", str(tiny_sweep_file), "--out", str(tmp_path / "res"))
+    assert result.exit_code == 1
+    assert "8 run(s) failed" in result.output and "--retry-failed" in result.output
+    runs = pd.read_csv(tmp_path / "res" / "tiny" / "runs.csv")
+    assert set(runs["status"]) == {"failed"} and runs["error"].str.contains("conv1d").all()
+
+
+def test_bad_sweep_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ntrain: {epochs: 1, optimizer: sgdd}\ngrid: {depth: [8], arch: [plain], seed: [0]}\n")
+    result = run("run", str(bad), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "bad.yaml" in lines[0] and "train.optimizer" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_sweep_file_is_exit_2(tmp_path: Path) -> None:
+    result = run("run", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2 and "no such sweep file" in result.output
+
+
+def test_sweeps_lists_the_presets() -> None:
+    result = run("sweeps")
+    assert result.exit_code == 0
+    for name in ("quick", "ci", "mlp"):
+        assert name in result.output
+
+
+def test_help_is_fast_and_does_not_import_torch() -> None:
+    code = "import sys; from resbench.cli import app; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "resbench", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "run" in out.stdout and time.perf_counter() - t0 < 5
+
+
+def test_device_override_is_applied(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    result = run("run", str(tiny_sweep_file), "--out", str(tmp_path), "--device", "cpu")
+    assert result.exit_code == 0
+    runs = pd.read_csv(tmp_path / "tiny" / "runs.csv")
+    assert runs["device"].str.startswith("cpu").all()

@@ -1,0 +1,113 @@
+"""train_run: seeded, learns, records curves, and turns every failure into a status."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from conftest import TINY_SWEEP
+
+from resbench.sweep import RunSpec, TrainConfig, expand, parse_sweep
+from resbench.train import lr_factor, train_run
+
+
+def tiny(**overrides) -> RunSpec:
+    return expand(parse_sweep(TINY_SWEEP, "tiny", overrides))[0]
+
+
+def test_same_spec_gives_identical_results_on_cpu() -> None:
+    spec = tiny(**{"train.epochs": 3})
+    a, b = train_run(spec), train_run(spec)
+    assert a.status == b.status == "ok"
+    assert a.train_error == b.train_error and a.train_loss == b.train_loss
+    assert [p.model_dump() for p in a.curve] == [p.model_dump() for p in b.curve]
+
+
+def test_seed_changes_the_run() -> None:
+    a = train_run(tiny(**{"grid.seed": [0]}))
+    b = train_run(tiny(**{"grid.seed": [1]}))
+    assert a.train_loss != b.train_loss
+
+
+def test_training_learns_a_learnable_task() -> None:
+    spec = tiny(**{"train.epochs": 30, "grid.depth": [8], "grid.arch": ["residual"]})
+    result = train_run(spec)
+    chance = 1 - 1 / 4
+    assert result.status == "ok"
+    assert result.train_error < chance / 2 < result.curve[0].train_error + 0.3
+
+
+def test_result_records_curve_metrics_and_timings() -> None:
+    spec = tiny()
+    r = train_run(spec)
+    steps_per_epoch = 64 // 16
+    assert r.run_id == spec.run_id and r.spec == spec
+    assert r.steps == 2 * steps_per_epoch and r.epochs == 2
+    assert [p.step for p in r.curve] == [2, 4, 6, 8]  # eval_every: 2
+    assert all(0 <= p.train_error <= 1 and 0 <= p.test_error <= 1 for p in r.curve)
+    assert 0 <= r.train_error <= 1 and 0 <= r.test_error <= 1 and r.train_loss > 0
+    assert r.seconds >= r.train_seconds > 0 and r.samples_per_s > 0
+    assert r.params > 0 and r.device.startswith("cpu")
+    assert r.env["torch"] == torch.__version__
+
+
+def test_final_train_error_is_measured_on_the_whole_set_in_eval_mode() -> None:
+    r = train_run(tiny())
+    # 64 training examples: every error rate is a multiple of 1/64.
+    assert math.isclose(r.train_error * 64, round(r.train_error * 64))
+
+
+def test_non_finite_loss_is_recorded_as_diverged() -> None:
+    spec = tiny(**{"model.batch_norm": False, "train.lr": 1e6, "train.momentum": 0.0})
+    r = train_run(spec)
+    assert r.status == "diverged"
+    assert r.train_error is None and r.error is None
+    assert r.curve and r.curve[-1].train_loss is None  # the non-finite point is kept
+    assert r.steps < 8  # stopped early, at the first curve point
+
+
+def test_an_exception_is_recorded_as_failed_with_its_message() -> None:
+    # conv1d needs (channels, length) inputs: a 3D image makes the run fail, not the caller.
+    spec = tiny(**{"dataset.shape": [1, 4, 4]})
+    r = train_run(spec)
+    assert r.status == "failed"
+    assert "conv1d needs inputs shaped" in r.error and "Traceback" in r.traceback
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_every_optimizer_trains(optimizer: str) -> None:
+    lr = 0.05 if optimizer == "sgd" else 0.003
+    r = train_run(tiny(**{"train.optimizer": optimizer, "train.lr": lr}))
+    assert r.status == "ok" and math.isfinite(r.train_loss)
+
+
+def schedule(**kw) -> list[float]:
+    cfg = TrainConfig(**{"steps": 10, **kw})
+    factor = lr_factor(cfg, total_steps=10, scale=1)
+    return [factor(s) for s in range(10)]
+
+
+def test_constant_schedule() -> None:
+    assert schedule(schedule="constant") == [1.0] * 10
+
+
+def test_cosine_schedule_falls_from_one_towards_zero() -> None:
+    f = schedule(schedule="cosine")
+    assert f[0] == 1.0 and all(a > b for a, b in zip(f, f[1:])) and f[-1] < 0.05
+
+
+def test_multistep_schedule_multiplies_by_gamma_at_milestones() -> None:
+    f = schedule(schedule="multistep", milestones=[4, 7], gamma=0.1)
+    assert f[:4] == [1.0] * 4 and f[4:7] == pytest.approx([0.1] * 3) and f[7:] == pytest.approx([0.01] * 3)
+
+
+def test_warmup_rises_linearly_then_follows_the_schedule() -> None:
+    f = schedule(schedule="constant", warmup=4)
+    assert f[:4] == [0.25, 0.5, 0.75, 1.0] and f[4:] == [1.0] * 6
+
+
+def test_milestones_in_epochs_are_converted_to_steps() -> None:
+    cfg = TrainConfig(epochs=4, schedule="multistep", milestones=[2])
+    factor = lr_factor(cfg, total_steps=40, scale=10)
+    assert factor(19) == 1.0 and factor(20) == pytest.approx(0.1)
