@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -36,8 +37,8 @@ from resbench.data import DATASETS
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
 REQUIRED_GRID_KEYS = ("depth", "arch", "seed")
-# Fields that say where a run executes, not what it computes: not part of the run id.
-EXECUTION_FIELDS = {("train", "device")}
+# Fields that say where or how a run executes, not what it computes: not part of the run id.
+EXECUTION_FIELDS = {("train", "device"), ("train", "checkpoint_every")}
 
 
 class SweepError(ResbenchError):
@@ -59,7 +60,9 @@ class ModelSection(Strict):
     """The `model:` section: everything about the network except depth and arch (swept)."""
 
     family: Literal["mlp", "conv1d"] = "conv1d"
-    width: PositiveInt = Field(16, description="hidden width (mlp); first stage's channels (conv1d)")
+    width: PositiveInt = Field(
+        16, description="hidden width (mlp); first stage's channels (conv1d)"
+    )
     batch_norm: bool = True
     shortcut: Literal["A", "B"] = Field(
         "A", description="where widths change: A zero-pads (no parameters), B projects (1x1)"
@@ -113,6 +116,9 @@ class TrainConfig(Strict):
         None, description="steps between curve points (default: once per epoch)"
     )
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    checkpoint_every: PositiveInt | None = Field(
+        None, description="steps between checkpoints that an interrupted run resumes from"
+    )
 
     @model_validator(mode="after")
     def _one_length(self) -> TrainConfig:
@@ -178,7 +184,7 @@ class RunSpec(Strict):
 
     @cached_property
     def run_id(self) -> str:
-        """Short hash of the canonical resolved spec, without the sweep name or the device."""
+        """Short hash of the canonical resolved spec, without the sweep name or EXECUTION_FIELDS."""
         data = self.model_dump(mode="json", exclude={"sweep"})
         for section, key in EXECUTION_FIELDS:
             data[section].pop(key, None)
@@ -188,6 +194,35 @@ class RunSpec(Strict):
     def label(self) -> str:
         """e.g. 'residual-56 seed 2'."""
         return f"{self.model.arch}-{self.model.depth} seed {self.seed}"
+
+
+class ExecutorSection(Strict):
+    """The `executor:` section: where runs execute, never what they compute (not in run ids).
+
+    The command line's flags override it.
+    """
+
+    name: Literal["inline", "local"] = Field(
+        "local", description="local: a worker process per slot; inline: one by one, in-process"
+    )
+    workers: PositiveInt | None = Field(
+        None, description="worker processes (default: GPUs x runs_per_gpu, else cores / threads)"
+    )
+    runs_per_gpu: PositiveInt = Field(1, description="runs sharing one GPU at a time")
+    threads_per_run: PositiveInt = Field(1, description="CPU threads each run uses")
+    retries: NonNegativeInt = Field(
+        1, description="times a failed or killed run is retried before its status is final"
+    )
+
+    def override(self, **flags: Any) -> ExecutorSection:
+        """This section with the command line's flags (those not None) in place of its values."""
+        values = {**self.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
+        try:
+            return ExecutorSection.model_validate(values)
+        except ValidationError as e:
+            err = e.errors()[0]
+            flag = "--" + str(err["loc"][0]).replace("_", "-")
+            raise SweepError(f"{flag}: {err['msg']} (got {err.get('input')!r})") from None
 
 
 GridValue = Any
@@ -211,6 +246,7 @@ class Sweep(Strict):
         default_factory=list, description="extra runs: grid keys to single values"
     )
     expect: list[Claim] = Field(default_factory=list)
+    executor: ExecutorSection = ExecutorSection()
 
 
 # --------------------------------------------------------------------------- loading
@@ -403,6 +439,7 @@ def _valid_keys(loc: list[str]) -> str:
         "": Sweep,
         "model": ModelSection,
         "train": TrainConfig,
+        "executor": ExecutorSection,
     }
     cls = sections.get(".".join(loc[:-1]))
     if cls is None:
