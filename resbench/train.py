@@ -1,7 +1,9 @@
 """Training: `train_run(spec) -> RunResult`, one seeded run from a spec to its final metrics.
 
-A plain function of its spec: no file I/O, no knowledge of executors or storage, picklable
-and total (it never raises for a run that goes wrong: the status says what happened).
+A plain function of its spec: no knowledge of executors or storage, picklable and total (it
+never raises for a run that goes wrong: the status says what happened). Two optional hooks
+serve the executors without changing what a run computes: `progress`, called after each step,
+and `checkpoint`, a file path the caller chooses to save the loop's state to and resume from.
 """
 
 from __future__ import annotations
@@ -11,20 +13,25 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from resbench import __version__, data
+from resbench import checkpoint as checkpoints
 from resbench.models import build_model, count_parameters
 from resbench.sweep import RunSpec, TrainConfig
 
 Status = Literal["ok", "diverged", "failed", "oom", "killed"]
 EVAL_BATCH = 2048
+# progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
+Progress = Callable[[int, int, float | None], None]
 
 
 class CurvePoint(BaseModel):
@@ -60,17 +67,26 @@ class RunResult(BaseModel):
     train_seconds: float = 0.0
     samples_per_s: float | None = None
     device: str = ""
+    attempts: int = 1
+    resumed_at: int | None = Field(None, description="the step a checkpoint resumed the run from")
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
 
 
-def train_run(spec: RunSpec) -> RunResult:
-    """Train the run `spec` describes and return its result; failures become a status."""
+def train_run(
+    spec: RunSpec, progress: Progress | None = None, checkpoint: str | Path | None = None
+) -> RunResult:
+    """Train the run `spec` describes and return its result; failures become a status.
+
+    `progress` is called after every step, so it must be cheap. `checkpoint` is a file: the run
+    resumes from it when it holds this run's state, and saves there every
+    `train.checkpoint_every` steps. A resumed run computes what an uninterrupted one does.
+    """
     started = _now()
     t0 = time.perf_counter()
     try:
-        result = _train(spec)
+        result = _train(spec, progress, Path(checkpoint) if checkpoint is not None else None)
     except torch.cuda.OutOfMemoryError as e:
         result = _broken(spec, "oom", e)
     except Exception as e:  # a failing run is a result, never the end of a sweep
@@ -81,7 +97,7 @@ def train_run(spec: RunSpec) -> RunResult:
     return result
 
 
-def _train(spec: RunSpec) -> RunResult:
+def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) -> RunResult:
     cfg = spec.train
     device = resolve_device(cfg.device)
     ds = data.load(spec.dataset, str(device))
@@ -104,9 +120,27 @@ def _train(spec: RunSpec) -> RunResult:
     wrong_sum = torch.zeros((), device=device, dtype=torch.long)
     seen, status, curve = 0, "ok", []
     order = torch.empty(0, dtype=torch.long)
+    step, resumed_at, seconds_before = 0, None, 0.0
+
+    # ---- resume: every piece of loop state comes back, so the rest of the run is unchanged
+    if checkpoint is not None and (saved := checkpoints.load(checkpoint, spec.run_id)):
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        shuffle.set_state(saved["shuffle"])
+        torch.set_rng_state(saved["rng"])
+        if device.type == "cuda" and saved["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"], device)
+        order = saved["order"].to(device)
+        loss_sum.copy_(saved["loss_sum"])
+        wrong_sum.copy_(saved["wrong_sum"])
+        seen, step, seconds_before = saved["seen"], saved["step"], saved["train_seconds"]
+        curve = [CurvePoint(**p) for p in saved["curve"]]
+        resumed_at = step
+    last_loss = curve[-1].train_loss if curve else None
+
     model.train()
     t0 = time.perf_counter()
-    step = 0
     while step < total_steps:
         k = step % steps_per_epoch
         if k == 0:
@@ -144,7 +178,30 @@ def _train(spec: RunSpec) -> RunResult:
             loss_sum.zero_()
             wrong_sum.zero_()
             seen = 0
-    train_seconds = time.perf_counter() - t0
+            last_loss = train_loss
+
+        every = cfg.checkpoint_every
+        if checkpoint is not None and every and step % every == 0 and step < total_steps:
+            state = {
+                "run_id": spec.run_id,
+                "step": step,
+                "seen": seen,
+                "train_seconds": seconds_before + time.perf_counter() - t0,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "shuffle": shuffle.get_state(),
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "order": order.cpu(),
+                "loss_sum": loss_sum.cpu(),
+                "wrong_sum": wrong_sum.cpu(),
+                "curve": [p.model_dump() for p in curve],
+            }
+            checkpoints.save(checkpoint, state)
+        if progress is not None:
+            progress(step, total_steps, last_loss)
+    train_seconds = seconds_before + time.perf_counter() - t0
 
     # ---- final metrics on the whole training set, in eval mode, without augmentation
     result = RunResult(
@@ -157,6 +214,7 @@ def _train(spec: RunSpec) -> RunResult:
         train_seconds=train_seconds,
         samples_per_s=step * cfg.batch_size / train_seconds if train_seconds > 0 else None,
         device=device_name(device),
+        resumed_at=resumed_at,
         curve=curve,
     )
     if status == "ok":
@@ -167,7 +225,7 @@ def _train(spec: RunSpec) -> RunResult:
     return result
 
 
-def lr_factor(cfg: TrainConfig, total_steps: int, scale: int):  # noqa: ANN201
+def lr_factor(cfg: TrainConfig, total_steps: int, scale: int) -> Callable[[int], float]:
     """The schedule as step -> multiple of `cfg.lr`; `scale` converts the config's unit to steps."""
     warmup = cfg.warmup * scale
     milestones = [m * scale for m in cfg.milestones]
