@@ -1,9 +1,11 @@
 """The results directory of one sweep: a JSON record per run, and tidy CSVs derived from them.
 
-    results/<sweep>/sweep.yaml          the sweep as last run (report and check read its claims)
-    results/<sweep>/runs/<run_id>.json  one record per finished run, written atomically
-    results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
-    results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
+results/<sweep>/sweep.yaml          the sweep as last run (report and check read its claims)
+results/<sweep>/runs/<run_id>.json  one record per finished run, written atomically
+results/<sweep>/runs/<run_id>.ckpt  a run in progress, to resume from (gone once recorded)
+results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
+results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
+results/<sweep>/.lock               the pid of the one `resbench run` writing here now
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from resbench.sweep import RunSpec
-    from resbench.train import RunResult
+    from resbench.train import Progress, RunResult
 
 # Statuses a rerun repeats with --retry-failed; ok and diverged are results, kept as they are.
 RETRYABLE = {"failed", "oom", "killed"}
@@ -37,24 +41,79 @@ RESULT_COLUMNS = [
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 
 
+class StoreLocked(ResbenchError):
+    """Another live process is writing to the results directory."""
+
+
 class Store:
     """One sweep's results directory."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.runs_dir = self.path / "runs"
+        self.lock_path = self.path / ".lock"
+
+    # ---- one writer at a time
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory for this process; refuse while another live process holds it.
+
+        A lock whose holder has died (a crash, a kill -9) is stale and taken over.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = lock_holder(self.lock_path)
+                if holder is not None and holder != os.getpid() and _alive(holder):
+                    raise StoreLocked(
+                        f"{self.path}: in use by another resbench run (pid {holder}); "
+                        "wait for it to finish or stop it"
+                    ) from None
+                # Stale. Two processes taking over the same stale lock at the same instant
+                # could both succeed; a race that narrow is accepted to stay portable.
+                self.lock_path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            break
+        else:
+            raise StoreLocked(f"{self.lock_path}: cannot take it; remove it if no run is active")
+        try:
+            yield
+        finally:
+            if lock_holder(self.lock_path) == os.getpid():
+                self.lock_path.unlink(missing_ok=True)
 
     # ---- writing
     def save(self, result: RunResult) -> Path:
-        """Write `result`'s record atomically: a reader sees the old record or the new, whole."""
+        """Write `result`'s record atomically (a reader sees the old or the new, whole).
+
+        The run's checkpoint goes with it: a recorded run is never resumed.
+        """
         if "git" not in result.env and (commit := git_commit()):
             result.env["git"] = commit
         target = self.runs_dir / f"{result.run_id}.json"
         _atomic_write(target, result.model_dump_json(indent=1))
+        self.checkpoint_path(result.run_id).unlink(missing_ok=True)
         return target
 
     def save_sweep(self, text: str) -> None:
         _atomic_write(self.path / "sweep.yaml", text)
+
+    # ---- checkpoints of runs in progress
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.ckpt"
+
+    def checkpointed(self, fn: Callable[..., RunResult]) -> Checkpointed:
+        """`fn` called with this store's checkpoint file for each run (picklable, for executors)."""
+        return Checkpointed(fn, self.runs_dir)
+
+    def discard_checkpoints(self, run_ids: Iterable[str]) -> None:
+        """Forget the progress of `run_ids`, so that they start over (--force)."""
+        for run_id in run_ids:
+            self.checkpoint_path(run_id).unlink(missing_ok=True)
 
     # ---- reading
     def statuses(self) -> dict[str, str]:
@@ -88,7 +147,9 @@ class Store:
                 raise ResbenchError(f"{path}: not a readable run record ({e})") from None
         return out
 
-    def todo(self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False):  # noqa: ANN201
+    def todo(
+        self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False
+    ) -> list[RunSpec]:
         """The specs a run must still do: unrecorded ones; failed ones too with `retry_failed`."""
         if force:
             return list(specs)
@@ -108,6 +169,39 @@ class Store:
         _atomic_write(runs_path, runs.to_csv(index=False))
         _atomic_write(curves_path, curves.to_csv(index=False))
         return runs_path, curves_path
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """Calls `fn(spec, progress=..., checkpoint=<runs_dir>/<run_id>.ckpt)`.
+
+    It carries a directory, not a Store, so that it pickles small and the training side learns
+    one file path per run and nothing else about storage.
+    """
+
+    fn: Callable[..., RunResult]
+    runs_dir: Path
+
+    def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
+        return self.fn(spec, progress=progress, checkpoint=self.runs_dir / f"{spec.run_id}.ckpt")
+
+
+def lock_holder(path: Path) -> int | None:
+    """The pid written in the lock file at `path`; None when there is none to read."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def runs_frame(results: list[RunResult]) -> pd.DataFrame:
