@@ -1,0 +1,93 @@
+"""Checkpoints: a resumed run equals an uninterrupted one, and they never change what a run is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_SWEEP
+
+from resbench.store import Store
+from resbench.sweep import RunSpec, expand, parse_sweep
+from resbench.train import Progress, train_run
+
+
+def tiny(**overrides) -> RunSpec:
+    return expand(parse_sweep(TINY_SWEEP, "tiny", overrides))[0]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupted_at(step: int) -> Progress:
+    """A progress callback that stops the run at `step`, as a crash would."""
+
+    def progress(s: int, total: int, loss: float | None) -> None:
+        if s == step:
+            raise Interrupt(f"stopped at step {s}")
+
+    return progress
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, optimizer: str) -> None:
+    lr = 0.05 if optimizer == "sgd" else 0.003
+    spec = tiny(**{"train.checkpoint_every": 3, "train.optimizer": optimizer, "train.lr": lr})
+    ckpt = tmp_path / "run.ckpt"
+    # Stopped at step 7, mid-epoch (4 steps each) and between curve points (every 2): the
+    # shuffle order, the running sums and the scheduler must all come back.
+    stopped = train_run(spec, progress=interrupted_at(7), checkpoint=ckpt)
+    assert stopped.status == "failed" and ckpt.is_file()
+    resumed = train_run(spec, checkpoint=ckpt)
+    whole = train_run(spec)
+    assert resumed.resumed_at == 6 and whole.resumed_at is None
+    assert resumed.status == whole.status == "ok"
+    assert resumed.train_error == whole.train_error and resumed.test_error == whole.test_error
+    assert resumed.train_loss == whole.train_loss and resumed.curve == whole.curve
+
+
+def test_the_checkpoint_loads_as_weights_only_data(tmp_path: Path) -> None:
+    spec = tiny(**{"train.checkpoint_every": 2})
+    ckpt = tmp_path / "run.ckpt"
+    train_run(spec, progress=interrupted_at(5), checkpoint=ckpt)
+    state = torch.load(ckpt, weights_only=True)
+    assert state["run_id"] == spec.run_id and state["step"] == 4 and len(state["curve"]) == 2
+
+
+def test_without_checkpoint_every_nothing_is_written(tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    assert train_run(tiny(), checkpoint=ckpt).status == "ok"
+    assert not ckpt.exists()
+
+
+def test_a_checkpoint_of_another_run_is_ignored(tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    other = tiny(**{"train.checkpoint_every": 2, "train.lr": 0.01})
+    train_run(other, progress=interrupted_at(5), checkpoint=ckpt)
+    spec = tiny(**{"train.checkpoint_every": 2})
+    assert train_run(spec, checkpoint=ckpt).resumed_at is None
+
+
+def test_an_unreadable_checkpoint_means_starting_over(tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(b"not a checkpoint")
+    r = train_run(tiny(**{"train.checkpoint_every": 2}), checkpoint=ckpt)
+    assert r.status == "ok" and r.resumed_at is None
+
+
+def test_checkpoint_every_does_not_change_the_run_id() -> None:
+    assert tiny(**{"train.checkpoint_every": 5}).run_id == tiny().run_id
+
+
+def test_saving_the_record_deletes_the_checkpoint(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    spec = tiny(**{"train.checkpoint_every": 2})
+    ckpt = store.checkpoint_path(spec.run_id)
+    run = store.checkpointed(train_run)
+    assert run(spec, progress=interrupted_at(5)).status == "failed" and ckpt.is_file()
+    result = run(spec)
+    assert result.resumed_at == 4
+    store.save(result)
+    assert not ckpt.exists() and store.statuses() == {spec.run_id: "ok"}
