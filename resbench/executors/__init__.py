@@ -1,36 +1,124 @@
-"""Executors: one verb, `map(fn, specs)`, yielding each run's result as it finishes.
+"""Executors: one verb, `map(fn, specs)`, yielding each run's final result as it finishes.
 
-`inline` runs in this process (tests, debugging). Every executor takes the same picklable
-`fn` (normally `train_run`) so that where a run executes never changes what it computes.
+`inline` runs in this process (tests, debugging); `local` runs a worker process per slot (a GPU,
+or a share of the CPU cores). Every executor takes the same picklable `fn` (normally
+`train_run`) and calls it as `fn(spec, progress=callback)`, so that where a run executes never
+changes what it computes. A run that fails or whose worker dies is retried `retries` times
+before its result is final. What an executor is doing is reported to `on_event` as it happens.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Union
 
 from resbench import ResbenchError
 
 if TYPE_CHECKING:
-    from resbench.sweep import RunSpec
+    from resbench.sweep import ExecutorSection, RunSpec
     from resbench.train import RunResult
 
-RunFn = Callable[["RunSpec"], "RunResult"]
+# Called as fn(spec, progress=callback_or_None) and returning the run's result.
+RunFn = Callable[..., "RunResult"]
+# Statuses worth another attempt: an exception may be transient, a dead worker surely is.
+# An oom is not retried: the same run on the same device would run out of memory again.
+RETRIED = {"failed", "killed"}
+EXECUTORS = ("local", "inline")
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A slot began an attempt at a run."""
+
+    slot: int
+    where: str
+    spec: RunSpec
+    attempt: int
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """A run's progress: its step, of `total`, and the train loss at its last curve point."""
+
+    slot: int
+    spec: RunSpec
+    step: int
+    total: int
+    loss: float | None
+
+
+@dataclass(frozen=True)
+class RunRetried:
+    """An attempt ended `failed` or `killed`; the run goes back in the queue."""
+
+    slot: int
+    result: RunResult
+    attempt: int
+
+
+Event = Union[RunStarted, RunStep, RunRetried]  # noqa: UP007 - a runtime alias on Python 3.10
+EventHandler = Callable[[Event], None]
 
 
 class Executor(Protocol):
     def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
-        """Run `fn` on every spec; yield results in completion order."""
+        """Run `fn` on every spec; yield final results in completion order."""
         ...
 
 
-EXECUTORS = ("inline",)
-
-
-def make_executor(name: str) -> Executor:
-    """The executor called `name`."""
-    if name == "inline":
+def make_executor(
+    settings: ExecutorSection, device: str = "auto", on_event: EventHandler | None = None
+) -> Executor:
+    """The executor `settings` describe, sized for runs on `device` (auto, cpu, cuda, mps)."""
+    if settings.name == "inline":
         from resbench.executors.inline import InlineExecutor
 
-        return InlineExecutor()
-    raise ResbenchError(f"--executor: unknown executor {name!r} (valid: {', '.join(EXECUTORS)})")
+        return InlineExecutor(settings.retries, on_event)
+    if settings.name == "local":
+        from resbench.executors.local import LocalExecutor
+        from resbench.executors.slots import plan_slots
+
+        slots = plan_slots(
+            device, settings.workers, settings.runs_per_gpu, settings.threads_per_run
+        )
+        return LocalExecutor(slots, settings.retries, on_event)
+    raise ResbenchError(
+        f"--executor: unknown executor {settings.name!r} (valid: {', '.join(EXECUTORS)})"
+    )
+
+
+def should_retry(result: RunResult, attempt: int, retries: int) -> bool:
+    """Whether attempt number `attempt` (from 1), which gave `result`, is followed by another."""
+    return result.status in RETRIED and attempt <= retries
+
+
+def broken_result(
+    spec: RunSpec, status: str, error: str, traceback: str | None = None, seconds: float = 0.0
+) -> RunResult:
+    """The result of a run that `fn` never returned: an exception escaped it, or its worker died."""
+    from resbench.train import RunResult
+
+    return RunResult(
+        run_id=spec.run_id,
+        spec=spec,
+        status=status,
+        error=error,
+        traceback=traceback,
+        seconds=seconds,
+    )
+
+
+class Throttle:
+    """Lets progress through a few times a second, and always the last step."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval, self.last = interval, -float("inf")
+
+    def ready(self, step: int, total: int) -> bool:
+        now = time.monotonic()
+        if now - self.last >= self.interval or step >= total:
+            self.last = now
+            return True
+        return False

@@ -2,18 +2,70 @@
 
 from __future__ import annotations
 
+import time
+import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
+
+from resbench.executors import (
+    EventHandler,
+    RunRetried,
+    RunStarted,
+    RunStep,
+    Throttle,
+    broken_result,
+    should_retry,
+)
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
     from resbench.sweep import RunSpec
-    from resbench.train import RunResult
+    from resbench.train import Progress, RunResult
 
 
 class InlineExecutor:
-    """Runs in the calling process, in order: simplest to debug, no parallelism."""
+    """Runs in the calling process, in order: simplest to debug, no parallelism.
+
+    It cannot survive a crash of its own process; use `local` for that.
+    """
+
+    def __init__(self, retries: int = 0, on_event: EventHandler | None = None) -> None:
+        self.retries, self.on_event = retries, on_event
 
     def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         for spec in specs:
-            yield fn(spec)
+            attempt = 1
+            while True:
+                self._emit(RunStarted(0, "inline", spec, attempt))
+                t0 = time.perf_counter()
+                try:
+                    result = fn(spec, progress=self._progress(spec))
+                except Exception as e:  # fn is meant to be total; one that is not ends one run
+                    result = broken_result(
+                        spec,
+                        "failed",
+                        f"{type(e).__name__}: {e}",
+                        traceback.format_exc(),
+                        time.perf_counter() - t0,
+                    )
+                result.attempts = attempt
+                if not should_retry(result, attempt, self.retries):
+                    break
+                self._emit(RunRetried(0, result, attempt))
+                attempt += 1
+            yield result
+
+    def _progress(self, spec: RunSpec) -> Progress | None:
+        if self.on_event is None:
+            return None
+        throttle, emit = Throttle(), self.on_event
+
+        def progress(step: int, total: int, loss: float | None) -> None:
+            if throttle.ready(step, total):
+                emit(RunStep(0, spec, step, total, loss))
+
+        return progress
+
+    def _emit(self, event: RunStarted | RunRetried) -> None:
+        if self.on_event is not None:
+            self.on_event(event)

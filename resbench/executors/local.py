@@ -1,0 +1,224 @@
+"""The local executor: a worker process per slot on this machine, fed from one queue of runs.
+
+Workers start with `spawn` (a fresh interpreter: safe with CUDA and threads, the same on every
+OS), each serves one slot for its life, and a worker that dies is replaced. The driver hands
+each idle worker its next run itself, so it always knows which run a dead worker was on: that
+run is retried, or recorded `killed`, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import TYPE_CHECKING, Any
+
+from resbench.executors import (
+    EventHandler,
+    RunRetried,
+    RunStarted,
+    RunStep,
+    broken_result,
+    should_retry,
+)
+from resbench.executors.worker import serve
+
+if TYPE_CHECKING:
+    from multiprocessing.context import SpawnContext
+
+    from resbench.executors import Event, RunFn
+    from resbench.executors.slots import Slot
+    from resbench.sweep import RunSpec
+    from resbench.train import RunResult
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One attempt at a run; `key` tells its messages from those of earlier attempts."""
+
+    key: int
+    spec: RunSpec
+    attempt: int
+
+
+class LocalExecutor:
+    """Runs specs in worker processes, one per slot; see `resbench.executors.slots`."""
+
+    def __init__(
+        self, slots: Sequence[Slot], retries: int = 1, on_event: EventHandler | None = None
+    ) -> None:
+        self.slots, self.retries, self.on_event = list(slots), retries, on_event
+
+    def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
+        """Yield each run's final result as it comes; closing the iterator ends the workers."""
+        if not specs:
+            return
+        fn_pickle = pickle.dumps(fn)  # fails here, in the caller, if fn cannot reach a worker
+        ctx = mp.get_context("spawn")
+        keys = itertools.count()
+        queue = deque(_Task(next(keys), spec, 1) for spec in specs)
+        workers: list[_Worker | None] = [None] * min(len(self.slots), len(specs))
+        remaining, finished = len(specs), False
+        try:
+            while remaining:
+                # ---- hand out: each idle slot takes the next run, starting a worker if needed
+                for i, worker in enumerate(workers):
+                    if queue and (worker is None or worker.task is None):
+                        if worker is None:
+                            worker = workers[i] = _Worker(ctx, self.slots[i], fn_pickle)
+                        task = queue.popleft()
+                        worker.give(task)
+                        self._emit(RunStarted(i, worker.slot.where, task.spec, task.attempt))
+
+                # ---- wait for a message or a death, then settle what ended
+                live = [w for w in workers if w is not None]
+                wait([w.conn for w in live] + [w.process.sentinel for w in live])
+                for i, worker in enumerate(workers):
+                    if worker is None:
+                        continue
+                    ended = self._collect(i, worker)
+                    if worker.exited:
+                        worker.stop(gracefully=False)
+                        workers[i] = None  # a fresh worker takes the slot when it has work
+                    for task, result in ended:
+                        result.attempts = task.attempt
+                        if should_retry(result, task.attempt, self.retries):
+                            queue.append(_Task(next(keys), task.spec, task.attempt + 1))
+                            self._emit(RunRetried(i, result, task.attempt))
+                        else:
+                            remaining -= 1
+                            yield result
+            finished = True
+        finally:
+            # After the last run, workers are idle and stop when told; otherwise (Ctrl-C, the
+            # caller stopped iterating) the runs they are on are abandoned at once.
+            for worker in workers:
+                if worker is not None:
+                    worker.stop(gracefully=finished)
+
+    def _collect(self, slot: int, worker: _Worker) -> list[tuple[_Task, RunResult]]:
+        """Read what `worker` sent; the attempts that ended, with their results."""
+        # Whether it was dead is read before draining: then everything it sent is in the pipe.
+        dead = not worker.process.is_alive()
+        ended: list[tuple[_Task, RunResult]] = []
+        for message in worker.drain():
+            kind, key, *rest = message
+            task = worker.task
+            if task is None or key != task.key:
+                continue
+            if kind == "step":
+                self._emit(RunStep(slot, task.spec, *rest))
+                continue
+            if kind == "done":
+                result = rest[0]
+            else:  # "error": an exception escaped fn
+                result = broken_result(task.spec, "failed", rest[0], rest[1], worker.seconds())
+            ended.append((task, result))
+            worker.task = None
+        if worker.eof and not dead:
+            worker.stop(gracefully=False)  # it closed its pipe: it cannot be given more runs
+            dead = True
+        if dead:
+            if worker.task is not None:
+                why = _death(worker.process.exitcode)
+                result = broken_result(worker.task.spec, "killed", why, None, worker.seconds())
+                ended.append((worker.task, result))
+                worker.task = None
+            worker.exited = True
+        return ended
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+class _Worker:
+    """The driver's handle on one worker process, and the attempt it is on."""
+
+    def __init__(self, ctx: SpawnContext, slot: Slot, fn_pickle: bytes) -> None:
+        self.slot = slot
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=serve,
+            args=(child, slot, fn_pickle, os.getpid()),
+            name=f"resbench-worker-{slot.index}",
+            daemon=True,
+        )
+        with _sigint_ignored():
+            self.process.start()
+        child.close()
+        self.task: _Task | None = None
+        self.started = 0.0
+        self.eof = self.exited = self.stopped = False
+
+    def give(self, task: _Task) -> None:
+        self.conn.send((task.key, task.spec))
+        self.task, self.started = task, time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def drain(self) -> list[Any]:
+        """Every message waiting in the pipe, without blocking."""
+        messages = []
+        try:
+            while self.conn.poll():
+                messages.append(self.conn.recv())
+        except (EOFError, OSError):
+            self.eof = True  # the worker's end is closed: it exited, or died mid-message
+        return messages
+
+    def stop(self, gracefully: bool) -> None:
+        """End the process: asked to finish when `gracefully`, else terminated."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if gracefully and self.process.is_alive():
+            with suppress(OSError):  # it may have died since
+                self.conn.send(None)
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _death(exitcode: int | None) -> str:
+    """What a worker's exit code says about how it died."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory? the kernel's OOM killer sends it)" if name == "SIGKILL" else ""
+        return f"worker process died of {name} during the run{hint}"
+    return f"worker process exited with code {exitcode} during the run"
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Start workers with SIGINT ignored from their first instruction (they inherit it).
+
+    A Ctrl-C while a worker is still importing would otherwise print its traceback. A Ctrl-C
+    that lands in this window (the few milliseconds of a fork and exec) is lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,67 @@
+"""Slots: how many runs execute at once, and on what. One worker process serves one slot.
+
+On GPUs a slot is a share of one GPU (runs_per_gpu slots per GPU); on a CPU it is
+threads_per_run of the cores. `workers` overrides the count; GPU slots then go round the GPUs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from resbench import ResbenchError
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One place a run executes: its worker sees only `gpu` (when set) and uses `threads`."""
+
+    index: int
+    threads: int
+    gpu: str | None = None  # an entry of CUDA_VISIBLE_DEVICES: an index or a GPU's UUID
+
+    @property
+    def where(self) -> str:
+        return f"gpu {self.gpu}" if self.gpu is not None else "cpu"
+
+
+def plan_slots(
+    device: str,
+    workers: int | None = None,
+    runs_per_gpu: int = 1,
+    threads_per_run: int = 1,
+    gpus: list[str] | None = None,
+    cores: int | None = None,
+) -> list[Slot]:
+    """The slots for runs on `device` (auto, cpu, cuda, mps); `gpus`, `cores`: this host's."""
+    if gpus is None:
+        gpus = visible_gpus() if device in ("auto", "cuda") else []
+    if device == "cuda" and not gpus:
+        raise ResbenchError("train.device is cuda but no CUDA device is visible")
+    if gpus and device in ("auto", "cuda"):
+        n = workers or len(gpus) * runs_per_gpu
+        return [Slot(i, threads_per_run, gpus[i % len(gpus)]) for i in range(n)]
+    if device == "mps":
+        n = workers or runs_per_gpu  # one Apple GPU, shared like one CUDA device
+    else:
+        n = workers or max(1, (cores or usable_cores()) // threads_per_run)
+    return [Slot(i, threads_per_run) for i in range(n)]
+
+
+def visible_gpus() -> list[str]:
+    """The CUDA devices this process may use, as entries for CUDA_VISIBLE_DEVICES."""
+    import torch
+
+    count = torch.cuda.device_count()
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return [str(i) for i in range(count)]
+    # Keep the parent's own restriction: a worker's single device is one of the listed ones.
+    return [entry.strip() for entry in listed.split(",") if entry.strip()][:count]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

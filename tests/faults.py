@@ -1,0 +1,61 @@
+"""Run functions that misbehave on purpose, for the executor tests.
+
+They live in a module without test machinery so that the local executor's spawned workers can
+import them: a worker unpickles its `fn` by module and name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from resbench.sweep import RunSpec
+from resbench.train import Progress, RunResult, train_run
+
+
+@dataclass(frozen=True)
+class Faulty:
+    """train_run, except that chosen runs raise, or kill their own worker (always, or once).
+
+    `die_at_step` > 0 kills during training, at that step, instead of before it starts.
+    """
+
+    marks: Path  # where a run that dies once notes that it has died
+    die: frozenset[str] = field(default_factory=frozenset)
+    die_once: frozenset[str] = field(default_factory=frozenset)
+    fail: frozenset[str] = field(default_factory=frozenset)
+    die_at_step: int = 0
+
+    def __call__(
+        self, spec: RunSpec, progress: Progress | None = None, checkpoint: Path | None = None
+    ) -> RunResult:
+        if spec.run_id in self.fail:
+            raise RuntimeError(f"injected failure in {spec.label()}")
+        mark = self.marks / spec.run_id
+        dies = spec.run_id in self.die or (spec.run_id in self.die_once and not mark.exists())
+        if dies and not self.die_at_step:
+            _die(mark)
+
+        def report(step: int, total: int, loss: float | None) -> None:
+            if dies and step == self.die_at_step:
+                _die(mark)
+            if progress is not None:
+                progress(step, total, loss)
+
+        return train_run(spec, progress=report, checkpoint=checkpoint)
+
+
+def _die(mark: Path) -> None:
+    mark.touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def where_am_i(spec: RunSpec, progress: Progress | None = None) -> RunResult:
+    """No training: a result whose error field reports the worker's GPU pin and threads."""
+    seen = f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')} "
+    seen += f"threads={torch.get_num_threads()} pid={os.getpid()}"
+    return RunResult(run_id=spec.run_id, spec=spec, status="ok", error=seen)
