@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -16,8 +20,10 @@ from resbench import ResbenchError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from resbench.executors import Executor
+    from resbench.progress import SweepView
+    from resbench.store import Store
     from resbench.sweep import RunSpec
-    from resbench.train import RunResult
 
 app = typer.Typer(
     help=(
@@ -33,6 +39,7 @@ app = typer.Typer(
 
 
 class ExecutorName(str, Enum):
+    local = "local"
     inline = "inline"
 
 
@@ -53,42 +60,94 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+# Options of `run` that say where runs execute; they override the sweep's `executor:` section.
+EXECUTION_HELP = "Execution (overrides the sweep's executor: section)"
+
+
 @app.command()
 def run(
     sweep: Annotated[
         str, typer.Argument(help="A sweep file, or the name of a preset (see `resbench sweeps`).")
     ] = "quick",
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name."
+        ),
     ] = Path("results"),
-    force: Annotated[bool, typer.Option("--force", help="Rerun runs that already have a record.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rerun runs that already have a record.")
+    ] = False,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Rerun runs recorded as failed, oom or killed.")
     ] = False,
     executor: Annotated[
-        ExecutorName, typer.Option(help="Where runs execute: inline = one by one, here.")
-    ] = ExecutorName.inline,
-    device: Annotated[
-        Optional[DeviceName],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="Override train.device (auto = cuda, then mps, then cpu)."),
+        Optional[ExecutorName],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(
+            help="local = a worker process per slot (default); inline = one by one, here.",
+            rich_help_panel=EXECUTION_HELP,
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the table.")] = False,
+    workers: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1,
+            help="Worker processes [default: GPUs x runs-per-gpu, else cores / threads-per-run].",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    runs_per_gpu: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1, help="Runs sharing each GPU [default: 1].", rich_help_panel=EXECUTION_HELP
+        ),
+    ] = None,
+    threads_per_run: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=1, help="CPU threads of each run [default: 1].", rich_help_panel=EXECUTION_HELP
+        ),
+    ] = None,
+    retries: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=0,
+            help="Attempts after the first for a run that fails or whose worker dies [default: 1].",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    device: Annotated[
+        Optional[DeviceName],  # noqa: UP045
+        typer.Option(
+            help="Override train.device (auto = cuda, then mps, then cpu).",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
+    ] = False,
 ) -> None:
     """Run every run of a sweep that has no record yet, then write runs.csv and curves.csv.
 
-    A rerun of the same command skips what is recorded, so an interrupted sweep resumes.
+    A rerun of the same command skips what is recorded, so an interrupted sweep resumes: Ctrl-C
+    (or SIGTERM) stops handing out runs, ends the running ones and keeps every record; a second
+    Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom or
+    killed, 2 bad input, 130 interrupted.
 
     Examples:
 
-        resbench run                      # the default preset, quick
+        resbench run                      # the default preset, quick, on every core
 
         resbench run ci --out /tmp/res    # a preset, results under /tmp/res/ci/
+
+        resbench run my-sweep.yaml --workers 2 --threads-per-run 4
 
         resbench run my-sweep.yaml --force
     """
     from rich.console import Console
 
     from resbench.executors import make_executor
+    from resbench.progress import SweepView
     from resbench.store import Store
     from resbench.sweep import expand, load_sweep, resolve
 
@@ -96,67 +155,86 @@ def run(
     with user_errors():
         overrides = {"train.device": device.value} if device else {}
         spec_sweep = load_sweep(sweep, overrides)
+        settings = spec_sweep.executor.override(
+            name=executor.value if executor else None,
+            workers=workers,
+            runs_per_gpu=runs_per_gpu,
+            threads_per_run=threads_per_run,
+            retries=retries,
+        )
         specs = expand(spec_sweep)
         store = Store(out / spec_sweep.name)
-        store.save_sweep(resolve(sweep).read_text())
-        todo = store.todo(specs, force=force, retry_failed=retry_failed)
-        console.print(
-            f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} recorded, "
-            f"{len(todo)} to run → {store.path}"
-        )
-        pool = make_executor(executor.value)
-        try:
-            _run_all(pool, todo, store, console)
-        except KeyboardInterrupt:
-            store.export(s.run_id for s in specs)
-            typer.echo(
-                f"\ninterrupted: finished runs are kept in {store.runs_dir}; "
-                f"run the same command again to do the rest",
-                err=True,
+        with store.lock():
+            store.save_sweep(resolve(sweep).read_text())
+            todo = store.todo(specs, force=force, retry_failed=retry_failed)
+            if force:
+                store.discard_checkpoints(s.run_id for s in todo)
+            console.print(
+                f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} "
+                f"recorded, {len(todo)} to run → {store.path}"
             )
-            raise typer.Exit(130) from None
-        runs_csv, curves_csv = store.export(s.run_id for s in specs)
+            view = SweepView(console, len(todo))
+            pool = make_executor(settings, _device_of(specs), on_event=view.on_event)
+            interrupted = _run_all(pool, todo, store, view)
+            runs_csv, curves_csv = store.export(s.run_id for s in specs)
+    if interrupted:
+        # Resuming is the same command; without --force, which would redo the finished runs.
+        again = shlex.join(["resbench", *(a for a in sys.argv[1:] if a != "--force")])
+        typer.echo(
+            f"\ninterrupted: {view.done} finished run(s) kept in {store.runs_dir}, "
+            f"{len(todo) - view.done} left; run the same command again to do the rest:\n"
+            f"  {again}",
+            err=True,
+        )
+        raise typer.Exit(130)
     _finish(runs_csv, curves_csv, console)
 
 
-def _run_all(pool, todo: list[RunSpec], store, console: Console) -> None:  # noqa: ANN001
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+def _run_all(pool: Executor, todo: list[RunSpec], store: Store, view: SweepView) -> bool:
+    """Run `todo`, saving each result as it comes; True when interrupted (Ctrl-C, SIGTERM)."""
     from resbench.train import train_run
 
-    if not todo:
+    results = pool.map(store.checkpointed(train_run), todo)
+    with _stop_on_signals():
+        try:
+            with view:
+                for result in results:
+                    store.save(result)
+                    view.finished(result)
+        except KeyboardInterrupt:
+            results.close()  # ends the running workers; their checkpoints stay for the rerun
+            return True
+    return False
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """A first Ctrl-C or SIGTERM raises KeyboardInterrupt (a clean stop); a second exits now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("training", total=len(todo))
-        for result in pool.map(train_run, todo):
-            store.save(result)
-            progress.advance(task)
-            console.print(_result_line(result), highlight=False)
+
+    def now(signum: int, frame: object) -> None:
+        os.write(2, b"\ninterrupted again: exiting now\n")
+        os._exit(130)  # records are written atomically: stopping anywhere leaves them whole
+
+    def first(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, now)
+        signal.signal(signal.SIGTERM, now)
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, first) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
-def _result_line(r: RunResult) -> str:
-    mark = {"ok": "[green]ok[/]", "diverged": "[yellow]diverged[/]"}.get(r.status, f"[red]{r.status}[/]")
-    line = f"{mark:>8} {r.spec.label():<22}"
-    if r.train_error is not None:
-        line += f" train {r.train_error:.4f}  test {r.test_error:.4f}"
-    if r.error:
-        line += f" {r.error}"
-    return line + f"  {r.seconds:.1f}s"
+def _device_of(specs: list[RunSpec]) -> str:
+    """The device that sizes the executor: a GPU when any run may use one."""
+    devices = {s.train.device for s in specs}
+    return next((d for d in ("cuda", "auto", "mps") if d in devices), "cpu")
 
 
 def _finish(runs_csv: Path, curves_csv: Path, console: Console) -> None:

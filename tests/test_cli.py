@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from resbench.cli import app
 
 runner = CliRunner()
 
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
@@ -23,11 +23,12 @@ def test_run_writes_records_and_tidy_csvs(tiny_sweep_file: Path, tmp_path: Path)
     result = run("run", str(tiny_sweep_file), "--out", str(tmp_path / "res"))
     assert result.exit_code == 0, result.output
     assert "8 to run" in result.output
+    assert "on #0 cpu" in result.output  # the default executor: local worker processes
     root = tmp_path / "res" / "tiny"
     assert len(list((root / "runs").glob("*.json"))) == 8
     runs = pd.read_csv(root / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"ok"}
-    assert set(zip(runs["arch"], runs["depth"])) == {
+    assert set(zip(runs["arch"], runs["depth"], strict=True)) == {
         (a, d) for a in ("plain", "residual") for d in (8, 14)
     }
     assert (root / "curves.csv").is_file() and (root / "sweep.yaml").is_file()
@@ -36,27 +37,32 @@ def test_run_writes_records_and_tidy_csvs(tiny_sweep_file: Path, tmp_path: Path)
 
 def test_rerun_skips_recorded_runs_and_force_reruns(tiny_sweep_file: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "res")
-    assert run("run", str(tiny_sweep_file), "--out", out).exit_code == 0
+    assert run("run", str(tiny_sweep_file), "--out", out, "--executor", "inline").exit_code == 0
     record = next((tmp_path / "res" / "tiny" / "runs").glob("*.json"))
     before = record.stat().st_mtime_ns
-    again = run("run", str(tiny_sweep_file), "--out", out)
+    again = run("run", str(tiny_sweep_file), "--out", out, "--executor", "inline")
     assert again.exit_code == 0 and "8 recorded, 0 to run" in again.output
     assert record.stat().st_mtime_ns == before
-    forced = run("run", str(tiny_sweep_file), "--out", out, "--force")
+    forced = run("run", str(tiny_sweep_file), "--out", out, "--force", "--executor", "inline")
     assert forced.exit_code == 0 and "8 to run" in forced.output
     assert record.stat().st_mtime_ns != before
 
 
 def test_a_new_grid_value_runs_only_the_new_runs(tiny_sweep_file: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "res")
-    assert run("run", str(tiny_sweep_file), "--out", out).exit_code == 0
-    tiny_sweep_file.write_text(tiny_sweep_file.read_text().replace("seed: [0, 1]", "seed: [0, 1, 2]"))
-    more = run("run", str(tiny_sweep_file), "--out", out)
+    inline = ("--executor", "inline")
+    assert run("run", str(tiny_sweep_file), "--out", out, *inline).exit_code == 0
+    tiny_sweep_file.write_text(
+        tiny_sweep_file.read_text().replace("seed: [0, 1]", "seed: [0, 1, 2]")
+    )
+    more = run("run", str(tiny_sweep_file), "--out", out, *inline)
     assert more.exit_code == 0 and "12 runs, 8 recorded, 4 to run" in more.output
     assert len(pd.read_csv(tmp_path / "res" / "tiny" / "runs.csv")) == 12
 
 
-def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_sweep_file: Path, tmp_path: Path) -> None:
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(
+    tiny_sweep_file: Path, tmp_path: Path
+) -> None:
     # depth 8 conv1d on 3D images fails; the mlp-free grid still records every run.
     text = tiny_sweep_file.read_text().replace("shape: [1, 16]", "shape: [1, 4, 4]")
     tiny_sweep_file.write_text(text)
@@ -69,7 +75,10 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_sweep_file: Path, 
 
 def test_bad_sweep_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\ntrain: {epochs: 1, optimizer: sgdd}\ngrid: {depth: [8], arch: [plain], seed: [0]}\n")
+    bad.write_text(
+        "name: bad\ntrain: {epochs: 1, optimizer: sgdd}\n"
+        "grid: {depth: [8], arch: [plain], seed: [0]}\n"
+    )
     result = run("run", str(bad), "--out", str(tmp_path))
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -100,7 +109,41 @@ def test_help_is_fast_and_does_not_import_torch() -> None:
 
 
 def test_device_override_is_applied(tiny_sweep_file: Path, tmp_path: Path) -> None:
-    result = run("run", str(tiny_sweep_file), "--out", str(tmp_path), "--device", "cpu")
+    result = run(
+        "run",
+        str(tiny_sweep_file),
+        "--out",
+        str(tmp_path),
+        "--device",
+        "cpu",
+        "--executor",
+        "inline",
+    )
     assert result.exit_code == 0
     runs = pd.read_csv(tmp_path / "tiny" / "runs.csv")
     assert runs["device"].str.startswith("cpu").all()
+
+
+def test_the_sweeps_executor_section_is_used_and_flags_override_it(
+    tiny_sweep_file: Path, tmp_path: Path
+) -> None:
+    tiny_sweep_file.write_text(tiny_sweep_file.read_text() + "executor: {name: inline}\n")
+    result = run("run", str(tiny_sweep_file), "--out", str(tmp_path), "--force")
+    assert result.exit_code == 0 and "on #0 inline" in result.output
+    bad = run("run", str(tiny_sweep_file), "--out", str(tmp_path), "--workers", "0")
+    assert bad.exit_code == 2 and "--workers" in bad.output
+
+
+def test_a_second_run_on_the_same_results_is_refused(tiny_sweep_file: Path, tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "tiny").mkdir()
+        (tmp_path / "tiny" / ".lock").write_text(f"{holder.pid}\n")
+        result = run("run", str(tiny_sweep_file), "--out", str(tmp_path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"pid {holder.pid}" in lines[0]
+    assert not (tmp_path / "tiny" / "runs").exists()  # nothing ran

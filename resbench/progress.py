@@ -1,0 +1,144 @@
+"""What `resbench run` shows while runs execute: a live view on a terminal, log lines elsewhere.
+
+On a terminal: one bar for the sweep (done/total, elapsed, ETA, counts by status) and a line
+per slot with the run it is on, its step and loss; each result is printed above them as it
+comes. Elsewhere (CI logs, pipes): one plain line per start, retry and result. With a quiet
+console: nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from resbench.executors import RunRetried, RunStarted, RunStep
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from resbench.executors import Event
+    from resbench.sweep import RunSpec
+    from resbench.train import RunResult
+
+STATUS_STYLE = {"ok": "green", "diverged": "yellow"}  # every other status is a problem: red
+
+
+class SweepView:
+    """Shows a sweep's progress; feed it the executor's events and each final result."""
+
+    def __init__(self, console: Console, total: int, live: bool | None = None) -> None:
+        self.console, self.total = console, total
+        self.live = console.is_terminal if live is None else live
+        self.done = 0
+        self.counts: Counter[str] = Counter()
+        self.running: dict[int, tuple[RunSpec, float]] = {}  # slot -> (run, fraction done)
+        self.progress: Progress | None = None
+        self.slot_tasks: dict[int, TaskID] = {}
+
+    def __enter__(self) -> SweepView:
+        if self.live and not self.console.quiet:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=30),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+            self.sweep_task = self.progress.add_task("[bold]runs[/]", total=self.total, info="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    # ---- the executor's events
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.running[event.slot] = (event.spec, 0.0)
+            what = f"#{event.slot} {event.where:<6} {event.spec.label():<22}"
+            if event.attempt > 1:
+                what += f" (attempt {event.attempt})"
+            if self.progress is not None:
+                self._slot_task(event.slot, reset=True, description=what, total=1, info="")
+            else:
+                self._log(f"   start {event.spec.label():<22} on #{event.slot} {event.where}")
+        elif isinstance(event, RunStep):
+            self.running[event.slot] = (event.spec, event.step / max(1, event.total))
+            if self.progress is not None:
+                loss = "" if event.loss is None else f"loss {event.loss:.4f}"
+                self._slot_task(event.slot, total=event.total, completed=event.step, info=loss)
+        elif isinstance(event, RunRetried):
+            self.running.pop(event.slot, None)
+            r = event.result
+            self._log(
+                f"[red]{r.status:>8}[/] {r.spec.label():<22} {escape(r.error or '')}; "
+                f"retrying (attempt {event.attempt + 1})"
+            )
+        self._update_sweep()
+
+    def finished(self, result: RunResult) -> None:
+        """Count `result` and print its line."""
+        self.done += 1
+        self.counts[result.status] += 1
+        for slot, (spec, _) in list(self.running.items()):
+            if spec.run_id == result.run_id:
+                del self.running[slot]
+                if self.progress is not None:
+                    self._slot_task(slot, reset=True, description=f"#{slot} idle", info="")
+        prefix = "" if self.progress is not None else f"[{self.done}/{self.total}] "
+        self._log(prefix + result_line(result))
+        self._update_sweep()
+
+    # ---- rendering
+    def _update_sweep(self) -> None:
+        if self.progress is None:
+            return
+        partial = sum(fraction for _, fraction in self.running.values())
+        counts = "  ".join(
+            f"[{STATUS_STYLE.get(s, 'red')}]{s} {n}[/]" for s, n in sorted(self.counts.items())
+        )
+        self.progress.update(self.sweep_task, completed=self.done + partial, info=counts)
+
+    def _slot_task(self, slot: int, reset: bool = False, **fields: object) -> None:
+        """Update the line of `slot`; `reset` starts its clock and bar again (a new run)."""
+        assert self.progress is not None
+        if slot not in self.slot_tasks:
+            self.slot_tasks[slot] = self.progress.add_task("", total=1, info="")
+        task = self.slot_tasks[slot]
+        if reset:
+            self.progress.reset(task, **fields)  # type: ignore[arg-type]
+        else:
+            self.progress.update(task, **fields)  # type: ignore[arg-type]
+
+    def _log(self, line: str) -> None:
+        self.console.print(line, highlight=False)
+
+
+def result_line(r: RunResult) -> str:
+    """One run's outcome on one line: status, run, errors, time."""
+    style = STATUS_STYLE.get(r.status, "red")
+    line = f"[{style}]{r.status:>8}[/] {r.spec.label():<22}"
+    if r.train_error is not None and r.test_error is not None:
+        line += f" train {r.train_error:.4f}  test {r.test_error:.4f}"
+    if r.error:
+        line += f" {escape(r.error)}"
+    if r.attempts > 1:
+        line += f" (attempt {r.attempts})"
+    return line + f"  {r.seconds:.1f}s"
