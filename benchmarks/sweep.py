@@ -1,0 +1,97 @@
+"""Wall time of one sweep with one worker and with every core, side by side.
+
+    python benchmarks/sweep.py                   # the quick preset (minutes)
+    python benchmarks/sweep.py --sweep ci        # another preset, or a sweep file
+
+Each configuration is a real `resbench run` in a fresh process, into its own temporary results
+directory, after the dataset cache is warmed, so both start equally cold. Printed: a table and
+one JSON line with, per configuration, the wall time, the sum of the runs' training seconds,
+and the orchestration overhead = wall - sum(train_seconds) / workers (worker start-up, data
+loading, evaluation, records); then the speed-up, wall(1 worker) / wall(all cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+# Benchmark the checkout this file is in, whatever resbench is installed.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from resbench import data  # noqa: E402
+from resbench.executors.slots import usable_cores  # noqa: E402
+from resbench.sweep import expand, load_sweep  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", default="quick", help="a preset name or a sweep file")
+    parser.add_argument("--workers", type=int, default=usable_cores(), help="the parallel side")
+    parser.add_argument("--keep", action="store_true", help="keep the results directories")
+    args = parser.parse_args()
+
+    sweep = load_sweep(args.sweep)
+    specs = expand(sweep)
+    for options in {s.dataset.model_dump_json(): s.dataset for s in specs}.values():
+        data.load(options)  # generate and cache it now, outside either timing
+
+    rows = [measure(args.sweep, sweep.name, workers, args.keep) for workers in (1, args.workers)]
+    serial, parallel = rows
+    speedup = serial["wall_s"] / parallel["wall_s"]
+
+    print(f"{sweep.name}: {len(specs)} runs, {usable_cores()} cores")
+    print(f"{'workers':>7} {'wall s':>9} {'sum train s':>12} {'overhead s':>11} {'statuses'}")
+    for r in rows:
+        print(
+            f"{r['workers']:>7} {r['wall_s']:>9.1f} {r['train_s_sum']:>12.1f} "
+            f"{r['overhead_s']:>11.1f} {r['statuses']}"
+        )
+    print(f"speed-up with {args.workers} workers: {speedup:.2f}x")
+    summary = {
+        "sweep": sweep.name,
+        "runs": len(specs),
+        "cores": usable_cores(),
+        "configs": rows,
+        "speedup": round(speedup, 3),
+    }
+    print(json.dumps(summary))
+
+
+def measure(ref: str, name: str, workers: int, keep: bool) -> dict:
+    """Run the sweep `ref` with `workers` workers into a fresh directory; its timings."""
+    out = Path(tempfile.mkdtemp(prefix=f"resbench-bench-{workers}w-"))
+    command = [sys.executable, "-m", "resbench", "run", ref, "--out", str(out)]
+    command += ["--workers", str(workers), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    wall = time.perf_counter() - t0
+    if done.returncode not in (0, 1):  # 1: some run failed, and the timing still counts
+        sys.exit(f"resbench run exited {done.returncode}:\n{done.stderr}")
+    runs = pd.read_csv(out / name / "runs.csv")
+    train = float(runs["train_seconds"].sum())
+    if not keep:
+        shutil.rmtree(out)
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "train_s_sum": round(train, 2),
+        "overhead_s": round(wall - train / workers, 2),
+        "statuses": runs["status"].value_counts().to_dict(),
+    }
+
+
+if __name__ == "__main__":
+    main()
