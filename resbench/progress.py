@@ -1,8 +1,8 @@
 """What `resbench run` shows while runs execute: a live view on a terminal, log lines elsewhere.
 
 On a terminal: one bar for the sweep (done/total, elapsed, ETA, counts by status) and a line
-per slot with the run it is on, its step and loss; each result is printed above them as it
-comes. Elsewhere (CI logs, pipes): one plain line per start, retry and result. With a quiet
+per busy slot with the run it is on, its step and loss; each result is printed above them as
+it comes. Elsewhere (CI logs, pipes): one plain line per start, retry and result. With a quiet
 console: nothing.
 """
 
@@ -76,7 +76,7 @@ class SweepView:
             if event.attempt > 1:
                 what += f" (attempt {event.attempt})"
             if self.progress is not None:
-                self._slot_task(event.slot, reset=True, description=what, total=1, info="")
+                self._slot_task(event.slot, reset=True, description=what, total=1, visible=True)
             else:
                 self._log(f"   start {event.spec.label():<22} on #{event.slot} {event.where}")
         elif isinstance(event, RunStep):
@@ -86,6 +86,7 @@ class SweepView:
                 self._slot_task(event.slot, total=event.total, completed=event.step, info=loss)
         elif isinstance(event, RunRetried):
             self.running.pop(event.slot, None)
+            self._idle(event.slot)
             r = event.result
             self._log(
                 f"[red]{r.status:>8}[/] {r.spec.label():<22} {escape(r.error or '')}; "
@@ -100,8 +101,7 @@ class SweepView:
         for slot, (spec, _) in list(self.running.items()):
             if spec.run_id == result.run_id:
                 del self.running[slot]
-                if self.progress is not None:
-                    self._slot_task(slot, reset=True, description=f"#{slot} idle", info="")
+                self._idle(slot)
         prefix = "" if self.progress is not None else f"[{self.done}/{self.total}] "
         self._log(prefix + result_line(result))
         self._update_sweep()
@@ -116,11 +116,15 @@ class SweepView:
         )
         self.progress.update(self.sweep_task, completed=self.done + partial, info=counts)
 
+    def _idle(self, slot: int) -> None:
+        if self.progress is not None and slot in self.slot_tasks:
+            self.progress.update(self.slot_tasks[slot], visible=False)
+
     def _slot_task(self, slot: int, reset: bool = False, **fields: object) -> None:
         """Update the line of `slot`; `reset` starts its clock and bar again (a new run)."""
         assert self.progress is not None
         if slot not in self.slot_tasks:
-            self.slot_tasks[slot] = self.progress.add_task("", total=1, info="")
+            self.slot_tasks[slot] = self.progress.add_task("", total=1, info="", visible=False)
         task = self.slot_tasks[slot]
         if reset:
             self.progress.reset(task, **fields)  # type: ignore[arg-type]
