@@ -2,9 +2,10 @@
 
 `inline` runs in this process (tests, debugging); `local` runs a worker process per slot (a GPU,
 or a share of the CPU cores). Every executor takes the same picklable `fn` (normally
-`train_run`) and calls it as `fn(spec, progress=callback)`, so that where a run executes never
-changes what it computes. A run that fails or whose worker dies is retried `retries` times
-before its result is final. What an executor is doing is reported to `on_event` as it happens.
+`train_run`) and calls it as `fn(spec, progress=callback)` (inline, without a listener:
+`fn(spec)`), so that where a run executes never changes what it computes. A run that fails or
+whose worker dies is retried `retries` times before its result is final. What an executor is
+doing is reported to `on_event` as it happens.
 """
 
 from __future__ import annotations

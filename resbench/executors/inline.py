@@ -38,8 +38,10 @@ class InlineExecutor:
             while True:
                 self._emit(RunStarted(0, "inline", spec, attempt))
                 t0 = time.perf_counter()
+                progress = self._progress(spec)
                 try:
-                    result = fn(spec, progress=self._progress(spec))
+                    # Without a listener, fn(spec) alone: any one-argument fn keeps working.
+                    result = fn(spec) if progress is None else fn(spec, progress=progress)
                 except Exception as e:  # fn is meant to be total; one that is not ends one run
                     result = broken_result(
                         spec,
