@@ -37,6 +37,10 @@ def test_auto_without_gpus_means_cpu_slots() -> None:
     assert plan_slots("auto", gpus=[], cores=2) == [Slot(0, 1), Slot(1, 1)]
 
 
+def test_an_apple_gpu_is_one_device_shared_by_runs_per_gpu() -> None:
+    assert plan_slots("mps", runs_per_gpu=2, cores=8) == [Slot(0, 1), Slot(1, 1)]
+
+
 def test_cuda_without_a_gpu_is_an_input_error() -> None:
     with pytest.raises(ResbenchError, match="no CUDA device"):
         plan_slots("cuda", gpus=[])

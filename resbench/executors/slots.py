@@ -41,7 +41,7 @@ def plan_slots(
     if gpus and device in ("auto", "cuda"):
         n = workers or len(gpus) * runs_per_gpu
         return [Slot(i, threads_per_run, gpus[i % len(gpus)]) for i in range(n)]
-    if device == "mps":
+    if device == "mps" or (device == "auto" and _mps_available()):
         n = workers or runs_per_gpu  # one Apple GPU, shared like one CUDA device
     else:
         n = workers or max(1, (cores or usable_cores()) // threads_per_run)
@@ -65,3 +65,9 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def _mps_available() -> bool:
+    import torch
+
+    return torch.backends.mps.is_available()
