@@ -109,7 +109,7 @@ def test_a_killed_run_without_retries_left_is_recorded_killed(tmp_path: Path) ->
     fn = Faulty(tmp_path, die_once=frozenset({spec.run_id}))
     (r,) = LocalExecutor(plan_slots("cpu", workers=1), retries=0).map(fn, [spec])
     assert r.status == "killed" and r.attempts == 1
-    assert "SIGKILL" in r.error and r.train_error is None
+    assert "SIGKILL" in r.error and r.train_error is None and r.device == "cpu"
 
 
 def test_inline_executor_retries_failures_too(tmp_path: Path) -> None:

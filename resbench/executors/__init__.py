@@ -96,7 +96,12 @@ def should_retry(result: RunResult, attempt: int, retries: int) -> bool:
 
 
 def broken_result(
-    spec: RunSpec, status: str, error: str, traceback: str | None = None, seconds: float = 0.0
+    spec: RunSpec,
+    status: str,
+    error: str,
+    traceback: str | None = None,
+    seconds: float = 0.0,
+    device: str = "",
 ) -> RunResult:
     """The result of a run that `fn` never returned: an exception escaped it, or its worker died."""
     from resbench.train import RunResult
@@ -108,6 +113,7 @@ def broken_result(
         error=error,
         traceback=traceback,
         seconds=seconds,
+        device=device,
     )
 
 

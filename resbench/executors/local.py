@@ -121,7 +121,9 @@ class LocalExecutor:
             if kind == "done":
                 result = rest[0]
             else:  # "error": an exception escaped fn
-                result = broken_result(task.spec, "failed", rest[0], rest[1], worker.seconds())
+                result = broken_result(
+                    task.spec, "failed", rest[0], rest[1], worker.seconds(), worker.slot.where
+                )
             ended.append((task, result))
             worker.task = None
         if worker.eof and not dead:
@@ -130,7 +132,9 @@ class LocalExecutor:
         if dead:
             if worker.task is not None:
                 why = _death(worker.process.exitcode)
-                result = broken_result(worker.task.spec, "killed", why, None, worker.seconds())
+                result = broken_result(
+                    worker.task.spec, "killed", why, None, worker.seconds(), worker.slot.where
+                )
                 ended.append((worker.task, result))
                 worker.task = None
             worker.exited = True
