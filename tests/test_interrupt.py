@@ -37,17 +37,22 @@ def resbench(*args: str) -> subprocess.Popen:
     )
 
 
-def test_ctrl_c_keeps_finished_records_and_the_rerun_does_the_rest(tmp_path: Path) -> None:
+def start_and_wait_for_a_record(tmp_path: Path) -> tuple[subprocess.Popen, tuple[str, ...]]:
     sweep = tmp_path / "slow.yaml"
     sweep.write_text(SLOW_SWEEP)
-    runs = tmp_path / "res" / "slow" / "runs"
     args = ("run", str(sweep), "--out", str(tmp_path / "res"), "--workers", "1")
-
-    first = resbench(*args)
+    process = resbench(*args)
+    runs = tmp_path / "res" / "slow" / "runs"
     deadline = time.monotonic() + 60
     while not list(runs.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert list(runs.glob("*.json")), "no record appeared"
+    return process, args
+
+
+def test_ctrl_c_keeps_finished_records_and_the_rerun_does_the_rest(tmp_path: Path) -> None:
+    runs = tmp_path / "res" / "slow" / "runs"
+    first, args = start_and_wait_for_a_record(tmp_path)
     os.killpg(first.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: driver and workers
     output, _ = first.communicate(timeout=30)
     assert first.returncode == 130, output
@@ -63,3 +68,11 @@ def test_ctrl_c_keeps_finished_records_and_the_rerun_does_the_rest(tmp_path: Pat
     records = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
     assert len(records) == 4 and all(records[name] == kept[name] for name in kept)
     assert not list(runs.glob("*.ckpt"))  # every checkpoint went with its record
+
+
+def test_sigterm_stops_the_sweep_like_ctrl_c(tmp_path: Path) -> None:
+    process, _ = start_and_wait_for_a_record(tmp_path)
+    process.terminate()  # the driver only, as a scheduler or `kill` would
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, output
+    assert "run the same command again" in output and "Traceback" not in output, output
