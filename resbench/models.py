@@ -104,7 +104,9 @@ def mlp(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.
         for _ in range((cfg.depth - 2) // 2)
     ]
     return nn.Sequential(
-        nn.Sequential(nn.Flatten(), nn.Linear(in_features, w, bias=not bn), _norm(w, bn), nn.ReLU()),
+        nn.Sequential(
+            nn.Flatten(), nn.Linear(in_features, w, bias=not bn), _norm(w, bn), nn.ReLU()
+        ),
         *blocks,
         nn.Linear(w, num_classes),
     )
@@ -136,7 +138,9 @@ def conv1d(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> 
                 )
             )
             c_in = c_out
-    layers.append(nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(c_in, num_classes)))
+    layers.append(
+        nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
+    )
     return nn.Sequential(*layers)
 
 
@@ -156,7 +160,11 @@ FAMILIES: dict[str, Family] = {
     for f in (
         Family("mlp", "an even number >= 4", lambda d: d >= 4 and d % 2 == 0, (4, 6, 8, 10), mlp),
         Family(
-            "conv1d", "6n+2 with n >= 1", lambda d: d >= 8 and (d - 2) % 6 == 0, (8, 14, 20, 26), conv1d
+            "conv1d",
+            "6n+2 with n >= 1",
+            lambda d: d >= 8 and (d - 2) % 6 == 0,
+            (8, 14, 20, 26),
+            conv1d,
         ),
     )
 }
@@ -179,9 +187,12 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int
 
 
 def _init(model: nn.Module, zero_init_residual: bool) -> None:
-    """He init for weight layers, unit batch norm; optionally zero each residual branch's scale."""
+    """He init for hidden weight layers, unit batch norm; optionally zero each branch's scale."""
+    # The classifier keeps PyTorch's smaller default init (as torchvision's ResNets do): He
+    # init there makes the first logits large and the first steps of deep nets erratic.
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     for m in model.modules():
-        if isinstance(m, nn.Conv1d | nn.Linear):
+        if isinstance(m, nn.Conv1d | nn.Linear) and m is not head:
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
@@ -192,7 +203,11 @@ def _init(model: nn.Module, zero_init_residual: bool) -> None:
         # Goyal et al. 2017: each residual block starts as the identity, which is what lets
         # deep residual MLPs train; plain blocks have no identity to fall back on, so skip them.
         for m in model.modules():
-            if isinstance(m, Block) and m.shortcut is not None and isinstance(m.norm2, nn.BatchNorm1d):
+            if (
+                isinstance(m, Block)
+                and m.shortcut is not None
+                and isinstance(m.norm2, nn.BatchNorm1d)
+            ):
                 nn.init.zeros_(m.norm2.weight)
 
 

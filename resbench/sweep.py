@@ -59,7 +59,9 @@ class ModelSection(Strict):
     """The `model:` section: everything about the network except depth and arch (swept)."""
 
     family: Literal["mlp", "conv1d"] = "conv1d"
-    width: PositiveInt = Field(16, description="hidden width (mlp); first stage's channels (conv1d)")
+    width: PositiveInt = Field(
+        16, description="hidden width (mlp); first stage's channels (conv1d)"
+    )
     batch_norm: bool = True
     shortcut: Literal["A", "B"] = Field(
         "A", description="where widths change: A zero-pads (no parameters), B projects (1x1)"

@@ -167,7 +167,7 @@ def _train(spec: RunSpec) -> RunResult:
     return result
 
 
-def lr_factor(cfg: TrainConfig, total_steps: int, scale: int):  # noqa: ANN201
+def lr_factor(cfg: TrainConfig, total_steps: int, scale: int):
     """The schedule as step -> multiple of `cfg.lr`; `scale` converts the config's unit to steps."""
     warmup = cfg.warmup * scale
     milestones = [m * scale for m in cfg.milestones]

@@ -15,7 +15,7 @@ from resbench.cli import app
 runner = CliRunner()
 
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return runner.invoke(app, list(args))
 
 
@@ -27,7 +27,7 @@ def test_run_writes_records_and_tidy_csvs(tiny_sweep_file: Path, tmp_path: Path)
     assert len(list((root / "runs").glob("*.json"))) == 8
     runs = pd.read_csv(root / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"ok"}
-    assert set(zip(runs["arch"], runs["depth"])) == {
+    assert set(zip(runs["arch"], runs["depth"], strict=True)) == {
         (a, d) for a in ("plain", "residual") for d in (8, 14)
     }
     assert (root / "curves.csv").is_file() and (root / "sweep.yaml").is_file()
@@ -50,13 +50,17 @@ def test_rerun_skips_recorded_runs_and_force_reruns(tiny_sweep_file: Path, tmp_p
 def test_a_new_grid_value_runs_only_the_new_runs(tiny_sweep_file: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "res")
     assert run("run", str(tiny_sweep_file), "--out", out).exit_code == 0
-    tiny_sweep_file.write_text(tiny_sweep_file.read_text().replace("seed: [0, 1]", "seed: [0, 1, 2]"))
+    tiny_sweep_file.write_text(
+        tiny_sweep_file.read_text().replace("seed: [0, 1]", "seed: [0, 1, 2]")
+    )
     more = run("run", str(tiny_sweep_file), "--out", out)
     assert more.exit_code == 0 and "12 runs, 8 recorded, 4 to run" in more.output
     assert len(pd.read_csv(tmp_path / "res" / "tiny" / "runs.csv")) == 12
 
 
-def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_sweep_file: Path, tmp_path: Path) -> None:
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(
+    tiny_sweep_file: Path, tmp_path: Path
+) -> None:
     # depth 8 conv1d on 3D images fails; the mlp-free grid still records every run.
     text = tiny_sweep_file.read_text().replace("shape: [1, 16]", "shape: [1, 4, 4]")
     tiny_sweep_file.write_text(text)
@@ -69,7 +73,10 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_sweep_file: Path, 
 
 def test_bad_sweep_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\ntrain: {epochs: 1, optimizer: sgdd}\ngrid: {depth: [8], arch: [plain], seed: [0]}\n")
+    bad.write_text(
+        "name: bad\ntrain: {epochs: 1, optimizer: sgdd}\n"
+        "grid: {depth: [8], arch: [plain], seed: [0]}\n"
+    )
     result = run("run", str(bad), "--out", str(tmp_path))
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()

@@ -49,9 +49,7 @@ def test_plain_and_residual_have_equal_parameters(family: str, depth: int) -> No
 @pytest.mark.parametrize(("family", "depth"), CASES)
 def test_depth_counts_weight_layers(family: str, depth: int) -> None:
     model = build(family, depth, "residual")
-    weight_layers = [
-        m for m in model.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv1d)
-    ]
+    weight_layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv1d)]
     assert len(weight_layers) == depth  # option A shortcuts add no layer
 
 
@@ -77,7 +75,10 @@ def test_option_a_zero_pads_and_subsamples() -> None:
 
 
 def test_option_b_projects_with_parameters() -> None:
-    a, b = build("conv1d", 8, "residual", shortcut="A"), build("conv1d", 8, "residual", shortcut="B")
+    a, b = (
+        build("conv1d", 8, "residual", shortcut="A"),
+        build("conv1d", 8, "residual", shortcut="B"),
+    )
     assert count_parameters(b) > count_parameters(a)
     assert build("conv1d", 8, "residual", shortcut="B")(torch.randn(2, 1, 40)).shape == (2, 10)
 
@@ -101,7 +102,9 @@ def test_he_init_scales_weights_by_fan_in() -> None:
     assert abs(w.std().item() - (2 / 512) ** 0.5) < 0.005
 
 
-@pytest.mark.parametrize(("family", "depth"), [("mlp", 5), ("mlp", 2), ("conv1d", 10), ("conv1d", 2)])
+@pytest.mark.parametrize(
+    ("family", "depth"), [("mlp", 5), ("mlp", 2), ("conv1d", 10), ("conv1d", 2)]
+)
 def test_unbuildable_depths_are_explained(family: str, depth: int) -> None:
     problem = depth_problem(family, depth)
     assert problem is not None and family in problem

@@ -157,7 +157,9 @@ def test_run_id_is_stable_and_depends_on_what_is_computed() -> None:
     assert [s.run_id for s in a] == [s.run_id for s in b]
     assert len({s.run_id for s in a}) == len(a)
     # Where it runs and which sweep holds it do not change what it computes.
-    elsewhere = expand(parse_sweep(TINY_SWEEP.replace("name: tiny", "name: other"), "x", {"train.device": "auto"}))
+    elsewhere = expand(
+        parse_sweep(TINY_SWEEP.replace("name: tiny", "name: other"), "x", {"train.device": "auto"})
+    )
     assert [s.run_id for s in elsewhere] == [s.run_id for s in a]
     # What it computes does.
     changed = expand(parse_sweep(with_line("lr: 0.05", "lr: 0.06")))
@@ -171,13 +173,17 @@ def test_run_id_is_the_same_in_another_process() -> None:
     import sys
 
     code = (
-        "import sys; from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
+        "from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
         "print(expand(parse_sweep(TINY_SWEEP))[0].run_id)"
     )
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=Path(__file__).parent, env=env,
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == expand(parse_sweep(TINY_SWEEP))[0].run_id
 
