@@ -192,7 +192,7 @@ class RunSpec(Strict):
         return f"{self.model.arch}-{self.model.depth} seed {self.seed}"
 
 
-GridValue = Any
+GridValue = Any  # validated once placed in a RunSpec
 
 
 class Sweep(Strict):
@@ -289,19 +289,18 @@ def _check_grid(sweep: Sweep, source: str) -> None:
     for key, values in sweep.grid.items():
         if not values:
             raise SweepError(f"{source}: grid.{key}: empty list; give at least one value")
-        target = GRID_ALIASES.get(key, key)
-        if target not in ("seed",) and target.split(".")[0] not in ("dataset", "model", "train"):
+        section = GRID_ALIASES.get(key, key).split(".")[0]
+        if section not in ("seed", "dataset", "model", "train"):
             raise SweepError(
                 f"{source}: grid.{key}: unknown key; use depth, arch, seed or a dotted field "
                 "such as train.lr or model.width"
             )
-    for section in ("exclude", "include"):
-        for i, entry in enumerate(getattr(sweep, section)):
-            for key in entry:
-                if key not in sweep.grid and section == "exclude":
-                    raise SweepError(
-                        f"{source}: exclude[{i}].{key}: not a grid key ({', '.join(sweep.grid)})"
-                    )
+    for i, pattern in enumerate(sweep.exclude):
+        for key in pattern:
+            if key not in sweep.grid:
+                raise SweepError(
+                    f"{source}: exclude[{i}].{key}: not a grid key ({', '.join(sweep.grid)})"
+                )
 
 
 # --------------------------------------------------------------------------- expansion
