@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from resbench import data
 from resbench.models import build_model
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep import RunSpec, expand, parse_sweep
 from resbench.train import lr_factor, make_optimizer, train_run
 
 SWEEP = """
@@ -36,7 +36,7 @@ grid: {{depth: [{depth}], arch: [residual], seed: [0]}}
 """
 
 
-def reference_loop(spec) -> float:  # noqa: ANN001
+def reference_loop(spec: RunSpec) -> float:
     """Samples/s of a DataLoader loop over the same run."""
     cfg = spec.train
     ds = data.load(spec.dataset, "cpu")

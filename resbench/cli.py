@@ -16,7 +16,9 @@ from resbench import ResbenchError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from resbench.sweep import RunSpec
+    from resbench.executors import Executor
+    from resbench.store import Store
+    from resbench.sweep import RunSpec, Sweep
     from resbench.train import RunResult
 
 app = typer.Typer(
@@ -34,6 +36,11 @@ app = typer.Typer(
 
 class ExecutorName(str, Enum):
     inline = "inline"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
 
 
 class DeviceName(str, Enum):
@@ -80,6 +87,25 @@ def run(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
     ] = False,
+    set_: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--set",
+            "-s",
+            metavar="KEY=VALUE",
+            help="Override a field of the sweep, value parsed as YAML; repeatable: "
+            "-s train.epochs=5 -s grid.depth=[8,20].",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate and list the runs (recorded or not); train nothing."
+        ),
+    ] = False,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="--dry-run output: a table or JSON.")
+    ] = OutputFormat.table,
 ) -> None:
     """Run every run of a sweep that has no record yet, then write runs.csv and curves.csv.
 
@@ -92,20 +118,33 @@ def run(
         resbench run ci --out /tmp/res    # a preset, results under /tmp/res/ci/
 
         resbench run my-sweep.yaml --force
+
+        resbench run quick -s train.epochs=5 -s grid.seed=[0] --dry-run
     """
     from rich.console import Console
 
     from resbench.executors import make_executor
     from resbench.store import Store
-    from resbench.sweep import expand, load_sweep, resolve
+    from resbench.sweep import dump_sweep, expand, load_sweep, parse_overrides, resolve
 
     console = Console(stderr=True, quiet=quiet)
     with user_errors():
-        overrides = {"train.device": device.value} if device else {}
+        overrides = parse_overrides(set_ or [])
+        if device:
+            overrides["train.device"] = device.value
         spec_sweep = load_sweep(sweep, overrides)
         specs = expand(spec_sweep)
         store = Store(out / spec_sweep.name)
-        store.save_sweep(resolve(sweep).read_text())
+        if dry_run:
+            _show_runs(spec_sweep, specs, store.statuses(), fmt)
+            return
+        # Keep the sweep beside its results as the runs saw it: overrides included.
+        text = (
+            resolve(sweep).read_text()
+            if not overrides
+            else dump_sweep(spec_sweep, sweep, overrides)
+        )
+        store.save_sweep(text)
         todo = store.todo(specs, force=force, retry_failed=retry_failed)
         console.print(
             f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} recorded, "
@@ -126,7 +165,39 @@ def run(
     _finish(runs_csv, curves_csv, console)
 
 
-def _run_all(pool, todo: list[RunSpec], store, console: Console) -> None:
+def _show_runs(
+    sweep: Sweep, specs: list[RunSpec], recorded: dict[str, str], fmt: OutputFormat
+) -> None:
+    """The expanded runs, one per row: run_id, every swept value, and any record's status."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from resbench.sweep import GRID_ALIASES
+
+    keys = sweep.swept_keys()
+    rows = []
+    for spec in specs:
+        row: dict[str, object] = {"run_id": spec.run_id}
+        data = spec.model_dump(mode="json")
+        for key in keys:
+            value = data
+            for part in GRID_ALIASES.get(key, key).split("."):
+                value = value[part]
+            row[key] = value
+        row["recorded"] = recorded.get(spec.run_id)
+        rows.append(row)
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    table = Table(*rows[0].keys(), title=f"{sweep.name}: {len(specs)} runs")
+    for row in rows:
+        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+    Console().print(table)
+
+
+def _run_all(pool: Executor, todo: list[RunSpec], store: Store, console: Console) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -206,6 +277,58 @@ def sweeps() -> None:
             description = "(unreadable)"
         table.add_row(name, description)
     Console().print(table)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", "-o", help="Write to this file instead of standard output."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of sweep files, for editors that complete and check YAML.
+
+    With the YAML language server (VS Code's YAML extension, and others), a first line
+    `# yaml-language-server: $schema=sweep.schema.json` in a sweep file points at it.
+
+    Examples:
+
+        resbench schema -o sweep.schema.json
+    """
+    from resbench.sweep import schema_json
+
+    text = schema_json()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}", err=True)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="The sweep's name; writes NAME.yaml.")] = "my-sweep",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter sweep, NAME.yaml (and sweep.schema.json beside it), to edit.
+
+    Examples:
+
+        resbench init depth-lr && resbench run depth-lr.yaml --dry-run
+    """
+    from resbench.sweep import starter_sweep
+
+    with user_errors():
+        path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+        if path.exists() and not force:
+            raise ResbenchError(f"{path}: exists; choose another name or pass --force")
+        path.write_text(starter_sweep(path.stem))
+        schema_path = path.parent / "sweep.schema.json"
+        if not schema_path.exists():
+            from resbench.sweep import schema_json
+
+            schema_path.write_text(schema_json())
+    typer.echo(f"wrote {path}; try: resbench run {path} --dry-run")
 
 
 def main() -> None:

@@ -88,7 +88,9 @@ class Store:
                 raise ResbenchError(f"{path}: not a readable run record ({e})") from None
         return out
 
-    def todo(self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False):
+    def todo(
+        self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False
+    ) -> list[RunSpec]:
         """The specs a run must still do: unrecorded ones; failed ones too with `retry_failed`."""
         if force:
             return list(specs)

@@ -11,6 +11,7 @@ import os
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -167,7 +168,7 @@ def _train(spec: RunSpec) -> RunResult:
     return result
 
 
-def lr_factor(cfg: TrainConfig, total_steps: int, scale: int):
+def lr_factor(cfg: TrainConfig, total_steps: int, scale: int) -> Callable[[int], float]:
     """The schedule as step -> multiple of `cfg.lr`; `scale` converts the config's unit to steps."""
     warmup = cfg.warmup * scale
     milestones = [m * scale for m in cfg.milestones]
