@@ -59,9 +59,14 @@ def run(
         str, typer.Argument(help="A sweep file, or the name of a preset (see `resbench sweeps`).")
     ] = "quick",
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name."
+        ),
     ] = Path("results"),
-    force: Annotated[bool, typer.Option("--force", help="Rerun runs that already have a record.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rerun runs that already have a record.")
+    ] = False,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Rerun runs recorded as failed, oom or killed.")
     ] = False,
@@ -72,7 +77,9 @@ def run(
         Optional[DeviceName],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(help="Override train.device (auto = cuda, then mps, then cpu)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the table.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
+    ] = False,
 ) -> None:
     """Run every run of a sweep that has no record yet, then write runs.csv and curves.csv.
 
@@ -119,7 +126,7 @@ def run(
     _finish(runs_csv, curves_csv, console)
 
 
-def _run_all(pool, todo: list[RunSpec], store, console: Console) -> None:  # noqa: ANN001
+def _run_all(pool, todo: list[RunSpec], store, console: Console) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -150,7 +157,9 @@ def _run_all(pool, todo: list[RunSpec], store, console: Console) -> None:  # noq
 
 
 def _result_line(r: RunResult) -> str:
-    mark = {"ok": "[green]ok[/]", "diverged": "[yellow]diverged[/]"}.get(r.status, f"[red]{r.status}[/]")
+    mark = {"ok": "[green]ok[/]", "diverged": "[yellow]diverged[/]"}.get(
+        r.status, f"[red]{r.status}[/]"
+    )
     line = f"{mark:>8} {r.spec.label():<22}"
     if r.train_error is not None:
         line += f" train {r.train_error:.4f}  test {r.test_error:.4f}"

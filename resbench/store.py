@@ -1,9 +1,9 @@
 """The results directory of one sweep: a JSON record per run, and tidy CSVs derived from them.
 
-    results/<sweep>/sweep.yaml          the sweep as last run (report and check read its claims)
-    results/<sweep>/runs/<run_id>.json  one record per finished run, written atomically
-    results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
-    results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
+results/<sweep>/sweep.yaml          the sweep as last run (report and check read its claims)
+results/<sweep>/runs/<run_id>.json  one record per finished run, written atomically
+results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
+results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Store:
                 raise ResbenchError(f"{path}: not a readable run record ({e})") from None
         return out
 
-    def todo(self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False):  # noqa: ANN201
+    def todo(self, specs: list[RunSpec], force: bool = False, retry_failed: bool = False):
         """The specs a run must still do: unrecorded ones; failed ones too with `retry_failed`."""
         if force:
             return list(specs)
