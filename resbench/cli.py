@@ -283,6 +283,55 @@ def report(
 
 
 @app.command()
+def plot(
+    results: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help=RESULTS_HELP, show_default=False),
+    ] = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--out", "-o", help="PNG of the final metric against depth.", show_default=False
+        ),
+    ] = None,
+    curves: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--curves", help="PNG of the training curves (error vs step).", show_default=False
+        ),
+    ] = None,
+    metric: Annotated[str, typer.Option("--metric", "-m", help="What the depth figure shows.")] = (
+        "train_error"
+    ),
+) -> None:
+    """Draw the sweep: (a) final metric vs depth, one line per arch, a band over seeds;
+    (b) error vs step per depth, plain and residual side by side, thin train, bold test.
+
+    With neither -o nor --curves, both go beside runs.csv as depth.png and curves.png.
+
+    Examples:
+
+        resbench plot                        # depth.png, curves.png beside runs.csv
+
+        resbench plot results/quick -o depth.png
+
+        resbench plot results/quick --curves fig6.png
+    """
+    from resbench.plot import plot_curves, plot_depth
+    from resbench.store import find_results, load_curves, load_runs
+
+    with user_errors():
+        csv = find_results(results)
+        runs = load_runs(csv)
+        if out is None and curves is None:
+            out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
+        if out is not None:
+            typer.echo(f"wrote {plot_depth(runs, out, metric)}")
+        if curves is not None:
+            typer.echo(f"wrote {plot_curves(load_curves(csv), runs, curves)}")
+
+
+@app.command()
 def check(
     results: Annotated[
         Optional[Path],  # noqa: UP045
