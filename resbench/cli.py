@@ -325,10 +325,11 @@ def plot(
         runs = load_runs(csv)
         if out is None and curves is None:
             out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
+        curve_frame = load_curves(csv) if curves is not None else None  # missing: fail first
         if out is not None:
             typer.echo(f"wrote {plot_depth(runs, out, metric)}")
         if curves is not None:
-            typer.echo(f"wrote {plot_curves(load_curves(csv), runs, curves)}")
+            typer.echo(f"wrote {plot_curves(curve_frame, runs, curves)}")
 
 
 @app.command()

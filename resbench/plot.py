@@ -28,6 +28,8 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
 
     from resbench.report import describe, header_line, summarize
 
+    if runs.empty:
+        raise ResbenchError("no runs to plot: the runs table is empty")
     summary = summarize(runs, metric)
     fig = Figure(figsize=DEPTH_SIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
@@ -48,7 +50,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", title="mean over ok seeds; band: min–max", fontsize="small")
+    ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize="small")
     ax.set_title(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
 
@@ -81,29 +83,30 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
         for j, depth in enumerate(depths):
             # viridis without its palest end, which vanishes on white
             color = colormaps["viridis"](0.85 * j / max(len(depths) - 1, 1))
-            mine = ok[(ok["arch"] == arch) & (ok["depth"] == depth)]
+            seeds = ok[(ok["arch"] == arch) & (ok["depth"] == depth)]
             group = runs[(runs["arch"] == arch) & (runs["depth"] == depth)]
-            missing = _not_shown(group).replace(f" at {depth}", "")
+            missing = _not_shown(group, at_depth=False)
             label = f"{depth}" + (f" (not shown: {missing})" if missing else "")
             for split, width in (("train", 0.9), ("test", 2.2)):
-                line = mine[mine["split"] == split].groupby("step")["value"].mean()
-                ax.plot(line.index, line.values, color=color, lw=width,
-                        label=label if split == "test" else None)  # fmt: skip
-        ax.set_title(f"{arch}")
+                line = seeds[seeds["split"] == split].groupby("step")["value"].mean()
+                test_label = label if split == "test" else None  # one legend entry per depth
+                ax.plot(line.index, line.values, color=color, lw=width, label=test_label)
+        ax.set_title(arch)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + widths, title="depth", fontsize="small", loc="upper right")
+        ax.legend(handles=handles + widths, title="depth", fontsize="small", loc="best")
     axes[0].set_ylabel("error (train: running, during training)")
     axes[0].set_ylim(bottom=0)
     fig.suptitle(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
 
 
-def _not_shown(runs: pd.DataFrame) -> str:
+def _not_shown(runs: pd.DataFrame, at_depth: bool = True) -> str:
     """'1 diverged at 56, 2 failed at 110': the runs a line leaves out, named."""
     bad = runs[runs["status"] != "ok"].groupby(["depth", "status"]).size()
-    return ", ".join(f"{n} {status} at {depth}" for (depth, status), n in bad.items())
+    where = (lambda depth: f" at {depth}") if at_depth else (lambda depth: "")
+    return ", ".join(f"{n} {status}{where(depth)}" for (depth, status), n in bad.items())
 
 
 def _archs(runs: pd.DataFrame) -> list[str]:

@@ -202,6 +202,10 @@ def _marked(cell: str) -> str:
 
 def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -> dict[str, Any]:
     """Everything a report shows, as plain data (the JSON format, and the source of the others)."""
+    from resbench import ResbenchError
+
+    if runs.empty:
+        raise ResbenchError("no runs to report: the runs table is empty")
     for metric in metrics:
         check_metric(runs, metric)
     return {

@@ -88,10 +88,11 @@ def test_plot_o_writes_only_the_depth_figure_where_asked(tmp_path: Path) -> None
     assert png_size(out) == (1050, 675) and not (results / "curves.png").exists()
 
 
-def test_plot_curves_without_curves_csv_is_exit_2(tmp_path: Path) -> None:
+def test_plot_without_curves_csv_is_exit_2_before_drawing_anything(tmp_path: Path) -> None:
     results = write_results(tmp_path / "hand", make_runs(PAPER), claims=None)
-    result = runner.invoke(app, ["plot", str(results), "--curves", str(tmp_path / "c.png")])
+    result = runner.invoke(app, ["plot", str(results)])
     assert result.exit_code == 2 and "curves.csv" in result.output
+    assert not (results / "depth.png").exists()
 
 
 def test_run_then_report_plot_and_check_on_a_real_tiny_sweep(

@@ -191,6 +191,12 @@ def test_report_unknown_metric_is_exit_2_naming_the_valid_ones(results: Path) ->
     assert "Traceback" not in result.output
 
 
+def test_report_of_an_empty_runs_table_is_exit_2(tmp_path: Path) -> None:
+    write_results(tmp_path / "r", make_runs(PAPER).iloc[:0], claims=None)
+    result = report(str(tmp_path / "r"))
+    assert result.exit_code == 2 and "no runs to report" in result.output
+
+
 def test_report_a_file_that_is_not_a_runs_table_is_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "runs.csv"
     bad.write_text("a,b\n1,2\n")
