@@ -219,6 +219,13 @@ class Sweep(Strict):
     )
     expect: list[Claim] = Field(default_factory=list)
 
+    @field_validator("name")
+    @classmethod
+    def _not_reference(cls, name: str) -> str:
+        if name == "reference":
+            raise ValueError("'reference' is reserved: results/reference/ holds reference results")
+        return name
+
     def axes(self) -> list[tuple[str, ...]]:
         """Each axis as its keys: a grid key alone, or a zip group's keys together."""
         return [(key,) for key in self.grid] + [tuple(group) for group in self.zip]

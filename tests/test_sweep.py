@@ -176,7 +176,8 @@ def test_run_id_is_the_same_in_another_process() -> None:
         "from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
         "print(expand(parse_sweep(TINY_SWEEP))[0].run_id)"
     )
-    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    root = str(Path(__file__).resolve().parent.parent)  # this checkout's resbench, not another
+    env = {**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": root}
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=Path(__file__).parent,
@@ -202,3 +203,8 @@ def test_specs_are_frozen() -> None:
 
 def test_load_sweep_reads_files(tiny_sweep_file: Path) -> None:
     assert load_sweep(tiny_sweep_file).name == "tiny"
+
+
+def test_the_reference_results_name_is_reserved() -> None:
+    message = error_of(TINY_SWEEP.replace("name: tiny", "name: reference"))
+    assert "name: 'reference' is reserved" in message
