@@ -36,7 +36,7 @@ grid: {{depth: [{depth}], arch: [residual], seed: [0]}}
 """
 
 
-def reference_loop(spec) -> float:  # noqa: ANN001
+def reference_loop(spec) -> float:
     """Samples/s of a DataLoader loop over the same run."""
     cfg = spec.train
     ds = data.load(spec.dataset, "cpu")
