@@ -58,9 +58,9 @@ DatasetConfig = Annotated[
 class ModelSection(Strict):
     """The `model:` section: everything about the network except depth and arch (swept)."""
 
-    family: Literal["mlp", "conv1d"] = "conv1d"
+    family: Literal["mlp", "conv1d", "cifar"] = "conv1d"
     width: PositiveInt = Field(
-        16, description="hidden width (mlp); first stage's channels (conv1d)"
+        16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
     batch_norm: bool = True
     shortcut: Literal["A", "B"] = Field(
