@@ -82,6 +82,20 @@ def run(
         Optional[DeviceName],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(help="Override train.device (auto = cuda, then mps, then cpu)."),
     ] = None,
+    data_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--data-dir",
+            help="Folder holding the dataset's files: sets dataset.root (default $RESBENCH_DATA).",
+        ),
+    ] = None,
+    download: Annotated[
+        bool,
+        typer.Option(
+            "--download",
+            help="Download missing dataset files from the official source, MD5-checked.",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
     ] = False,
@@ -97,21 +111,31 @@ def run(
         resbench run ci --out /tmp/res    # a preset, results under /tmp/res/ci/
 
         resbench run my-sweep.yaml --force
+
+        resbench run cifar10-paper --data-dir ~/data    # holds cifar-10-binary.tar.gz
     """
     from rich.console import Console
 
+    from resbench.data import file_overrides
     from resbench.executors import make_executor
     from resbench.store import Store
     from resbench.sweep import expand, load_sweep, resolve
 
     console = Console(stderr=True, quiet=quiet)
     with user_errors():
-        overrides = {"train.device": device.value} if device else {}
+        overrides: dict[str, object] = {"train.device": device.value} if device else {}
         spec_sweep = load_sweep(sweep, overrides)
+        if data_dir or download:
+            root = str(data_dir) if data_dir else None
+            overrides |= file_overrides(spec_sweep.dataset, root, download)
+            spec_sweep = load_sweep(sweep, overrides)
         specs = expand(spec_sweep)
         store = Store(out / spec_sweep.name)
         store.save_sweep(resolve(sweep).read_text())
         todo = store.todo(specs, force=force, retry_failed=retry_failed)
+        # Missing files are one error now, not one failed run each; downloads happen once, here.
+        for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
+            options.ensure_files(report=console.print)
         console.print(
             f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} recorded, "
             f"{len(todo)} to run → {store.path}"
