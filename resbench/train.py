@@ -220,7 +220,9 @@ class ErrorGatedWarmup:
     that is below `warmup_until_error`.
     """
 
-    def __init__(self, cfg: TrainConfig, optimizer: torch.optim.Optimizer, device) -> None:
+    def __init__(
+        self, cfg: TrainConfig, optimizer: torch.optim.Optimizer, device: torch.device
+    ) -> None:
         self.lr, self.until_error = cfg.warmup_lr, cfg.warmup_until_error
         self.optimizer = optimizer
         self.active = self.lr is not None

@@ -98,3 +98,27 @@ def test_include_entries_may_set_any_field() -> None:
 def test_compiled_training_runs() -> None:
     result = train_run(tiny(**{"train.compile": True}))
     assert result.status == "ok"
+
+
+def test_cifar10_paper_preset_is_the_papers_recipe() -> None:
+    from resbench.sweep import load_sweep
+
+    specs = expand(load_sweep("cifar10-paper"))
+    t = specs[0].train
+    assert (t.steps, t.batch_size, t.optimizer, t.lr, t.momentum, t.weight_decay) == (
+        64000,
+        128,
+        "sgd",
+        0.1,
+        0.9,
+        1e-4,
+    )
+    assert t.schedule == "multistep" and t.milestones == (32000, 48000) and t.gamma == 0.1
+    assert all(s.dataset.augment and s.model.shortcut == "A" for s in specs)
+    nets = {(s.model.arch, s.model.depth): s.train.warmup_lr for s in specs}
+    assert set(nets) == {(a, d) for a in ("plain", "residual") for d in (20, 32, 44, 56)} | {
+        ("residual", 110)
+    }
+    # Only the 110-layer net warms up, at 0.01 until the training error is below 80%.
+    assert nets.pop(("residual", 110)) == 0.01 and set(nets.values()) == {None}
+    assert {s.train.warmup_until_error for s in specs} == {0.8}
