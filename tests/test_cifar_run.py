@@ -1,15 +1,18 @@
-"""Fabricated CIFAR trains through `resbench run` on the CPU, in each official version."""
+"""Fabricated CIFAR trains through `resbench run` on the CPU in each official version; MNIST too."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from fakes import write_cifar
+from fakes import write_cifar, write_mnist
 from typer.testing import CliRunner
 
 from resbench.cli import app
+from resbench.sweep import expand, parse_sweep
+from resbench.train import train_run
 
 runner = CliRunner()
 
@@ -86,3 +89,19 @@ def test_data_dir_on_a_generated_dataset_is_refused(tiny_sweep_file: Path, tmp_p
     result = runner.invoke(app, ["run", str(tiny_sweep_file), "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "--data-dir: dataset 'synthetic' has no root option" in result.output
+
+
+@pytest.mark.parametrize("family", ["mlp", "cifar"])
+def test_fabricated_mnist_trains_with_image_and_flat_families(tmp_path: Path, family: str) -> None:
+    write_mnist(tmp_path / "fashion-mnist", gz=True, n_train=24)
+    text = (
+        f"name: tiny-mnist\ndataset: {{name: fashion-mnist, root: {tmp_path}, validation: 8}}\n"
+        f"model: {{family: {family}, width: 4}}\n"
+        "train: {steps: 3, batch_size: 8, device: cpu}\n"
+        "grid: {depth: [8], arch: [residual], seed: [0]}\n"
+    )
+    result = train_run(expand(parse_sweep(text))[0])
+    assert result.status == "ok", result.error
+    assert result.test_error is not None and math.isclose(
+        result.test_error * 8, round(result.test_error * 8)
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -71,6 +70,8 @@ def md5sum(path: Path) -> str:
 
 def download(url: str, md5: str, target: Path, report: Report | None = None) -> None:
     """Fetch `url` to `target`, kept only if its MD5 is `md5`; any failure is a DatasetError."""
+    import urllib.request  # only here: loading a sweep should not pay for http and email
+
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.{os.getpid()}.part")
     if report:
