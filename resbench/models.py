@@ -11,7 +11,7 @@ layers and the same parameter count; they differ only in `Block.forward`'s short
 |--------|------------|------------------------------------------|-------------------|
 | mlp    | any, flat  | Linear layers: stem + 2 per block + head | 4, 6, 8, ...      |
 | conv1d | (C, L)     | 6n+2: stem + 3 stages x n blocks x 2 + fc | 8, 14, 20, 26, ... |
-| cifar  | (C, H, W)  | 6n+2, the paper's CIFAR nets (3x3 convs)  | 20, 32, 44, 56, 110, 1202, ... |
+| cifar  | (C, H, W)  | 6n+2, as conv1d with 3x3 convs (the paper's) | 8, 14, 20, 26, ... |
 
 The paper's CIFAR-10 nets (width 16, shortcut option A) and their parameters, as tested:
 
