@@ -55,6 +55,11 @@ class CheckFormat(str, Enum):
     markdown = "markdown"
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+
+
 class DeviceName(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -96,6 +101,20 @@ def run(
         Optional[DeviceName],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(help="Override train.device (auto = cuda, then mps, then cpu)."),
     ] = None,
+    data_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--data-dir",
+            help="Folder holding the dataset's files: sets dataset.root (default $RESBENCH_DATA).",
+        ),
+    ] = None,
+    download: Annotated[
+        bool,
+        typer.Option(
+            "--download",
+            help="Download missing dataset files from the official source, MD5-checked.",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
     ] = False,
@@ -132,9 +151,12 @@ def run(
         resbench run my-sweep.yaml --force
 
         resbench run quick -s train.epochs=5 -s grid.seed=[0] --dry-run
+
+        resbench run cifar10-paper --data-dir ~/data    # holds cifar-10-binary.tar.gz
     """
     from rich.console import Console
 
+    from resbench.data import file_overrides
     from resbench.executors import make_executor
     from resbench.store import Store
     from resbench.sweep import dump_sweep, expand, load_sweep, parse_overrides, resolve
@@ -145,6 +167,10 @@ def run(
         if device:
             overrides["train.device"] = device.value
         spec_sweep = load_sweep(sweep, overrides)
+        if data_dir or download:
+            root = str(data_dir) if data_dir else None
+            overrides |= file_overrides(spec_sweep.dataset, root, download)
+            spec_sweep = load_sweep(sweep, overrides)
         specs = expand(spec_sweep)
         store = Store(out / spec_sweep.name)
         if dry_run:
@@ -158,6 +184,9 @@ def run(
         )
         store.save_sweep(text)
         todo = store.todo(specs, force=force, retry_failed=retry_failed)
+        # Missing files are one error now, not one failed run each; downloads happen once, here.
+        for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
+            options.ensure_files(report=console.print)
         console.print(
             f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} recorded, "
             f"{len(todo)} to run → {store.path}"
@@ -550,6 +579,81 @@ def init(
 
             schema_path.write_text(schema_json())
     typer.echo(f"wrote {path}; try: resbench run {path} --dry-run")
+
+
+@app.command()
+def models(
+    family: Annotated[str, typer.Argument(help="The family: mlp, conv1d or cifar.")],
+    depths: Annotated[
+        Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Option(help="Comma-separated depths (default: the family's usual ones)."),
+    ] = None,
+    arch: Annotated[str, typer.Option(help="Comma-separated: plain, residual.")] = "plain,residual",
+    width: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="First stage's channels, or the mlp's width (default 16)."),
+    ] = None,
+    shortcut: Annotated[str, typer.Option(help="A (zero-pad) or B (1x1 projection).")] = "A",
+    classes: Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")] = 10,
+    output: Annotated[
+        TableFormat, typer.Option("--format", help="A table to read, or CSV to process.")
+    ] = TableFormat.table,
+) -> None:
+    """Print each network's parameters and forward FLOPs per example (multiply-add = 2).
+
+    FLOPs are counted on one example of the family's natural data: cifar (3, 32, 32),
+    conv1d (1, 40), mlp (40,).
+
+    Examples:
+
+        resbench models cifar --depths 20,32,44,56,110,1202
+
+        resbench models cifar --depths 56 --arch residual --shortcut B --classes 100
+
+        resbench models conv1d --format csv > conv1d.csv
+    """
+    from resbench.models import FAMILIES, size_table
+
+    with user_errors():
+        if depths is None:  # an unknown family gets no depths, and size_table names it
+            depth_list = list(FAMILIES[family].examples) if family in FAMILIES else []
+        else:
+            depth_list = _int_list("--depths", depths)
+        archs = [a.strip() for a in arch.split(",") if a.strip()]
+        rows = size_table(family, depth_list, archs, width, shortcut, classes)
+    if output is TableFormat.csv:
+        typer.echo("depth,arch,params,flops")
+        for r in rows:
+            typer.echo(f"{r['depth']},{r['arch']},{r['params']},{r['flops']}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("depth", "arch", "params", "FLOPs", title=f"{family} nets", box=None)
+    for r in rows:
+        params, flops = int(r["params"]), int(r["flops"])
+        table.add_row(
+            str(r["depth"]), str(r["arch"]), f"{params:,} ({params / 1e6:.2f}M)", _si(flops)
+        )
+    Console().print(table)
+
+
+def _int_list(option: str, text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ResbenchError(f"{option}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ResbenchError(f"{option}: give at least one value")
+    return values
+
+
+def _si(n: int) -> str:
+    """2 decimals of the largest unit that fits: 81.10M, 5.66G."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
 
 
 def main() -> None:

@@ -36,8 +36,16 @@ from resbench.data import DATASETS
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
 REQUIRED_GRID_KEYS = ("depth", "arch", "seed")
-# Fields that say where a run executes, not what it computes: not part of the run id.
-EXECUTION_FIELDS = {("train", "device")}
+# Fields that say where a run executes or where its files are read from, not what it computes:
+# not part of the run id, so moving data or machines never reruns anything. (CIFAR's binary and
+# python versions hold the same images, hence dataset.format.) train.precision and
+# train.compile are not here: bf16 and compiled kernels change the numbers a run produces.
+EXECUTION_FIELDS = {
+    ("train", "device"),
+    ("dataset", "root"),
+    ("dataset", "download"),
+    ("dataset", "format"),
+}
 
 
 class SweepError(ResbenchError):
@@ -58,9 +66,9 @@ DatasetConfig = Annotated[
 class ModelSection(Strict):
     """The `model:` section: everything about the network except depth and arch (swept)."""
 
-    family: Literal["mlp", "conv1d"] = "conv1d"
+    family: Literal["mlp", "conv1d", "cifar"] = "conv1d"
     width: PositiveInt = Field(
-        16, description="hidden width (mlp); first stage's channels (conv1d)"
+        16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
     batch_norm: bool = True
     shortcut: Literal["A", "B"] = Field(
@@ -111,6 +119,18 @@ class TrainConfig(Strict):
     )
     gamma: PositiveFloat = 0.1
     warmup: NonNegativeFloat = Field(0, description="linear warm-up, in the unit of the length")
+    warmup_lr: PositiveFloat | None = Field(
+        None,
+        description="the paper's warm-up (ResNet-110): train at this lr until the running "
+        "training error falls below warmup_until_error, then follow the schedule",
+    )
+    warmup_until_error: float = Field(
+        0.8, gt=0, le=1, description="the training error that ends the warm-up at warmup_lr"
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: autocast the forward pass to bfloat16 (fast on recent GPUs)"
+    )
+    compile: bool = Field(False, description="torch.compile the model (slow start, fast steps)")
     eval_every: PositiveInt | None = Field(
         None, description="steps between curve points (default: once per epoch)"
     )
@@ -129,6 +149,11 @@ class TrainConfig(Strict):
             raise ValueError(f"milestones must increase and stay below the length ({length})")
         if self.warmup >= length:
             raise ValueError(f"warmup must be shorter than the length ({length})")
+        if self.warmup and self.warmup_lr is not None:
+            raise ValueError(
+                "give train.warmup (a linear ramp) or train.warmup_lr (held until the training "
+                "error falls below warmup_until_error), not both"
+            )
         return self
 
     @property

@@ -8,6 +8,17 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkout_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess that must import resbench from this checkout.
+
+    An installed resbench (an editable install of another checkout, say) would otherwise win.
+    """
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Generated datasets go to a private cache unless the caller chose one.

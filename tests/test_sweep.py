@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP
+from conftest import TINY_SWEEP, checkout_env
 
 from resbench.sweep import SweepError, expand, load_sweep, parse_sweep, preset_names
 
@@ -168,7 +168,6 @@ def test_run_id_is_stable_and_depends_on_what_is_computed() -> None:
 
 def test_run_id_is_the_same_in_another_process() -> None:
     """The hash must not depend on the process (e.g. Python's randomised str hash)."""
-    import os
     import subprocess
     import sys
 
@@ -176,8 +175,7 @@ def test_run_id_is_the_same_in_another_process() -> None:
         "from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
         "print(expand(parse_sweep(TINY_SWEEP))[0].run_id)"
     )
-    root = str(Path(__file__).resolve().parent.parent)  # this checkout's resbench, not another
-    env = {**os.environ, "PYTHONHASHSEED": "123", "PYTHONPATH": root}
+    env = checkout_env(PYTHONHASHSEED="123")
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=Path(__file__).parent,
