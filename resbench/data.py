@@ -1,12 +1,16 @@
 """Datasets: a registry of name -> (options, loader), loaded as tensors that live on the device.
 
-Every dataset becomes one `Data`: float inputs shaped (N, C, L) and int64 labels. Batches are
-index gathers into those tensors; there is no DataLoader and nothing is copied per step.
-torch is imported inside the loaders so that validating a sweep stays light.
+Every dataset becomes one `Data`: inputs shaped (N, C, ...) and int64 labels. Generated data
+is stored as floats; image files are stored as their uint8 pixels, which `Data.inputs` turns
+into normalised floats batch by batch, and `Data.augment` crops and flips on the device.
+Batches are index gathers into those tensors; there is no DataLoader and nothing is copied
+per step. torch is imported inside the loaders so that validating a sweep stays light; the
+datasets read from files live in `resbench.datasets` and register themselves here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -18,14 +22,26 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from resbench import ResbenchError
+
 if TYPE_CHECKING:
     import torch
+
+
+class DatasetError(ResbenchError):
+    """Dataset files that are missing, damaged or unsafe, explained in one line."""
 
 
 class DatasetOptions(BaseModel):
     """Base of every dataset's options: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def ensure_files(self, report: Callable[[str], None] | None = None) -> None:
+        """Check that the files this dataset reads are there (downloading where asked).
+
+        Raises DatasetError saying where to put what. Generated datasets read no files.
+        """
 
 
 class Mnist1dOptions(DatasetOptions):
@@ -51,26 +67,50 @@ class SyntheticOptions(DatasetOptions):
 
 @dataclass(frozen=True)
 class Data:
-    """A dataset as tensors on one device."""
+    """A dataset as tensors on one device.
+
+    `x_*` hold stored examples: floats ready for the model, or uint8 pixels with the training
+    set's per-channel `mean` and `std` (in pixel units, shaped to broadcast over one batch),
+    which `inputs` applies. `crop_pad` and `flip` describe the augmentation `augment` applies.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
+    mean: torch.Tensor | None = None
+    std: torch.Tensor | None = None
+    crop_pad: int = 0  # zero-pad by this much, then crop back to size at a random offset
+    flip: bool = False  # flip left-right with probability 1/2
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
     def to(self, device: torch.device | str) -> Data:
-        return Data(
-            self.x_train.to(device),
-            self.y_train.to(device),
-            self.x_test.to(device),
-            self.y_test.to(device),
-            self.num_classes,
-        )
+        import torch
+
+        tensors = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        moved = {k: v.to(device) for k, v in tensors.items() if isinstance(v, torch.Tensor)}
+        return dataclasses.replace(self, **moved)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Stored examples -> the model's inputs: uint8 pixels become normalised floats."""
+        if self.mean is None or self.std is None:
+            return x
+        return (x.float() - self.mean) / self.std
+
+    def augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A batch of inputs, randomly cropped and flipped (unchanged without augmentation).
+
+        `generator` must live on x's device: the random draws are made there, never on the host.
+        """
+        if not self.crop_pad and not self.flip:
+            return x
+        from resbench.augment import crop_flip
+
+        return crop_flip(x, self.crop_pad, self.flip, generator)
 
 
 Loader = Callable[[DatasetOptions], Data]
@@ -158,6 +198,27 @@ def load_synthetic(options: DatasetOptions) -> Data:
     return Data(x[:k], y[:k], x[k:], y[k:], num_classes=options.classes)
 
 
+def file_overrides(
+    options: DatasetOptions, root: str | None = None, download: bool = False
+) -> dict[str, object]:
+    """Sweep overrides that point the dataset at `root` and/or let it download its files.
+
+    Raises DatasetError when the dataset reads no files that way (generated ones read none).
+    """
+    out: dict[str, object] = {}
+    for flag, key, value in (("--data-dir", "root", root), ("--download", "download", download)):
+        if not value:
+            continue
+        if key not in type(options).model_fields:
+            able = [n for n, (o, _) in DATASETS.items() if key in o.model_fields]
+            raise DatasetError(
+                f"{flag}: dataset {options.name!r} has no {key} option "  # type: ignore[attr-defined]
+                f"(datasets that do: {', '.join(able)})"
+            )
+        out[f"dataset.{key}"] = value
+    return out
+
+
 def load(options: DatasetOptions, device: str = "cpu") -> Data:
     """The dataset `options` describes, on `device` (kept per process: sweeps reuse it)."""
     return _load_cached(options.model_dump_json(), device)
@@ -168,3 +229,7 @@ def _load_cached(options_json: str, device: str) -> Data:
     name = json.loads(options_json)["name"]
     options_cls, loader = DATASETS[name]
     return loader(options_cls.model_validate_json(options_json)).to(device)
+
+
+# The datasets read from files register themselves; import them last, once the registry exists.
+import resbench.datasets  # noqa: E402, F401

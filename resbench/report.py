@@ -1,68 +1,328 @@
-"""Summaries of a sweep's runs: statistics over seeds per (depth, arch), and how to show them."""
+"""Summaries of a sweep's runs: statistics over seeds per (depth, arch), and how to show them.
+
+Means are over the runs that ended `ok`. Runs that diverged or failed are counted and named
+beside the mean ("diverged 1/3"), never averaged in and never dropped silently.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import math
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
 
+    from resbench.check import Outcome
+
+DEFAULT_METRICS = ("train_error", "test_error")
+WORSE_MARK = "▲"
+LEGEND = f"{WORSE_MARK} worse than a shallower net of the same arch · (n) ok runs"
+DIGITS = 3  # shown precision: differences below it are ties, not degradation
+
 
 def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
-    """Per (depth, arch): n runs, n ok, mean, std and min/max of `metric` over the ok runs.
+    """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
-    Runs that did not end `ok` are counted (`n` vs `n_ok`, `diverged`) and never averaged in.
+    `worse` marks the degradation: the mean exceeds that of a shallower depth of the same arch
+    by at least the shown precision (whether that is more than noise is for `check` to say).
     """
     import pandas as pd
 
+    check_metric(runs, metric)
     rows = []
     for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
         ok = group[group["status"] == "ok"][metric].dropna()
+        diverged = int((group["status"] == "diverged").sum())
         rows.append(
             {
-                "depth": depth,
+                "depth": int(depth),
                 "arch": arch,
                 "n": len(group),
                 "n_ok": len(ok),
-                "diverged": int((group["status"] == "diverged").sum()),
-                "mean": ok.mean() if len(ok) else float("nan"),
-                "std": ok.std(ddof=1) if len(ok) > 1 else float("nan"),
-                "min": ok.min() if len(ok) else float("nan"),
-                "max": ok.max() if len(ok) else float("nan"),
+                "diverged": diverged,
+                "failed": len(group) - len(ok) - diverged,
+                "mean": ok.mean() if len(ok) else math.nan,
+                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
+                "min": ok.min() if len(ok) else math.nan,
+                "max": ok.max() if len(ok) else math.nan,
             }
         )
-    return pd.DataFrame(rows)
+    summary = pd.DataFrame(
+        rows,
+        columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
+    )
+    summary["worse"] = _worse_than_shallower(summary)
+    return summary
 
 
-def format_cell(row: pd.Series) -> str:
-    """'0.012 ± 0.003 (3)', with the runs that did not end ok named."""
-    import math
+def _worse_than_shallower(summary: pd.DataFrame) -> list[bool]:
+    """Per row: is the mean above the lowest mean of a shallower depth of the same arch?"""
+    best: dict[str, float] = {}  # arch -> lowest mean among the shallower depths
+    worse = dict.fromkeys(summary.index, False)
+    for i, row in summary.sort_values("depth", kind="stable").iterrows():
+        shallower = best.get(row["arch"], math.inf)
+        worse[i] = bool(round(row["mean"], DIGITS) > round(shallower, DIGITS))  # NaN: False
+        if not math.isnan(row["mean"]):
+            best[row["arch"]] = min(shallower, row["mean"])
+    return [worse[i] for i in summary.index]
 
+
+def check_metric(runs: pd.DataFrame, metric: str) -> None:
+    """Raise a one-line error unless `metric` is a numeric result column of `runs`."""
+    from resbench import ResbenchError
+
+    numeric = [c for c in ("train_error", "test_error", "train_loss", "test_loss") if c in runs]
+    if metric not in runs.columns:
+        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(numeric)})")
+
+
+# --------------------------------------------------------------------------- header and status
+
+
+def describe(runs: pd.DataFrame) -> dict[str, str]:
+    """What was measured, from the runs themselves: sweep, dataset, family, options that matter."""
+    out: dict[str, str] = {}
+    for key in ("sweep", "dataset", "family", "width"):
+        if key in runs:
+            out[key] = _values(runs[key])
+    if "model.batch_norm" in runs:
+        out["batch_norm"] = _values(runs["model.batch_norm"].map(_truthy))
+    if "model.shortcut" in runs:
+        out["shortcut"] = _values(runs["model.shortcut"])
+    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(_truthy).any():
+        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(_truthy))
+    for unit in ("epochs", "steps"):
+        column = runs.get(f"train.{unit}")
+        if column is not None and column.notna().any():
+            out[unit] = _values(column.dropna().astype(int))
+    return out
+
+
+def header_line(info: dict[str, str]) -> str:
+    """e.g. 'quick · mnist1d · conv1d width 8 · batch_norm · shortcut A · 15 epochs'."""
+    parts = [info.get("sweep", "?"), info.get("dataset", "?")]
+    parts.append(f"{info.get('family', '?')} width {info['width']}" if "width" in info else "")
+    if "batch_norm" in info:
+        parts.append({"True": "batch_norm", "False": "no batch_norm"}.get(info["batch_norm"], ""))
+    if "shortcut" in info:
+        parts.append(f"shortcut {info['shortcut']}")
+    if info.get("zero_init_residual") == "True":
+        parts.append("zero_init_residual")
+    parts += [f"{info[u]} {u}" for u in ("epochs", "steps") if u in info]
+    return " · ".join(p for p in parts if p)
+
+
+def status_counts(runs: pd.DataFrame) -> dict[str, Any]:
+    """Runs by status (ok, diverged, failed always; oom, killed when present) and compute time."""
+    counts = runs["status"].value_counts()
+    out: dict[str, Any] = {"runs": len(runs)}
+    for status in ("ok", "diverged", "failed", "oom", "killed"):
+        if status in ("ok", "diverged", "failed") or counts.get(status, 0):
+            out[status] = int(counts.get(status, 0))
+    other = len(runs) - sum(v for k, v in out.items() if k != "runs")
+    if other:
+        out["other"] = other
+    out["seconds"] = float(runs["seconds"].sum()) if "seconds" in runs else math.nan
+    return out
+
+
+def status_line(counts: dict[str, Any]) -> str:
+    """e.g. '24 runs: 23 ok · 1 diverged · 0 failed · 6.9 min of training (sum of run times)'."""
+    parts = [f"{v} {k}" for k, v in counts.items() if k not in ("runs", "seconds")]
+    line = f"{counts['runs']} runs: " + " · ".join(parts)
+    if not math.isnan(counts["seconds"]):
+        line += f" · {_duration(counts['seconds'])} of training (sum of run times)"
+    return line
+
+
+# --------------------------------------------------------------------------- cells and tables
+
+
+def format_cell(row: pd.Series, mark: bool = True, sep: str = "\n") -> str:
+    """'0.012 ± 0.003 (3) ▲', with the runs that did not end ok named after `sep`."""
     if row["n_ok"] == 0:
         text = "—"
     elif math.isnan(row["std"]):
-        text = f"{row['mean']:.3f} (n={row['n_ok']})"
+        text = f"{row['mean']:.3f} ({row['n_ok']})"
     else:
-        text = f"{row['mean']:.3f} ± {row['std']:.3f} (n={row['n_ok']})"
-    if row["n_ok"] < row["n"]:
-        bad = row["n"] - row["n_ok"]
-        kind = "diverged" if row["diverged"] == bad else "not ok"
-        text += f" {kind} {bad}/{row['n']}"
-    return text
+        text = f"{row['mean']:.3f} ± {row['std']:.3f} ({row['n_ok']})"
+    if mark and row.get("worse", False):
+        text += f" {WORSE_MARK}"
+    notes = [f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0)]
+    return text + (sep + ", ".join(notes) if notes else "")
+
+
+def _diff_cell(cells: dict[str, pd.Series]) -> str:
+    """residual − plain of the means, when both have one."""
+    plain, residual = cells.get("plain"), cells.get("residual")
+    if plain is None or residual is None or not (plain["n_ok"] and residual["n_ok"]):
+        return ""
+    return f"{residual['mean'] - plain['mean']:+.3f}"
+
+
+def _rows(summary: pd.DataFrame, sep: str) -> tuple[list[str], list[list[str]]]:
+    archs = [a for a in ("plain", "residual") if a in set(summary["arch"])]
+    archs += sorted(set(summary["arch"]) - set(archs))
+    both = {"plain", "residual"} <= set(archs)
+    header = ["depth", *archs, *(["res − plain"] if both else [])]
+    rows = []
+    for depth, group in summary.groupby("depth", sort=True):
+        cells = {row["arch"]: row for _, row in group.iterrows()}
+        row = [str(depth), *(format_cell(cells[a], sep=sep) if a in cells else "" for a in archs)]
+        rows.append(row + ([_diff_cell(cells)] if both else []))
+    return header, rows
 
 
 def depth_table(runs: pd.DataFrame, metric: str = "train_error") -> Table:
-    """Rows: depth; columns: each arch's mean ± std over seeds of `metric`."""
+    """Rows: depth; columns: each arch's mean ± std (n) of `metric`, and residual − plain."""
     from rich.table import Table
 
-    summary = summarize(runs, metric)
-    archs = sorted(summary["arch"].unique())
-    table = Table(title=f"{metric} by depth (mean ± std over seeds)")
-    table.add_column("depth", justify="right")
-    for arch in archs:
-        table.add_column(arch, justify="right")
-    for depth, group in summary.groupby("depth", sort=True):
-        cells = {row["arch"]: format_cell(row) for _, row in group.iterrows()}
-        table.add_row(str(depth), *(cells.get(a, "") for a in archs))
+    header, rows = _rows(summarize(runs, metric), sep="\n")
+    table = Table(title=f"{metric} by depth · mean ± std (n)", caption=LEGEND)
+    for name in header:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*(_marked(c) for c in row))
     return table
+
+
+def _marked(cell: str) -> str:
+    from rich.markup import escape
+
+    # The mark is the point of the table: make it stand out, and dim the status notes.
+    text = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]")
+    first, _, notes = text.partition("\n")
+    return f"{first}\n[yellow]{notes}[/]" if notes else first
+
+
+# --------------------------------------------------------------------------- whole reports
+
+
+def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -> dict[str, Any]:
+    """Everything a report shows, as plain data (the JSON format, and the source of the others)."""
+    from resbench import ResbenchError
+
+    if runs.empty:
+        raise ResbenchError("no runs to report: the runs table is empty")
+    for metric in metrics:
+        check_metric(runs, metric)
+    return {
+        "header": describe(runs),
+        "status": status_counts(runs),
+        "metrics": {m: summarize(runs, m) for m in metrics},
+    }
+
+
+def report_markdown(data: dict[str, Any], source: str = "") -> str:
+    """The report as GitHub markdown: fit for a PR comment or $GITHUB_STEP_SUMMARY."""
+    lines = [f"### resbench report: {header_line(data['header'])}", ""]
+    if source:
+        lines += [f"`{source}`", ""]
+    for metric, summary in data["metrics"].items():
+        header, rows = _rows(summary, sep=" · ")
+        lines += [f"**{metric}** by depth · mean ± std (n)", ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---:|" * len(header))
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    lines += [LEGEND, "", status_line(data["status"]), ""]
+    return "\n".join(lines)
+
+
+def report_frame(data: dict[str, Any], source: str = "") -> pd.DataFrame:
+    """The summaries as one tidy frame (the CSV format): one row per (metric, depth, arch)."""
+    import pandas as pd
+
+    frames = []
+    for metric, summary in data["metrics"].items():
+        frame = summary.copy()
+        frame.insert(0, "metric", metric)
+        frame.insert(0, "sweep", data["header"].get("sweep", ""))
+        frame.insert(0, "results", source)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
+    """A JSON list, one object per results directory; missing numbers are null."""
+    out = []
+    for source, data in reports:
+        metrics = {
+            m: [{k: _json_value(v) for k, v in row.items()} for row in s.to_dict("records")]
+            for m, s in data["metrics"].items()
+        }
+        status = {k: _json_value(v) for k, v in data["status"].items()}
+        out.append({"results": source, **data, "status": status, "metrics": metrics})
+    return json.dumps(out, indent=1)
+
+
+# --------------------------------------------------------------------------- check outcomes
+
+VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}
+
+
+def outcome_detail(o: Outcome) -> str:
+    """The numbers behind a verdict: '0.771 vs 0.008 (n 3, 3) · diff +0.762 · 95% CI […]'."""
+    parts = []
+    if len(o.groups) == 2 and all(g.n for g in o.groups):
+        a, b = o.groups
+        if o.kind == "baseline":
+            parts.append(f"now {a.mean:.3f} (n {a.n}) · reference {b.mean:.3f} (n {b.n})")
+        else:
+            parts.append(f"{a.mean:.3f} vs {b.mean:.3f} (n {a.n}, {b.n})")
+    if o.diff is not None:
+        parts.append(f"diff {o.diff:+.3f}")
+    if o.interval is not None:
+        parts.append(f"95% CI [{o.interval.low:+.3f}, {o.interval.high:+.3f}]")
+    return " · ".join(parts)
+
+
+def check_summary(outcomes: list[Outcome]) -> str:
+    """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
+    ok = bool(outcomes) and counts["PASS"] == len(outcomes)
+    return (
+        f"check {'passed' if ok else 'FAILED'}: {counts['PASS']} passed, {counts['FAIL']} failed, "
+        f"{counts['INCONCLUSIVE']} inconclusive"
+    )
+
+
+def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
+    """The outcomes as a GitHub markdown table, for $GITHUB_STEP_SUMMARY or a PR comment."""
+    lines = [f"### resbench check{': ' + title if title else ''}", ""]
+    lines += ["| result | statement | numbers | note |", "|---|---|---|---|"]
+    for o in outcomes:
+        cells = [VERDICT_BADGES[o.verdict], o.text, outcome_detail(o), o.note]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", f"**{check_summary(outcomes)}**", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def _values(column: pd.Series) -> str:
+    """A column's distinct values, '8' or '8, 16' when it was swept."""
+    return ", ".join(str(v) for v in sorted(set(column.dropna()), key=str))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -258,6 +258,48 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     csv = path / "runs.csv" if path.is_dir() else path
     if not csv.is_file():
         raise ResbenchError(f"{csv}: no such file (run the sweep first: resbench run)")
+    try:
+        runs = pd.read_csv(csv)
+    except (OSError, ValueError) as e:  # pandas' parser and empty-data errors are ValueErrors
+        raise ResbenchError(f"{csv}: not a readable runs table ({e})") from None
+    if missing := [c for c in ("arch", "depth", "seed", "status") if c not in runs.columns]:
+        raise ResbenchError(f"{csv}: not a runs table (no column {', '.join(missing)})")
+    return runs
+
+
+def find_results(
+    ref: str | Path | None = None, root: str | Path = "results", role: str = "results"
+) -> Path:
+    """The runs.csv that `ref` names (a results directory or the CSV itself); `role` names it
+    in errors.
+
+    Without `ref`: the most recently written `root/<sweep>/runs.csv`. Reference results live
+    one level deeper (`root/reference/<sweep>/`), so they are never picked by default.
+    """
+    if ref is not None:
+        path = Path(ref)
+        csv = path / "runs.csv" if path.is_dir() else path
+        if not csv.is_file():
+            raise ResbenchError(f"{csv}: not found (the {role}: a runs.csv or its directory)")
+        return csv
+    found = sorted(
+        (p for p in Path(root).glob("*/runs.csv") if p.parent.name != "reference"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not found:
+        raise ResbenchError(
+            f"no results under {root}/: run a sweep first (resbench run) or name a results dir"
+        )
+    return found[-1]
+
+
+def load_curves(runs_csv: str | Path) -> pd.DataFrame:
+    """curves.csv beside `runs_csv`, as a DataFrame."""
+    import pandas as pd
+
+    csv = Path(runs_csv).with_name("curves.csv")
+    if not csv.is_file():
+        raise ResbenchError(f"{csv}: no such file (resbench run writes it beside runs.csv)")
     return pd.read_csv(csv)
 
 

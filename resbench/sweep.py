@@ -37,8 +37,18 @@ from resbench.data import DATASETS
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
 REQUIRED_GRID_KEYS = ("depth", "arch", "seed")
-# Fields that say where or how a run executes, not what it computes: not part of the run id.
-EXECUTION_FIELDS = {("train", "device"), ("train", "checkpoint_every")}
+# Fields that say where a run executes or where its files are read from, not what it computes:
+# not part of the run id, so moving data or machines never reruns anything. (CIFAR's binary and
+# python versions hold the same images, hence dataset.format.) train.precision and
+# train.compile are not here: bf16 and compiled kernels change the numbers a run produces.
+# train.checkpoint_every only decides how often progress is saved: a resumed run is unchanged.
+EXECUTION_FIELDS = {
+    ("train", "device"),
+    ("train", "checkpoint_every"),
+    ("dataset", "root"),
+    ("dataset", "download"),
+    ("dataset", "format"),
+}
 
 
 class SweepError(ResbenchError):
@@ -59,9 +69,9 @@ DatasetConfig = Annotated[
 class ModelSection(Strict):
     """The `model:` section: everything about the network except depth and arch (swept)."""
 
-    family: Literal["mlp", "conv1d"] = "conv1d"
+    family: Literal["mlp", "conv1d", "cifar"] = "conv1d"
     width: PositiveInt = Field(
-        16, description="hidden width (mlp); first stage's channels (conv1d)"
+        16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
     batch_norm: bool = True
     shortcut: Literal["A", "B"] = Field(
@@ -112,6 +122,18 @@ class TrainConfig(Strict):
     )
     gamma: PositiveFloat = 0.1
     warmup: NonNegativeFloat = Field(0, description="linear warm-up, in the unit of the length")
+    warmup_lr: PositiveFloat | None = Field(
+        None,
+        description="the paper's warm-up (ResNet-110): train at this lr until the running "
+        "training error falls below warmup_until_error, then follow the schedule",
+    )
+    warmup_until_error: float = Field(
+        0.8, gt=0, le=1, description="the training error that ends the warm-up at warmup_lr"
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: autocast the forward pass to bfloat16 (fast on recent GPUs)"
+    )
+    compile: bool = Field(False, description="torch.compile the model (slow start, fast steps)")
     eval_every: PositiveInt | None = Field(
         None, description="steps between curve points (default: once per epoch)"
     )
@@ -133,6 +155,11 @@ class TrainConfig(Strict):
             raise ValueError(f"milestones must increase and stay below the length ({length})")
         if self.warmup >= length:
             raise ValueError(f"warmup must be shorter than the length ({length})")
+        if self.warmup and self.warmup_lr is not None:
+            raise ValueError(
+                "give train.warmup (a linear ramp) or train.warmup_lr (held until the training "
+                "error falls below warmup_until_error), not both"
+            )
         return self
 
     @property
@@ -225,28 +252,50 @@ class ExecutorSection(Strict):
             raise SweepError(f"{flag}: {err['msg']} (got {err.get('input')!r})") from None
 
 
-GridValue = Any
+GridValue = Any  # validated once placed in a RunSpec
 
 
 class Sweep(Strict):
-    """A sweep file: fixed sections, the grid that varies them, and the claims to check."""
+    """A sweep file: fixed sections, the axes that vary them, and the claims to check."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    description: str = ""
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="results go to OUT/NAME")
+    description: str = Field("", description="one line, shown by `resbench sweeps`")
     dataset: DatasetConfig = Field(default_factory=lambda: DATASETS["mnist1d"][0]())
     model: ModelSection = ModelSection()
     train: TrainConfig
     grid: dict[str, list[GridValue]] = Field(
-        description="dotted keys to lists of values; depth, arch and seed are required"
+        default_factory=dict,
+        description="axes combined as a cartesian product: dotted keys to lists of values",
+    )
+    zip: list[dict[str, list[GridValue]]] = Field(
+        default_factory=list,
+        description="groups of keys whose lists advance together; each group is one more axis",
     )
     exclude: list[dict[str, GridValue]] = Field(
-        default_factory=list, description="partial grid points to drop (a list matches any)"
+        default_factory=list, description="points to drop: axis keys to a value or a list of them"
     )
     include: list[dict[str, GridValue]] = Field(
-        default_factory=list, description="extra runs: grid keys to single values"
+        default_factory=list, description="extra runs: depth, arch, seed and any dotted field"
     )
     expect: list[Claim] = Field(default_factory=list)
-    executor: ExecutorSection = ExecutorSection()
+    executor: ExecutorSection = Field(
+        default_factory=ExecutorSection,
+        description="where runs execute, never part of a run id; command-line flags override it",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reference(cls, name: str) -> str:
+        if name == "reference":
+            raise ValueError("'reference' is reserved: results/reference/ holds reference results")
+        return name
+
+    def axes(self) -> list[tuple[str, ...]]:
+        """Each axis as its keys: a grid key alone, or a zip group's keys together."""
+        return [(key,) for key in self.grid] + [tuple(group) for group in self.zip]
+
+    def swept_keys(self) -> list[str]:
+        return [key for axis in self.axes() for key in axis]
 
 
 # --------------------------------------------------------------------------- loading
@@ -276,7 +325,7 @@ def resolve(ref: str) -> Path:
 def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Sweep:
     """Read, validate and check-expand the sweep at `ref` (a path or a preset name).
 
-    `overrides` maps dotted keys (`train.device`, `grid.seed`) to values that replace the file's.
+    `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
     """
     path = resolve(str(ref))
     try:
@@ -286,10 +335,25 @@ def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Swee
     return parse_sweep(text, str(path), overrides)
 
 
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """['train.epochs=5', 'grid.depth=[8, 20]'] -> {'train.epochs': 5, 'grid.depth': [8, 20]}."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise SweepError(f"-s {item}: expected KEY=VALUE, e.g. -s train.epochs=5")
+        try:
+            out[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise SweepError(f"-s {item}: the value is not valid YAML") from None
+    return out
+
+
 def parse_sweep(
     text: str, source: str = "<sweep>", overrides: dict[str, Any] | None = None
 ) -> Sweep:
-    """Validate sweep YAML `text`; `source` names it in errors."""
+    """Validate sweep YAML `text`; `source` names it in errors, and any override at fault."""
+    overrides = overrides or {}
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -299,67 +363,139 @@ def parse_sweep(
         raise SweepError(f"{source}{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
-    for key, value in (overrides or {}).items():
-        *parents, leaf = key.split(".")
+    for key, value in overrides.items():
+        *parents, leaf = _split(key)
         node = raw
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise SweepError(f"{source}: {key}: cannot override inside a {type(node).__name__}")
+                raise SweepError(f"-s {key}: {part} is not a section that can be overridden")
         node[leaf] = value
     try:
-        sweep = Sweep.model_validate(raw)
-    except ValidationError as e:
-        raise SweepError(f"{source}: {_describe(e)}") from None
-    _check_grid(sweep, source)
-    expand(sweep, source)  # every run must validate: bad grid values fail at load time
+        try:
+            sweep = Sweep.model_validate(raw)
+        except ValidationError as e:
+            raise _Invalid(*_describe(e)) from None
+        _check_axes(sweep)
+        _expand(sweep)  # every run must validate: bad axis values fail at load time
+    except _Invalid as e:
+        blame = next((k for k in overrides if _related(e.path, k)), None)
+        by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
+        raise SweepError(f"{source}: {e.path}: {e.problem}{by}") from None
     return sweep
 
 
-def _check_grid(sweep: Sweep, source: str) -> None:
-    for key in REQUIRED_GRID_KEYS:
-        if key not in sweep.grid:
-            raise SweepError(f"{source}: grid.{key}: required (the grid must sweep {key})")
+def dump_sweep(sweep: Sweep, source: str, overrides: dict[str, Any]) -> str:
+    """`sweep` as YAML that loads back to the same runs, headed by where it came from."""
+    shown = " ".join(f"-s {k}={_yaml(v)}" for k, v in overrides.items())
+    body = yaml.safe_dump(sweep.model_dump(mode="json"), sort_keys=False)
+    return f"# {source} {shown}\n{body}"
+
+
+def schema_json() -> str:
+    """The JSON Schema of sweep files."""
+    schema = Sweep.model_json_schema()
+    schema["title"] = "resbench sweep"
+    return json.dumps(schema, indent=2) + "\n"
+
+
+def starter_sweep(name: str) -> str:
+    """A commented sweep to start from, named `name`."""
+    template = (resources.files("resbench") / "starter.yaml").read_text()
+    return template.replace("NAME", name)
+
+
+def _related(path: str, key: str) -> bool:
+    """Whether a problem at `path` may come from an override of `key` (either holds the other)."""
+    return path == key or path.startswith(f"{key}.") or key.startswith(f"{path}.")
+
+
+class _Invalid(Exception):
+    """A problem at a field path, before the source is known."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(path, problem)
+        self.path, self.problem = path, problem
+
+
+def _check_axes(sweep: Sweep) -> None:
+    seen: dict[str, str] = {}
     for key, values in sweep.grid.items():
-        if not values:
-            raise SweepError(f"{source}: grid.{key}: empty list; give at least one value")
-        target = GRID_ALIASES.get(key, key)
-        if target not in ("seed",) and target.split(".")[0] not in ("dataset", "model", "train"):
-            raise SweepError(
-                f"{source}: grid.{key}: unknown key; use depth, arch, seed or a dotted field "
-                "such as train.lr or model.width"
-            )
-    for section in ("exclude", "include"):
-        for i, entry in enumerate(getattr(sweep, section)):
-            for key in entry:
-                if key not in sweep.grid and section == "exclude":
-                    raise SweepError(
-                        f"{source}: exclude[{i}].{key}: not a grid key ({', '.join(sweep.grid)})"
-                    )
+        _check_axis_key(f"grid.{key}", key, values, seen)
+    for i, group in enumerate(sweep.zip):
+        if not group:
+            raise _Invalid(f"zip[{i}]", "empty group; give keys with lists of equal length")
+        for key, values in group.items():
+            _check_axis_key(f"zip[{i}].{key}", key, values, seen)
+        lengths = {key: len(values) for key, values in group.items()}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{k}: {n}" for k, n in lengths.items())
+            raise _Invalid(f"zip[{i}]", f"lists of unequal length ({shown})")
+    for key in REQUIRED_GRID_KEYS:
+        if key not in seen:
+            raise _Invalid(f"grid.{key}", f"required (sweep {key} in grid: or zip:)")
+    for i, pattern in enumerate(sweep.exclude):
+        for key in pattern:
+            if key not in seen:
+                raise _Invalid(f"exclude[{i}].{key}", f"not a swept key ({', '.join(seen)})")
+    for i, extra in enumerate(sweep.include):
+        missing = [k for k in REQUIRED_GRID_KEYS if k not in extra]
+        if missing:
+            raise _Invalid(f"include[{i}]", f"missing {', '.join(missing)}")
+
+
+def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
+    if key in seen:
+        raise _Invalid(where, f"already swept at {seen[key]}")
+    seen[key] = where
+    if not values:
+        raise _Invalid(where, "empty list; give at least one value")
+    if _split(key)[0] not in ("seed", "dataset", "model", "train"):
+        raise _Invalid(where, "unknown key; use depth, arch, seed or a dotted field like train.lr")
 
 
 # --------------------------------------------------------------------------- expansion
 
 
 def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
-    """The sweep's runs in grid order: the product, minus `exclude`, plus `include`."""
-    keys = list(sweep.grid)
-    points = [
-        dict(zip(keys, values, strict=True))
-        for values in itertools.product(*(sweep.grid[k] for k in keys))
-    ]
-    points = [p for p in points if not any(_matches(p, ex) for ex in sweep.exclude)]
+    """The sweep's runs in axis order: the product of the axes, minus `exclude`, plus `include`."""
+    try:
+        return _expand(sweep)
+    except _Invalid as e:
+        raise SweepError(f"{source}: {e.path}: {e.problem}") from None
+
+
+def points(sweep: Sweep) -> list[dict[str, Any]]:
+    """Every run's swept values (key -> value) in order: the product minus exclude, then include."""
+    return [point for point, _ in _located_points(sweep)]
+
+
+def _located_points(sweep: Sweep) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """Each point with where each of its values was written (`grid.depth`, `zip[0].train.lr`)."""
+    axes = [[{key: value} for value in values] for key, values in sweep.grid.items()]
+    for group in sweep.zip:
+        rows = zip(*group.values(), strict=True)
+        axes.append([dict(zip(group, row, strict=True)) for row in rows])
+    where = {key: f"grid.{key}" for key in sweep.grid}
+    for i, group in enumerate(sweep.zip):
+        where.update({key: f"zip[{i}].{key}" for key in group})
+    out = []
+    for combo in itertools.product(*axes):
+        point = {key: value for part in combo for key, value in part.items()}
+        if not any(_matches(point, pattern) for pattern in sweep.exclude):
+            out.append((point, where))
     for i, extra in enumerate(sweep.include):
-        missing = [k for k in REQUIRED_GRID_KEYS if k not in extra]
-        if missing:
-            raise SweepError(f"{source}: include[{i}]: missing {', '.join(missing)}")
-        points.append(dict(extra))
+        out.append((dict(extra), {key: f"include[{i}].{key}" for key in extra}))
+    return out
+
+
+def _expand(sweep: Sweep) -> list[RunSpec]:
     specs: dict[str, RunSpec] = {}
-    for point in points:
-        spec = _resolve(sweep, point, source)
-        specs.setdefault(spec.run_id, spec)
+    for point, where in _located_points(sweep):
+        spec = _resolve(sweep, point, where)
+        specs.setdefault(spec.run_id, spec)  # the same run reached twice is one run
     if not specs:
-        raise SweepError(f"{source}: grid: no runs left after exclude")
+        raise _Invalid("exclude", "no runs left: every point is excluded")
     return list(specs.values())
 
 
@@ -371,7 +507,7 @@ def _matches(point: dict[str, Any], pattern: dict[str, Any]) -> bool:
     return True
 
 
-def _resolve(sweep: Sweep, point: dict[str, Any], source: str) -> RunSpec:
+def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunSpec:
     data: dict[str, Any] = {
         "sweep": sweep.name,
         "dataset": sweep.dataset.model_dump(),
@@ -379,53 +515,54 @@ def _resolve(sweep: Sweep, point: dict[str, Any], source: str) -> RunSpec:
         "train": sweep.train.model_dump(),
     }
     for key, value in point.items():
-        *parents, leaf = GRID_ALIASES.get(key, key).split(".")
+        *parents, leaf = _split(key)
         node = data
         for part in parents:
             if not isinstance(node.get(part), dict):
-                raise SweepError(f"{source}: grid.{key}: unknown key")
+                raise _Invalid(where[key], "unknown key")
             node = node[part]
         node[leaf] = value
     try:
         return RunSpec.model_validate(data)
     except ValidationError as e:
-        where = {v: k for k, v in GRID_ALIASES.items()}
-        raise SweepError(f"{source}: {_describe(e, point, where)}") from None
+        path, problem = _describe(e)
+        # A value that came from an axis is reported where the user wrote it.
+        key = next((k for k in point if ".".join(_split(k)) == path), None)
+        raise _Invalid(where[key] if key else path, problem) from None
+
+
+def _split(key: str) -> list[str]:
+    """A key's path in a RunSpec: 'depth' -> ['model', 'depth'], 'train.lr' -> ['train', 'lr']."""
+    return GRID_ALIASES.get(key, key).split(".")
+
+
+def _yaml(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")
 
 
 # --------------------------------------------------------------------------- errors
 
 
-def _describe(
-    error: ValidationError,
-    point: dict[str, Any] | None = None,
-    aliases: dict[str, str] | None = None,
-) -> str:
-    """The first validation error as 'field.path: problem (got value)'."""
+def _describe(error: ValidationError) -> tuple[str, str]:
+    """The first validation error as (field path, 'problem (got value)')."""
     err = error.errors()[0]
     loc = [str(part) for part in err["loc"] if not _is_tag(part)]
     path = ".".join(loc)
-    # A value that came from the grid is reported as the grid key the user wrote.
-    if point is not None:
-        key = (aliases or {}).get(path, path)
-        if key in point:
-            path = f"grid.{key}"
     msg, kind = err["msg"], err["type"]
     if kind == "extra_forbidden":
-        return f"{path}: unknown key{_valid_keys(loc)}"
+        return path, f"unknown key{_valid_keys(loc)}"
     if kind == "missing":
-        return f"{path}: required"
+        return path, "required"
     if kind == "union_tag_invalid":
-        tags = ", ".join(DATASETS)
-        return f"{path}.name: unknown dataset {err['input'].get('name')!r} (valid: {tags})"
+        name = err["input"].get("name")
+        return f"{path}.name", f"unknown dataset {name!r} (valid: {', '.join(DATASETS)})"
     if kind == "union_tag_not_found":
-        return f"{path}.name: required (one of {', '.join(DATASETS)})"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
+        return f"{path}.name", f"required (one of {', '.join(DATASETS)})"
+    msg = msg.removeprefix("Value error, ")
     value = err.get("input")
     # Section-level problems carry the whole section as input: the message says enough.
     got = "" if isinstance(value, dict) else f" (got {value!r})"
-    return f"{path}: {msg}{got}"
+    return path, f"{msg}{got}"
 
 
 def _is_tag(part: object) -> bool:
@@ -444,5 +581,9 @@ def _valid_keys(loc: list[str]) -> str:
     cls = sections.get(".".join(loc[:-1]))
     if cls is None:
         return ""
-    hint = " (depth, arch and seed are set in grid:)" if loc[-1] in GRID_ALIASES else ""
+    hint = (
+        " (depth, arch and seed are swept: put them in grid: or zip:)"
+        if loc[-1] in GRID_ALIASES
+        else ""
+    )
     return f"{hint} (valid: {', '.join(cls.model_fields)})"

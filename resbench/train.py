@@ -4,6 +4,11 @@ A plain function of its spec: no knowledge of executors or storage, picklable an
 never raises for a run that goes wrong: the status says what happened). Two optional hooks
 serve the executors without changing what a run computes: `progress`, called after each step,
 and `checkpoint`, a file path the caller chooses to save the loop's state to and resume from.
+
+On a GPU the step never waits for the host: data, shuffling indices, augmentation draws and
+running sums all live on the device, and figures are read only at curve points. There, too,
+cuDNN picks its fastest kernels for the fixed shapes, image nets run channels-last, and
+`train.precision: bf16` autocasts the forward pass.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +35,8 @@ from resbench.sweep import RunSpec, TrainConfig
 
 Status = Literal["ok", "diverged", "failed", "oom", "killed"]
 EVAL_BATCH = 2048
+WARMUP_CHECK_EVERY = 50  # steps between looks at the running error during the paper's warm-up
+AUGMENT_SEED = 1_000_003  # added to the run's seed: augmentation draws its own random stream
 # progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
 Progress = Callable[[int, int, float | None], None]
 
@@ -66,6 +73,7 @@ class RunResult(BaseModel):
     seconds: float = 0.0
     train_seconds: float = 0.0
     samples_per_s: float | None = None
+    warmup_steps: int | None = None  # steps at train.warmup_lr, when that warm-up is on
     device: str = ""
     attempts: int = 1
     resumed_at: int | None = Field(None, description="the step a checkpoint resumed the run from")
@@ -105,17 +113,25 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     # ---- model and optimiser: seeded, so a spec always starts from the same weights
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # shapes are fixed: find the fastest kernels once
+        if spec.model.family == "cifar":
+            model = model.to(memory_format=torch.channels_last)  # the layout tensor cores read
+    net = torch.compile(model) if cfg.compile else model  # same parameters, compiled forward
     optimizer = make_optimizer(model, cfg)
     n = len(ds.x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = cfg.steps or (cfg.epochs or 0) * steps_per_epoch
     scale = steps_per_epoch if cfg.unit == "epochs" else 1
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg, total_steps, scale))
+    warmup = ErrorGatedWarmup(cfg, optimizer, device)
     eval_every = cfg.eval_every or steps_per_epoch
 
     # ---- the loop: shuffles come from their own generator, on the CPU, so they are the
-    # same on every device; running sums stay on the device to avoid a sync per step
+    # same on every device; augmentation draws on the device (reproducible per device type);
+    # running sums stay on the device to avoid a sync per step
     shuffle = torch.Generator().manual_seed(spec.seed)
+    augment_rng = torch.Generator(device).manual_seed(spec.seed + AUGMENT_SEED)
     loss_sum = torch.zeros((), device=device)
     wrong_sum = torch.zeros((), device=device, dtype=torch.long)
     seen, status, curve = 0, "ok", []
@@ -127,7 +143,9 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        warmup.load_state_dict(saved["warmup"])
         shuffle.set_state(saved["shuffle"])
+        augment_rng.set_state(saved["augment"])
         torch.set_rng_state(saved["rng"])
         if device.type == "cuda" and saved["cuda_rng"] is not None:
             torch.cuda.set_rng_state(saved["cuda_rng"], device)
@@ -146,21 +164,25 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         if k == 0:
             order = torch.randperm(n, generator=shuffle).to(device)
         idx = order[k * cfg.batch_size : (k + 1) * cfg.batch_size]
-        x, y = ds.x_train[idx], ds.y_train[idx]
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        # stored examples -> normalised floats -> random crops and flips (if the dataset augments)
+        x, y = ds.augment(ds.inputs(ds.x_train[idx]), augment_rng), ds.y_train[idx]
+        with autocast(device, cfg.precision):
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+        wrong = (logits.detach().argmax(1) != y).sum()
         loss_sum += loss.detach() * len(idx)
-        wrong_sum += (logits.detach().argmax(1) != y).sum()
+        wrong_sum += wrong
         seen += len(idx)
         step += 1
+        warmup.update(step, wrong, len(idx))  # holds lr at train.warmup_lr while it lasts
 
         if step % eval_every == 0 or step == total_steps:
             train_loss = (loss_sum / seen).item()  # the one sync per curve point
-            test_loss, test_error = evaluate(model, ds.x_test, ds.y_test)
+            test_loss, test_error = evaluate(net, ds.x_test, ds.y_test, ds.inputs, cfg.precision)
             curve.append(
                 CurvePoint(
                     step=step,
@@ -190,7 +212,9 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
+                "warmup": warmup.state_dict(),
                 "shuffle": shuffle.get_state(),
+                "augment": augment_rng.get_state(),
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                 "order": order.cpu(),
@@ -213,13 +237,15 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         params=count_parameters(model),
         train_seconds=train_seconds,
         samples_per_s=step * cfg.batch_size / train_seconds if train_seconds > 0 else None,
+        warmup_steps=warmup.steps,
         device=device_name(device),
         resumed_at=resumed_at,
         curve=curve,
     )
     if status == "ok":
-        result.train_loss, result.train_error = evaluate(model, ds.x_train, ds.y_train)
-        result.test_loss, result.test_error = evaluate(model, ds.x_test, ds.y_test)
+        final = (ds.inputs, cfg.precision)  # un-augmented: the training set as it is
+        result.train_loss, result.train_error = evaluate(net, ds.x_train, ds.y_train, *final)
+        result.test_loss, result.test_error = evaluate(net, ds.x_test, ds.y_test, *final)
         if not math.isfinite(result.train_loss):
             result.status, result.train_loss = "diverged", None
     return result
@@ -243,6 +269,66 @@ def lr_factor(cfg: TrainConfig, total_steps: int, scale: int) -> Callable[[int],
     return factor
 
 
+class ErrorGatedWarmup:
+    """The paper's warm-up for ResNet-110 (He et al. 2015, section 4.2): "we use 0.01 to warm
+    up the training until the training error is below 80% (about 400 iterations), and then go
+    back to 0.1 and continue training".
+
+    Off unless `train.warmup_lr` is set. While on, it overrides the schedule's lr with
+    `warmup_lr` after every step; the schedule's step count runs on meanwhile, so milestones
+    stay where the config puts them. Every WARMUP_CHECK_EVERY steps it reads the training error
+    of the minibatches since its last look (a host sync, only while warming up) and ends once
+    that is below `warmup_until_error`.
+    """
+
+    def __init__(
+        self, cfg: TrainConfig, optimizer: torch.optim.Optimizer, device: torch.device
+    ) -> None:
+        self.lr, self.until_error = cfg.warmup_lr, cfg.warmup_until_error
+        self.optimizer = optimizer
+        self.active = self.lr is not None
+        self.steps: int | None = 0 if self.active else None  # steps trained at warmup_lr
+        self.wrong = torch.zeros((), device=device, dtype=torch.long)
+        self.seen = 0
+        self._hold()
+
+    def update(self, step: int, wrong: torch.Tensor, n: int) -> None:
+        """After step `step` (counted from 1), whose minibatch of `n` had `wrong` mistakes."""
+        if not self.active:
+            return
+        self.steps = step
+        self.wrong += wrong
+        self.seen += n
+        if step % WARMUP_CHECK_EVERY == 0:
+            self.active = self.wrong.item() / self.seen >= self.until_error
+            self.wrong.zero_()
+            self.seen = 0
+        self._hold()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "steps": self.steps,
+            "wrong": self.wrong.cpu(),
+            "seen": self.seen,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.active, self.steps, self.seen = state["active"], state["steps"], state["seen"]
+        self.wrong.copy_(state["wrong"])
+        self._hold()
+
+    def _hold(self) -> None:
+        if self.active:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bf16: matrix products and convolutions in bfloat16, the rest in float32; fp32: no change."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
     if cfg.optimizer == "sgd":
@@ -259,13 +345,21 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(mean loss, error rate) of `model` on (x, y) in eval mode."""
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    precision: str = "fp32",
+) -> tuple[float, float]:
+    """(mean loss, error rate) of `model` on (x, y) in eval mode; `inputs` prepares each batch."""
     was_training = model.training
     model.eval()
     loss, wrong = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
     for i in range(0, len(x), EVAL_BATCH):
-        logits = model(x[i : i + EVAL_BATCH])
+        batch = x[i : i + EVAL_BATCH]
+        with autocast(x.device, precision):
+            logits = model(inputs(batch) if inputs else batch).float()
         target = y[i : i + EVAL_BATCH]
         loss += F.cross_entropy(logits, target, reduction="sum")
         wrong += (logits.argmax(1) != target).sum()

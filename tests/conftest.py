@@ -8,6 +8,17 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkout_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess that must import resbench from this checkout.
+
+    An installed resbench (an editable install of another checkout, say) would otherwise win.
+    """
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Generated datasets go to a private cache unless the caller chose one.
@@ -34,3 +45,74 @@ def tiny_sweep_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_SWEEP)
     return path
+
+
+def make_runs(groups: dict[tuple[str, int], list], **columns: object):
+    """A hand-made runs table: (arch, depth) -> one entry per seed.
+
+    An entry is a train error (the run ended ok; its test error is 0.02 higher) or a status
+    with no result ("diverged", "failed"). `columns` add or replace columns in every row.
+    """
+    import pandas as pd
+
+    rows = []
+    for (arch, depth), entries in groups.items():
+        for seed, entry in enumerate(entries):
+            ok = not isinstance(entry, str)
+            rows.append(
+                {
+                    "run_id": f"{arch}-{depth}-{seed}",
+                    "sweep": "hand",
+                    "dataset": "mnist1d",
+                    "family": "conv1d",
+                    "arch": arch,
+                    "depth": depth,
+                    "width": 8,
+                    "seed": seed,
+                    "model.batch_norm": True,
+                    "model.shortcut": "A",
+                    "model.zero_init_residual": False,
+                    "train.epochs": 10,
+                    "status": "ok" if ok else entry,
+                    "train_error": entry if ok else None,
+                    "test_error": entry + 0.02 if ok else None,
+                    "train_loss": entry * 2 if ok else None,
+                    "seconds": 1.5,
+                    **columns,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# The paper's picture: plain nets degrade with depth, residual nets keep improving.
+PAPER = {
+    ("plain", 8): [0.010, 0.012, 0.008],
+    ("plain", 20): [0.050, 0.060, 0.070],
+    ("plain", 56): [0.700, 0.750, 0.800],
+    ("residual", 8): [0.010, 0.012, 0.009],
+    ("residual", 20): [0.006, 0.008, 0.007],
+    ("residual", 56): [0.005, 0.007, 0.006],
+}
+# A negative control: shortcuts disabled in both arms, so both degrade alike.
+BOTH_DEGRADE = {
+    **{k: v for k, v in PAPER.items() if k[0] == "plain"},
+    ("residual", 8): [0.011, 0.009, 0.010],
+    ("residual", 20): [0.055, 0.065, 0.060],
+    ("residual", 56): [0.720, 0.780, 0.740],
+}
+# The claims of the quick preset, on a sweep file that check reads beside runs.csv.
+CLAIMS = """\
+expect:
+  - {claim: degrades, arch: plain, min_gap: 0.2}
+  - {claim: holds, arch: residual, tolerance: 0.02}
+  - {claim: beats, arch: residual, than: plain, depths: [56], min_gap: 0.2}
+"""
+
+
+def write_results(root: Path, runs, claims: str | None = CLAIMS) -> Path:
+    """A results directory holding `runs` as runs.csv, and a sweep.yaml with `claims`."""
+    root.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(root / "runs.csv", index=False)
+    if claims is not None:
+        (root / "sweep.yaml").write_text(TINY_SWEEP + claims)
+    return root

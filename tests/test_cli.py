@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from conftest import checkout_env
 from typer.testing import CliRunner, Result
 
 from resbench.cli import app
@@ -100,10 +101,14 @@ def test_sweeps_lists_the_presets() -> None:
 
 def test_help_is_fast_and_does_not_import_torch() -> None:
     code = "import sys; from resbench.cli import app; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, env=checkout_env())
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "resbench", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "resbench", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=checkout_env(),
     )
     assert "run" in out.stdout and time.perf_counter() - t0 < 5
 

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import checkout_env
+
 SLOW_SWEEP = """\
 name: slow
 dataset: {name: synthetic, shape: [1, 16], classes: 4, n_train: 256, n_test: 32}
@@ -25,11 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def resbench(*args: str) -> subprocess.Popen:
     # A session of its own, so that the test can signal it as a terminal would: the whole group.
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "resbench", *args],
         cwd=ROOT,
-        env=env,
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,7 +8,7 @@ import torch
 from resbench.models import FAMILIES, Block, build_model, count_parameters, depth_problem
 from resbench.sweep import ModelConfig
 
-DEPTHS = {"mlp": (4, 10, 24), "conv1d": (8, 20, 56)}
+DEPTHS = {"mlp": (4, 10, 24), "conv1d": (8, 20, 56), "cifar": (8, 20, 56)}
 CASES = [(family, depth) for family in FAMILIES for depth in DEPTHS[family]]
 
 
@@ -18,7 +18,7 @@ def config(family: str, depth: int, arch: str, **kw) -> ModelConfig:
 
 def build(family: str, depth: int, arch: str, seed: int = 0, **kw) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_model(config(family, depth, arch, **kw), (1, 40), 10)
+    return build_model(config(family, depth, arch, **kw), FAMILIES[family].input_shape, 10)
 
 
 def test_every_family_has_depths_under_test() -> None:
@@ -30,7 +30,7 @@ def test_every_family_has_depths_under_test() -> None:
 @pytest.mark.parametrize("batch_norm", [True, False])
 def test_forward_gives_finite_logits(family: str, depth: int, arch: str, batch_norm: bool) -> None:
     model = build(family, depth, arch, batch_norm=batch_norm)
-    logits = model(torch.randn(5, 1, 40))
+    logits = model(torch.randn(5, *FAMILIES[family].input_shape))
     assert logits.shape == (5, 10)
     assert torch.isfinite(logits).all()
 
@@ -49,9 +49,8 @@ def test_plain_and_residual_have_equal_parameters(family: str, depth: int) -> No
 @pytest.mark.parametrize(("family", "depth"), CASES)
 def test_depth_counts_weight_layers(family: str, depth: int) -> None:
     model = build(family, depth, "residual")
-    weight_layers = [
-        m for m in model.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv1d)
-    ]
+    layer_types = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    weight_layers = [m for m in model.modules() if isinstance(m, layer_types)]
     assert len(weight_layers) == depth  # option A shortcuts add no layer
 
 
@@ -77,7 +76,10 @@ def test_option_a_zero_pads_and_subsamples() -> None:
 
 
 def test_option_b_projects_with_parameters() -> None:
-    a, b = build("conv1d", 8, "residual", shortcut="A"), build("conv1d", 8, "residual", shortcut="B")
+    a, b = (
+        build("conv1d", 8, "residual", shortcut="A"),
+        build("conv1d", 8, "residual", shortcut="B"),
+    )
     assert count_parameters(b) > count_parameters(a)
     assert build("conv1d", 8, "residual", shortcut="B")(torch.randn(2, 1, 40)).shape == (2, 10)
 
@@ -101,7 +103,9 @@ def test_he_init_scales_weights_by_fan_in() -> None:
     assert abs(w.std().item() - (2 / 512) ** 0.5) < 0.005
 
 
-@pytest.mark.parametrize(("family", "depth"), [("mlp", 5), ("mlp", 2), ("conv1d", 10), ("conv1d", 2)])
+@pytest.mark.parametrize(
+    ("family", "depth"), [("mlp", 5), ("mlp", 2), ("conv1d", 10), ("conv1d", 2)]
+)
 def test_unbuildable_depths_are_explained(family: str, depth: int) -> None:
     problem = depth_problem(family, depth)
     assert problem is not None and family in problem

@@ -65,24 +65,54 @@ def test_export_writes_tidy_runs_and_curves(tmp_path: Path) -> None:
     rs = results(2)
     for r in rs:
         store.save(r)
-    runs_csv, curves_csv = store.export()
+    _, curves_csv = store.export()
     runs = load_runs(tmp_path)
     assert list(runs.columns[:8]) == [
-        "run_id", "sweep", "dataset", "family", "arch", "depth", "width", "seed"
+        "run_id",
+        "sweep",
+        "dataset",
+        "family",
+        "arch",
+        "depth",
+        "width",
+        "seed",
     ]
-    for column in ("status", "train_error", "test_error", "train_loss", "epochs", "steps",
-                   "seconds", "samples_per_s", "device", "train.lr", "model.batch_norm"):
+    for column in (
+        "status",
+        "train_error",
+        "test_error",
+        "train_loss",
+        "epochs",
+        "steps",
+        "seconds",
+        "samples_per_s",
+        "device",
+        "train.lr",
+        "model.batch_norm",
+    ):
         assert column in runs.columns, column
     assert sorted(runs["run_id"]) == sorted(r.run_id for r in rs)
     curves = pd.read_csv(curves_csv)
     assert list(curves.columns) == [
-        "run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"
+        "run_id",
+        "arch",
+        "depth",
+        "seed",
+        "step",
+        "epoch",
+        "split",
+        "metric",
+        "value",
     ]
     assert len(curves) == sum(len(r.curve) for r in rs) * 4
     assert set(curves["split"]) == {"train", "test"} and set(curves["metric"]) == {"loss", "error"}
     first = rs[0]
-    row = curves[(curves.run_id == first.run_id) & (curves.step == first.curve[-1].step)
-                 & (curves.split == "test") & (curves.metric == "error")]
+    row = curves[
+        (curves.run_id == first.run_id)
+        & (curves.step == first.curve[-1].step)
+        & (curves.split == "test")
+        & (curves.metric == "error")
+    ]
     assert row["value"].item() == first.curve[-1].test_error
 
 

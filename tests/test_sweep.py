@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP
+from conftest import TINY_SWEEP, checkout_env
 
 from resbench.sweep import SweepError, expand, load_sweep, parse_sweep, preset_names
 
@@ -157,7 +157,9 @@ def test_run_id_is_stable_and_depends_on_what_is_computed() -> None:
     assert [s.run_id for s in a] == [s.run_id for s in b]
     assert len({s.run_id for s in a}) == len(a)
     # Where it runs and which sweep holds it do not change what it computes.
-    elsewhere = expand(parse_sweep(TINY_SWEEP.replace("name: tiny", "name: other"), "x", {"train.device": "auto"}))
+    elsewhere = expand(
+        parse_sweep(TINY_SWEEP.replace("name: tiny", "name: other"), "x", {"train.device": "auto"})
+    )
     assert [s.run_id for s in elsewhere] == [s.run_id for s in a]
     # What it computes does.
     changed = expand(parse_sweep(with_line("lr: 0.05", "lr: 0.06")))
@@ -166,18 +168,21 @@ def test_run_id_is_stable_and_depends_on_what_is_computed() -> None:
 
 def test_run_id_is_the_same_in_another_process() -> None:
     """The hash must not depend on the process (e.g. Python's randomised str hash)."""
-    import os
     import subprocess
     import sys
 
     code = (
-        "import sys; from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
+        "from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
         "print(expand(parse_sweep(TINY_SWEEP))[0].run_id)"
     )
-    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    env = checkout_env(PYTHONHASHSEED="123")
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=Path(__file__).parent, env=env,
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == expand(parse_sweep(TINY_SWEEP))[0].run_id
 
@@ -196,3 +201,8 @@ def test_specs_are_frozen() -> None:
 
 def test_load_sweep_reads_files(tiny_sweep_file: Path) -> None:
     assert load_sweep(tiny_sweep_file).name == "tiny"
+
+
+def test_the_reference_results_name_is_reserved() -> None:
+    message = error_of(TINY_SWEEP.replace("name: tiny", "name: reference"))
+    assert "name: 'reference' is reserved" in message

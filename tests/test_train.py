@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -94,12 +95,16 @@ def test_constant_schedule() -> None:
 
 def test_cosine_schedule_falls_from_one_towards_zero() -> None:
     f = schedule(schedule="cosine")
-    assert f[0] == 1.0 and all(a > b for a, b in zip(f, f[1:])) and f[-1] < 0.05
+    assert f[0] == 1.0 and all(a > b for a, b in itertools.pairwise(f)) and f[-1] < 0.05
 
 
 def test_multistep_schedule_multiplies_by_gamma_at_milestones() -> None:
     f = schedule(schedule="multistep", milestones=[4, 7], gamma=0.1)
-    assert f[:4] == [1.0] * 4 and f[4:7] == pytest.approx([0.1] * 3) and f[7:] == pytest.approx([0.01] * 3)
+    assert (
+        f[:4] == [1.0] * 4
+        and f[4:7] == pytest.approx([0.1] * 3)
+        and f[7:] == pytest.approx([0.01] * 3)
+    )
 
 
 def test_warmup_rises_linearly_then_follows_the_schedule() -> None:

@@ -1,0 +1,348 @@
+"""Checks on a sweep's runs: its `expect:` claims, and regression against reference results.
+
+Pure functions from runs to `Outcome`s; the command line renders them and sets the exit code.
+
+How runs that did not end `ok` count:
+- `diverged` is a result: the net failed to train. For an error metric it counts as error 1.0,
+  the worst possible, so divergence can never make a deep net look good. Other metrics (loss)
+  have no honest stand-in: a group with a diverged run is then INCONCLUSIVE.
+- `failed`, `oom`, `killed` are missing results: the group is INCONCLUSIVE until the runs are
+  redone (`resbench run --retry-failed`). Dropping them would quietly pick the lucky seeds.
+
+A claim passes only if the difference of means passes *and* its 95% Welch t interval lies
+wholly on the passing side; a group with fewer than two valued runs has no interval, and the
+claim is INCONCLUSIVE. Anything but PASS fails the check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from resbench import ResbenchError
+from resbench.stats import Interval, mean, welch_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from resbench.sweep import Beats, Claim, Degrades, Holds
+
+Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
+Kind = Literal["runs", "claim", "baseline"]
+DIVERGED_ERROR = 1.0
+DEFAULT_TOLERANCE = 0.05
+BASELINE_METRICS = ("train_error", "test_error")
+EFFECT_METRIC = "train_error"
+MISSING = ("failed", "oom", "killed")
+
+
+@dataclass(frozen=True)
+class Group:
+    """The runs of one (arch, depth), valued for one metric."""
+
+    arch: str
+    depth: int
+    values: tuple[float, ...] = ()
+    diverged: int = 0  # of `values`, how many are diverged runs counted as DIVERGED_ERROR
+    unvalued: dict[str, int] = field(default_factory=dict)  # status -> runs with no value
+
+    @property
+    def label(self) -> str:
+        return f"{self.arch}-{self.depth}"
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return mean(self.values) if self.values else math.nan
+
+    def problem(self) -> str | None:
+        """Why this group cannot be judged, or None."""
+        if not self.values and not self.unvalued:
+            return f"no runs of {self.label}"
+        if self.unvalued:
+            counts = ", ".join(f"{n} {status}" for status, n in self.unvalued.items())
+            hint = (
+                " (rerun: resbench run --retry-failed)" if set(self.unvalued) & set(MISSING) else ""
+            )
+            return f"{self.label}: {counts} run(s) without a value{hint}"
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One judged statement: what was claimed, on what numbers, and the verdict."""
+
+    kind: Kind
+    text: str
+    verdict: Verdict
+    groups: tuple[Group, ...] = ()  # the difference is mean(groups[0]) - mean(groups[1])
+    diff: float | None = None
+    interval: Interval | None = None
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "PASS"
+
+
+def all_passed(outcomes: list[Outcome]) -> bool:
+    return bool(outcomes) and all(o.passed for o in outcomes)
+
+
+# --------------------------------------------------------------------------- valuing runs
+
+
+def groups(runs: pd.DataFrame, metric: str) -> dict[tuple[str, int], Group]:
+    """(arch, depth) -> the runs' values of `metric`; diverged and missing runs as said above."""
+    if metric not in runs.columns:
+        raise ResbenchError(f"unknown metric {metric!r} in a claim (not a column of runs.csv)")
+    out = {}
+    for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=True):
+        values: list[float] = []
+        diverged = 0
+        unvalued: dict[str, int] = {}
+        for status, value in zip(rows["status"], rows[metric], strict=True):
+            if status == "ok" and value == value:  # NaN != NaN: an ok run must have a value
+                values.append(float(value))
+            elif status == "diverged" and metric.endswith("_error"):
+                values.append(DIVERGED_ERROR)
+                diverged += 1
+            else:
+                key = "ok without a value" if status == "ok" else str(status)
+                unvalued[key] = unvalued.get(key, 0) + 1
+        out[(str(arch), int(depth))] = Group(
+            str(arch), int(depth), tuple(values), diverged, unvalued
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- completeness
+
+
+def completeness(runs: pd.DataFrame) -> Outcome:
+    """Did every run finish (ok or diverged)? Missing results make the whole check inconclusive,
+    even where no claim touches them: a gate must not pass on a sweep that did not run."""
+    counts = runs["status"].value_counts()
+    missing = {s: int(n) for s, n in counts.items() if s not in ("ok", "diverged")}
+    text = f"every run finished ({len(runs)} runs)"
+    summary = f"{int(counts.get('ok', 0))} ok, {int(counts.get('diverged', 0))} diverged"
+    if not missing:
+        return Outcome("runs", text, "PASS", note=summary)
+    labels = runs[~runs["status"].isin(["ok", "diverged"])]
+    which = ", ".join(f"{a}-{d} seed {s}" for a, d, s in labels[["arch", "depth", "seed"]].values)
+    got = ", ".join(f"{n} {s}" for s, n in missing.items())
+    note = f"{summary}, {got} ({which}); rerun: resbench run --retry-failed"
+    return Outcome("runs", text, "INCONCLUSIVE", note=note)
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
+    """One outcome per claim (per depth for `beats`)."""
+    out: list[Outcome] = []
+    for claim in claims:
+        by_key = groups(runs, claim.metric)
+        if claim.claim == "degrades":
+            out.append(_degrades(claim, by_key))
+        elif claim.claim == "holds":
+            out.append(_holds(claim, by_key))
+        else:
+            out += _beats(claim, by_key)
+    return out
+
+
+def _depths(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:
+    return sorted(d for a, d in by_key if a == arch)
+
+
+def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
+    depths = _depths(by_key, claim.arch)
+    text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({claim.metric})"
+    if len(depths) < 2:
+        return _inconclusive(
+            text, f"needs two depths of {claim.arch}; the results have {len(depths)}"
+        )
+    shallower = [by_key[(claim.arch, d)] for d in depths[:-1]]
+    deepest = by_key[(claim.arch, depths[-1])]
+    # Every shallower group must be whole: a missing seed could hide the best of them.
+    for g in [*shallower, deepest]:
+        if problem := g.problem():
+            return _inconclusive(text, problem, (deepest,))
+    best = min(shallower, key=lambda g: g.mean)
+    text = (
+        f"{claim.arch} degrades: {deepest.label} − {best.label} (best shallower) "
+        f"≥ {claim.min_gap:g} ({claim.metric})"
+    )
+    return _compare(text, deepest, best, at_least=claim.min_gap)
+
+
+def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
+    depths = _depths(by_key, claim.arch)
+    text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({claim.metric})"
+    if len(depths) < 2:
+        return _inconclusive(
+            text, f"needs two depths of {claim.arch}; the results have {len(depths)}"
+        )
+    deepest, shallowest = by_key[(claim.arch, depths[-1])], by_key[(claim.arch, depths[0])]
+    text = (
+        f"{claim.arch} holds: {deepest.label} − {shallowest.label} "
+        f"≤ {claim.tolerance:g} ({claim.metric})"
+    )
+    return _compare(text, deepest, shallowest, at_most=claim.tolerance)
+
+
+def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
+    shared = sorted(set(_depths(by_key, claim.arch)) & set(_depths(by_key, claim.than)))
+    depths = list(claim.depths) or shared
+    if not depths:
+        text = f"{claim.arch} beats {claim.than} by ≥ {claim.min_gap:g} ({claim.metric})"
+        return [_inconclusive(text, f"no depth has runs of both {claim.arch} and {claim.than}")]
+    out = []
+    for depth in depths:
+        winner = by_key.get((claim.arch, depth), Group(claim.arch, depth))
+        loser = by_key.get((claim.than, depth), Group(claim.than, depth))
+        text = (
+            f"{claim.arch} beats {claim.than} at {depth}: {loser.label} − {winner.label} "
+            f"≥ {claim.min_gap:g} ({claim.metric})"
+        )
+        out.append(_compare(text, loser, winner, at_least=claim.min_gap))
+    return out
+
+
+def _compare(
+    text: str,
+    a: Group,
+    b: Group,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    kind: Kind = "claim",
+) -> Outcome:
+    """Judge mean(a) - mean(b) against a bound, by its mean and by its 95% interval."""
+    for g in (a, b):
+        if problem := g.problem():
+            return _inconclusive(text, problem, (a, b), kind)
+    diff = a.mean - b.mean
+    notes = [
+        f"{g.label}: {g.diverged} diverged run(s) counted as error {DIVERGED_ERROR:.1f}"
+        for g in (a, b)
+        if g.diverged
+    ]
+    if a.n < 2 or b.n < 2:
+        few = ", ".join(f"{g.label} has n={g.n}" for g in (a, b) if g.n < 2)
+        notes.insert(0, f"too few seeds for an interval ({few}; need ≥ 2)")
+        return Outcome(kind, text, "INCONCLUSIVE", (a, b), diff, None, "; ".join(notes))
+    interval = welch_interval(a.values, b.values)
+    if at_least is not None:
+        mean_ok, interval_ok, edge = diff >= at_least, interval.low >= at_least, interval.low
+    else:
+        assert at_most is not None
+        mean_ok, interval_ok, edge = diff <= at_most, interval.high <= at_most, interval.high
+    if mean_ok and not interval_ok:
+        notes.insert(0, f"the mean passes but the interval reaches {edge:+.3f}")
+    verdict: Verdict = "PASS" if mean_ok and interval_ok else "FAIL"
+    return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
+
+
+def _inconclusive(
+    text: str, note: str, gs: tuple[Group, ...] = (), kind: Kind = "claim"
+) -> Outcome:
+    return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def compare_baseline(
+    runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE
+) -> list[Outcome]:
+    """Each (arch, depth) mean against the reference's, and the effect's size at the deepest depth.
+
+    A mean that moved by more than `tolerance` either way fails: the benchmark changed, and the
+    reference must be renewed deliberately. The effect (plain − residual train error at the
+    deepest depth both share) fails only when it shrank by more than `tolerance`.
+    """
+    _same_setup(runs, baseline)
+    out = []
+    for metric in BASELINE_METRICS:
+        if metric not in baseline.columns:
+            continue
+        now, ref = groups(runs, metric), groups(baseline, metric)
+        for key, reference in ref.items():
+            current = now.get(key, Group(*key))
+            text = f"{current.label} {metric} within {tolerance:g} of the reference"
+            outcome = _against_reference(text, current, reference, tolerance)
+            out.append(outcome)
+    out.append(_effect(runs, baseline, tolerance))
+    return out
+
+
+def _against_reference(text: str, current: Group, reference: Group, tolerance: float) -> Outcome:
+    for g, where in ((current, "results"), (reference, "reference")):
+        if problem := g.problem():
+            return _inconclusive(text, f"{where}: {problem}", (current, reference), "baseline")
+    diff = current.mean - reference.mean
+    verdict: Verdict = "PASS" if abs(diff) <= tolerance else "FAIL"
+    note = "" if verdict == "PASS" else ("worse" if diff > 0 else "better") + " than the reference"
+    return Outcome("baseline", text, verdict, (current, reference), diff, note=note)
+
+
+def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float) -> Outcome:
+    ref = groups(baseline, EFFECT_METRIC)
+    shared = sorted(set(_depths(ref, "plain")) & set(_depths(ref, "residual")))
+    text = f"effect (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
+    if not shared:
+        return _inconclusive(text, "the reference has no depth with both archs", (), "baseline")
+    depth = shared[-1]
+    text = f"effect at {depth} (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
+    now = groups(runs, EFFECT_METRIC)
+    sides = []
+    for where, by_key in (("results", now), ("reference", ref)):
+        plain = by_key.get(("plain", depth), Group("plain", depth))
+        residual = by_key.get(("residual", depth), Group("residual", depth))
+        for g in (plain, residual):
+            if problem := g.problem():
+                return _inconclusive(text, f"{where}: {problem}", (), "baseline")
+        sides.append(plain.mean - residual.mean)
+    gap_now, gap_ref = sides
+    verdict: Verdict = "PASS" if gap_now >= gap_ref - tolerance else "FAIL"
+    note = f"gap {gap_now:.3f} now, {gap_ref:.3f} in the reference"
+    return Outcome("baseline", text, verdict, (), gap_now - gap_ref, note=note)
+
+
+def _same_setup(runs: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    """Refuse to compare runs with a reference of another dataset or family of nets."""
+    for column in ("dataset", "family"):
+        if column in runs.columns and column in baseline.columns:
+            now, ref = set(runs[column].dropna()), set(baseline[column].dropna())
+            if now != ref:
+                raise ResbenchError(
+                    f"the baseline is for {column} {', '.join(map(str, sorted(ref)))}; "
+                    f"the results are {', '.join(map(str, sorted(now)))}"
+                )
+
+
+# --------------------------------------------------------------------------- everything
+
+
+def check(
+    runs: pd.DataFrame,
+    claims: list[Claim],
+    baseline: pd.DataFrame | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> list[Outcome]:
+    """Completeness, the claims, then the baseline; an error when there is nothing to check."""
+    if not claims and baseline is None:
+        raise ResbenchError(
+            "nothing to check: the sweep has no expect: claims and no --baseline was given"
+        )
+    if runs.empty:
+        raise ResbenchError("nothing to check: the results have no runs")
+    out = [completeness(runs), *evaluate_claims(runs, claims)]
+    if baseline is not None:
+        out += compare_baseline(runs, baseline, tolerance)
+    return out

@@ -1,0 +1,123 @@
+"""PNG figures of a sweep: final metric against depth, and training curves (the paper's Figure 6).
+
+Drawn on a bare matplotlib `Figure` (no pyplot, no GUI backend), so it works headless and
+leaves no global state behind. Runs that did not end `ok` are never drawn as if they had:
+the depth figure names them at the top of the axes, the curves figure in its legend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from resbench import ResbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DPI = 150
+DEPTH_SIZE = (7.0, 4.5)  # inches: 1050 x 675 pixels at DPI
+CURVES_SIZE = (12.0, 4.5)  # 1800 x 675
+ARCH_COLORS = {"plain": "tab:red", "residual": "tab:blue"}
+ARCHS = ("plain", "residual")
+
+
+def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error") -> Path:
+    """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot."""
+    from matplotlib.figure import Figure
+
+    from resbench.report import describe, header_line, summarize
+
+    if runs.empty:
+        raise ResbenchError("no runs to plot: the runs table is empty")
+    summary = summarize(runs, metric)
+    fig = Figure(figsize=DEPTH_SIZE, dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for i, arch in enumerate(_archs(runs)):
+        color = ARCH_COLORS.get(arch, f"C{i + 2}")
+        arch_runs = runs[runs["arch"] == arch]
+        s = summary[(summary["arch"] == arch) & (summary["n_ok"] > 0)]
+        label = f"{arch}, {arch_runs.groupby('depth').size().max()} seeds"
+        if missing := _not_shown(arch_runs):
+            label += f"; not shown: {missing}"
+        ax.plot(s["depth"], s["mean"], "o-", color=color, lw=2, label=label)
+        ax.fill_between(s["depth"], s["min"], s["max"], color=color, alpha=0.2, lw=0)
+        ok = arch_runs[arch_runs["status"] == "ok"]
+        ax.plot(ok["depth"], ok[metric], ".", color=color, alpha=0.6, ms=5)
+    depths = sorted(set(summary["depth"]))
+    ax.set_xticks(depths)
+    ax.set_xlabel("depth (layers)")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize="small")
+    ax.set_title(header_line(describe(runs)), fontsize="medium")
+    return _save(fig, path)
+
+
+def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> Path:
+    """Error vs step: plain and residual side by side, a color per depth, thin train, bold test.
+
+    Each line is the mean over the ok seeds at each step.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from resbench.report import describe, header_line
+
+    status = runs.set_index("run_id")["status"]
+    errors = curves[curves["metric"] == "error"].copy()
+    errors["status"] = errors["run_id"].map(status)
+    ok = errors[errors["status"] == "ok"]
+    if ok.empty:
+        raise ResbenchError("no curves of ok runs to plot")
+    depths = sorted(set(runs["depth"]))
+    fig = Figure(figsize=CURVES_SIZE, dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    widths = [
+        Line2D([], [], color="gray", lw=0.9, label="train (thin)"),
+        Line2D([], [], color="gray", lw=2.2, label="test (bold)"),
+    ]
+    for ax, arch in zip(axes, ARCHS, strict=True):
+        for j, depth in enumerate(depths):
+            # viridis without its palest end, which vanishes on white
+            color = colormaps["viridis"](0.85 * j / max(len(depths) - 1, 1))
+            seeds = ok[(ok["arch"] == arch) & (ok["depth"] == depth)]
+            group = runs[(runs["arch"] == arch) & (runs["depth"] == depth)]
+            missing = _not_shown(group, at_depth=False)
+            label = f"{depth}" + (f" (not shown: {missing})" if missing else "")
+            for split, width in (("train", 0.9), ("test", 2.2)):
+                line = seeds[seeds["split"] == split].groupby("step")["value"].mean()
+                test_label = label if split == "test" else None  # one legend entry per depth
+                ax.plot(line.index, line.values, color=color, lw=width, label=test_label)
+        ax.set_title(arch)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + widths, title="depth", fontsize="small", loc="best")
+    axes[0].set_ylabel("error (train: running, during training)")
+    axes[0].set_ylim(bottom=0)
+    fig.suptitle(header_line(describe(runs)), fontsize="medium")
+    return _save(fig, path)
+
+
+def _not_shown(runs: pd.DataFrame, at_depth: bool = True) -> str:
+    """'1 diverged at 56, 2 failed at 110': the runs a line leaves out, named."""
+    bad = runs[runs["status"] != "ok"].groupby(["depth", "status"]).size()
+    where = (lambda depth: f" at {depth}") if at_depth else (lambda depth: "")
+    return ", ".join(f"{n} {status}{where(depth)}" for (depth, status), n in bad.items())
+
+
+def _archs(runs: pd.DataFrame) -> list[str]:
+    present = set(runs["arch"])
+    return [a for a in ARCHS if a in present] + sorted(present - set(ARCHS))
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ResbenchError(f"{path}: the figure is written as PNG; name a .png file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=DPI)
+    return path

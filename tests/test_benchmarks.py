@@ -1,0 +1,43 @@
+"""benchmarks/gpu.sh and its parts: runnable where only torch is installed, the sweep loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, checkout_env
+
+from resbench.sweep import expand, load_sweep
+
+
+def test_gpu_throughput_runs_without_pydantic_or_mnist1d() -> None:
+    # The GPU machine has neither: block both, then run the script as gpu.sh does, on the CPU.
+    code = (
+        "import sys, runpy; sys.modules['pydantic'] = sys.modules['mnist1d'] = None;"
+        "sys.argv = ['gpu_throughput.py', '--device', 'cpu', '--depths', '8', '--steps', '1',"
+        " '--warmup-steps', '1', '--batch-size', '4', '--images', '16'];"
+        "runpy.run_path('benchmarks/gpu_throughput.py', run_name='__main__')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [(r["depth"], r["precision"]) for r in rows] == [(8, "fp32"), (8, "bf16")]
+    assert all(r["samples_per_s"] > 0 for r in rows)
+
+
+def test_gpu_sweep_loads_and_expands() -> None:
+    specs = expand(load_sweep(ROOT / "benchmarks" / "gpu-sweep.yaml"))
+    assert {(s.model.arch, s.model.depth) for s in specs} == {
+        (a, d) for a in ("plain", "residual") for d in (20, 56)
+    }
+
+
+def test_gpu_script_is_valid_bash() -> None:
+    subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
