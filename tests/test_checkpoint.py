@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import TINY_SWEEP
+from fakes import write_cifar
 
 from resbench.store import Store
 from resbench.sweep import RunSpec, expand, parse_sweep
@@ -91,3 +92,26 @@ def test_saving_the_record_deletes_the_checkpoint(tmp_path: Path) -> None:
     assert result.resumed_at == 4
     store.save(result)
     assert not ckpt.exists() and store.statuses() == {spec.run_id: "ok"}
+
+
+AUGMENTED_CIFAR = """\
+name: tiny-cifar
+dataset: {{name: cifar10, root: {root}, augment: true}}
+model: {{family: cifar, width: 4}}
+train: {{steps: 60, batch_size: 8, lr: 0.05, warmup_lr: 0.01, warmup_until_error: 0.99,
+         eval_every: 20, device: cpu, checkpoint_every: 55}}
+grid: {{depth: [8], arch: [residual], seed: [0]}}
+"""
+
+
+def test_a_resumed_run_draws_the_same_augmentations_and_warm_up(tmp_path: Path) -> None:
+    # The warm-up ends at its look at step 50, before the checkpoint at 55: a resumed run must
+    # not warm up again, and must go on drawing the same crops and flips.
+    write_cifar(tmp_path / "data", "cifar10", "binary", archive=False)
+    (spec,) = expand(parse_sweep(AUGMENTED_CIFAR.format(root=tmp_path / "data")))
+    ckpt = tmp_path / "run.ckpt"
+    assert train_run(spec, progress=interrupted_at(57), checkpoint=ckpt).status == "failed"
+    resumed, whole = train_run(spec, checkpoint=ckpt), train_run(spec)
+    assert resumed.resumed_at == 55 and resumed.status == whole.status == "ok"
+    assert resumed.warmup_steps == whole.warmup_steps == 50
+    assert resumed.train_loss == whole.train_loss and resumed.curve == whole.curve
