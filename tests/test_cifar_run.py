@@ -15,6 +15,8 @@ from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 
 runner = CliRunner()
+# Not about where runs execute: in-process, so no worker start-up per test.
+INLINE = ("--executor", "inline")
 
 CIFAR_SWEEP = """\
 name: tiny-cifar
@@ -55,7 +57,7 @@ def test_fabricated_cifar10_trains_through_resbench_run(
 def test_both_shortcut_options_train_on_cifar(tmp_path: Path, shortcut: str) -> None:
     write_cifar(tmp_path / "data", "cifar10", "binary", archive=False)
     path = sweep_file(tmp_path, tmp_path / "data", shortcut=shortcut, precision="bf16")
-    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "res")])
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "res"), *INLINE])
     assert result.exit_code == 0, result.output
     runs = pd.read_csv(tmp_path / "res" / "tiny-cifar" / "runs.csv")
     assert list(runs["status"]) == ["ok", "ok"] and runs["train_loss"].notna().all()
@@ -66,13 +68,13 @@ def test_data_dir_sets_the_root_without_changing_run_ids(tmp_path: Path) -> None
     path = sweep_file(tmp_path, tmp_path / "elsewhere")
     out = str(tmp_path / "res")
     result = runner.invoke(
-        app, ["run", str(path), "--out", out, "--data-dir", str(tmp_path / "data")]
+        app, ["run", str(path), "--out", out, "--data-dir", str(tmp_path / "data"), *INLINE]
     )
     assert result.exit_code == 0, result.output
     # The same sweep with its files somewhere else is the same runs: all recorded already.
     moved = tmp_path / "moved"
     (tmp_path / "data").rename(moved)
-    again = runner.invoke(app, ["run", str(path), "--out", out, "--data-dir", str(moved)])
+    again = runner.invoke(app, ["run", str(path), "--out", out, "--data-dir", str(moved), *INLINE])
     assert again.exit_code == 0 and "2 recorded, 0 to run" in again.output
 
 

@@ -23,6 +23,8 @@ from resbench.sweep import (
 )
 
 runner = CliRunner()
+# Not about where runs execute: in-process, so no worker start-up per test.
+INLINE = ("--executor", "inline")
 ZIPPED = TINY_SWEEP.replace("  depth: [8, 14]\n", "") + (
     "zip:\n  - depth: [8, 14, 20]\n    train.lr: [0.1, 0.05, 0.01]\n"
 )
@@ -80,7 +82,7 @@ def test_cli_overrides_parse_yaml_values(tiny_sweep_file: Path, tmp_path: Path) 
     result = runner.invoke(
         app,
         ["run", str(tiny_sweep_file), "--out", str(tmp_path), "-s", "grid.depth=[8]",
-         "-s", "grid.seed=[3]", "-s", "train.epochs=1"],
+         "-s", "grid.seed=[3]", "-s", "train.epochs=1", "--executor", "inline"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "2 runs" in result.output
@@ -97,7 +99,9 @@ def test_dry_run_trains_nothing_and_marks_recorded_runs(
     tiny_sweep_file: Path, tmp_path: Path
 ) -> None:
     out = str(tmp_path)
-    first = runner.invoke(app, ["run", str(tiny_sweep_file), "--out", out, "-s", "grid.seed=[0]"])
+    first = runner.invoke(
+        app, ["run", str(tiny_sweep_file), "--out", out, "-s", "grid.seed=[0]", *INLINE]
+    )
     assert first.exit_code == 0
     records = sorted((tmp_path / "tiny" / "runs").glob("*.json"))
     result = runner.invoke(
@@ -164,7 +168,7 @@ def test_init_writes_a_starter_that_loads_and_runs(
     sweep = load_sweep(tmp_path / "mine.yaml")
     assert sweep.name == "mine" and sweep.zip and sweep.expect
     small = ["-s", "zip=[]", "-s", "grid.depth=[8]", "-s", "grid.seed=[0]", "-s", "train.epochs=2"]
-    run = runner.invoke(app, ["run", "mine.yaml", *small])
+    run = runner.invoke(app, ["run", "mine.yaml", *small, *INLINE])
     assert run.exit_code == 0, run.output
     assert len(list((tmp_path / "results" / "mine" / "runs").glob("*.json"))) == 2
     again = runner.invoke(app, ["init", "mine"])

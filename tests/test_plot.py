@@ -99,7 +99,8 @@ def test_run_then_report_plot_and_check_on_a_real_tiny_sweep(
     tiny_sweep_file: Path, tmp_path: Path
 ) -> None:
     # Real records, real curves.csv: the whole chain, with the results as their own baseline.
-    assert runner.invoke(app, ["run", str(tiny_sweep_file), "-o", str(tmp_path)]).exit_code == 0
+    run = ["run", str(tiny_sweep_file), "-o", str(tmp_path), "--executor", "inline"]
+    assert runner.invoke(app, run).exit_code == 0
     results = tmp_path / "tiny"
     report = runner.invoke(app, ["report", str(results)])
     assert report.exit_code == 0 and "8 runs: 8 ok" in report.output
