@@ -123,3 +123,14 @@ def test_export_can_be_limited_to_the_current_sweep(tmp_path: Path) -> None:
         store.save(r)
     store.export([rs[1].run_id])
     assert list(load_runs(tmp_path)["run_id"]) == [rs[1].run_id]
+
+
+def test_records_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = Store(tmp_path).save(results(1)[0])
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
