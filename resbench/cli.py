@@ -41,6 +41,7 @@ app = typer.Typer(
 class ExecutorName(str, Enum):
     local = "local"
     inline = "inline"
+    ray = "ray"
 
 
 class OutputFormat(str, Enum):
@@ -106,7 +107,8 @@ def run(
     executor: Annotated[
         Optional[ExecutorName],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(
-            help="local = a worker process per slot (default); inline = one by one, here.",
+            help="local = a worker process per slot (default); inline = one by one, here; "
+            'ray = a task per run on a Ray cluster (pip install "resbench[ray]").',
             rich_help_panel=EXECUTION_HELP,
         ),
     ] = None,
@@ -135,6 +137,29 @@ def run(
         typer.Option(
             min=0,
             help="Attempts after the first for a run that fails or whose worker dies [default: 1].",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    address: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="ray: the cluster, auto or ray://HOST:PORT [default: start a local Ray].",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    num_cpus: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            min=0.01,
+            help="ray: CPUs each run reserves, and its torch threads [default: threads-per-run].",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    num_gpus: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            min=0,
+            help="ray: GPUs each run reserves, e.g. 0.25 [default: 1/runs-per-gpu on GPU nodes].",
             rich_help_panel=EXECUTION_HELP,
         ),
     ] = None,
@@ -197,6 +222,8 @@ def run(
 
         resbench run my-sweep.yaml --workers 2 --threads-per-run 4
 
+        resbench run my-sweep.yaml --executor ray --address auto --num-gpus 0.25
+
         resbench run my-sweep.yaml --force
 
         resbench run quick -s train.epochs=5 -s grid.seed=[0] --dry-run
@@ -206,7 +233,7 @@ def run(
     from rich.console import Console
 
     from resbench.data import file_overrides
-    from resbench.executors import make_executor
+    from resbench.executors import check_available, make_executor
     from resbench.progress import SweepView
     from resbench.store import Store
     from resbench.sweep import dump_sweep, expand, load_sweep, parse_overrides, resolve
@@ -227,12 +254,16 @@ def run(
             runs_per_gpu=runs_per_gpu,
             threads_per_run=threads_per_run,
             retries=retries,
+            address=address,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus,
         )
         specs = expand(spec_sweep)
         store = Store(out / spec_sweep.name)
         if dry_run:
             _show_runs(spec_sweep, specs, store.statuses(), fmt)
             return
+        check_available(settings)  # before the sweep is saved or any dataset fetched
         with store.lock():
             # Keep the sweep beside its results as the runs saw it: overrides included.
             text = (

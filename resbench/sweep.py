@@ -229,8 +229,10 @@ class ExecutorSection(Strict):
     The command line's flags override it.
     """
 
-    name: Literal["inline", "local"] = Field(
-        "local", description="local: a worker process per slot; inline: one by one, in-process"
+    name: Literal["inline", "local", "ray"] = Field(
+        "local",
+        description="local: a worker process per slot; inline: one by one, in-process; "
+        "ray: a task per run on a Ray cluster",
     )
     workers: PositiveInt | None = Field(
         None, description="worker processes (default: GPUs x runs_per_gpu, else cores / threads)"
@@ -239,6 +241,17 @@ class ExecutorSection(Strict):
     threads_per_run: PositiveInt = Field(1, description="CPU threads each run uses")
     retries: NonNegativeInt = Field(
         1, description="times a failed or killed run is retried before its status is final"
+    )
+    address: str | None = Field(
+        None, description="ray: the cluster, `auto` or ray://HOST:PORT (default: a local Ray)"
+    )
+    num_cpus: PositiveFloat | None = Field(
+        None, description="ray: CPUs each run reserves (default: threads_per_run)"
+    )
+    num_gpus: NonNegativeFloat | None = Field(
+        None,
+        description="ray: GPUs each run reserves, fractions allowed "
+        "(default: 1 / runs_per_gpu where the cluster has GPUs and runs may use one, else 0)",
     )
 
     def override(self, **flags: Any) -> ExecutorSection:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,3 +60,16 @@ def where_am_i(spec: RunSpec, progress: Progress | None = None) -> RunResult:
     seen = f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')} "
     seen += f"threads={torch.get_num_threads()} pid={os.getpid()}"
     return RunResult(run_id=spec.run_id, spec=spec, status="ok", error=seen)
+
+
+@dataclass(frozen=True)
+class Slow:
+    """train_run, except that runs not in `fast` first sleep for `seconds`."""
+
+    fast: frozenset[str]
+    seconds: float = 120.0
+
+    def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
+        if spec.run_id not in self.fast:
+            time.sleep(self.seconds)
+        return train_run(spec, progress=progress)

@@ -44,3 +44,15 @@ def test_command_line_flags_override_the_executor_section() -> None:
     assert (merged.name, merged.workers, merged.runs_per_gpu, merged.retries) == ("local", 1, 2, 0)
     with pytest.raises(SweepError, match="--threads-per-run"):
         ex.override(threads_per_run=0)
+
+
+RAY_SECTION = "executor: {name: ray, address: auto, num_cpus: 2, num_gpus: 0.25}\n"
+
+
+def test_ray_settings_are_read_and_do_not_change_run_ids() -> None:
+    ex = parse_sweep(TINY_SWEEP + RAY_SECTION).executor
+    assert (ex.name, ex.address, ex.num_cpus, ex.num_gpus) == ("ray", "auto", 2, 0.25)
+    plain = [s.run_id for s in expand(parse_sweep(TINY_SWEEP))]
+    assert [s.run_id for s in expand(parse_sweep(TINY_SWEEP + RAY_SECTION))] == plain
+    assert "executor.num_gpus" in error_of(TINY_SWEEP + "executor: {num_gpus: -1}\n")
+    assert "executor.num_cpus" in error_of(TINY_SWEEP + "executor: {num_cpus: 0}\n")

@@ -1,11 +1,11 @@
 """Executors: one verb, `map(fn, specs)`, yielding each run's final result as it finishes.
 
 `inline` runs in this process (tests, debugging); `local` runs a worker process per slot (a GPU,
-or a share of the CPU cores). Every executor takes the same picklable `fn` (normally
-`train_run`) and calls it as `fn(spec, progress=callback)` (inline, without a listener:
-`fn(spec)`), so that where a run executes never changes what it computes. A run that fails or
-whose worker dies is retried `retries` times before its result is final. What an executor is
-doing is reported to `on_event` as it happens.
+or a share of the CPU cores); `ray` runs a task per run on a Ray cluster. Every executor takes
+the same picklable `fn` (normally `train_run`) and calls it as `fn(spec, progress=callback)`
+(inline without a listener, and ray: `fn(spec)`), so that where a run executes never changes
+what it computes. A run that fails or whose worker dies is retried `retries` times before its
+result is final. What an executor is doing is reported to `on_event` as it happens.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ RunFn = Callable[..., "RunResult"]
 # Statuses worth another attempt: an exception may be transient, a dead worker surely is.
 # An oom is not retried: the same run on the same device would run out of memory again.
 RETRIED = {"failed", "killed"}
-EXECUTORS = ("local", "inline")
+EXECUTORS = ("local", "inline", "ray")
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,33 @@ def make_executor(
             device, settings.workers, settings.runs_per_gpu, settings.threads_per_run
         )
         return LocalExecutor(slots, settings.retries, on_event)
+    if settings.name == "ray":
+        from resbench.executors.ray_cluster import RayExecutor, import_ray
+
+        import_ray()  # missing Ray is bad input: one line, exit 2
+        # A task's torch threads are the CPUs it reserves (whole ones, at least one).
+        threads = max(1, int(settings.num_cpus)) if settings.num_cpus else settings.threads_per_run
+        return RayExecutor(
+            address=settings.address,
+            num_cpus=settings.num_cpus,
+            num_gpus=settings.num_gpus,
+            threads=threads,
+            runs_per_gpu=settings.runs_per_gpu,
+            device=device,
+            retries=settings.retries,
+            on_event=on_event,
+        )
     raise ResbenchError(
         f"--executor: unknown executor {settings.name!r} (valid: {', '.join(EXECUTORS)})"
     )
+
+
+def check_available(settings: ExecutorSection) -> None:
+    """Fail now, with one line, when the executor `settings` name cannot run here."""
+    if settings.name == "ray":
+        from resbench.executors.ray_cluster import import_ray
+
+        import_ray()
 
 
 def should_retry(result: RunResult, attempt: int, retries: int) -> bool:

@@ -1,0 +1,205 @@
+"""The ray executor: each run a Ray task, on a cluster or on a Ray started here.
+
+The driver (this process) submits a task per run and takes results as they finish
+(`ray.wait`), so it writes every record itself: workers need no shared filesystem. Ray is
+imported only when this executor is used, and `@ray.remote` is applied then too, so neither
+`import resbench` nor `resbench --help` pays for it.
+
+Ray's own task retries are off: a task whose worker or node dies comes back to the driver as
+an error, and the sweep's `retries` decide, exactly as with the local executor. Per-step
+progress is not reported: it would need an actor every task calls into, a round trip per
+report across the cluster; the view shows each run from submission to result instead.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from resbench import ResbenchError
+from resbench.executors import (
+    EventHandler,
+    RunRetried,
+    RunStarted,
+    broken_result,
+    should_retry,
+)
+
+if TYPE_CHECKING:
+    from resbench.executors import Event, RunFn
+    from resbench.sweep import RunSpec
+    from resbench.train import RunResult
+
+INSTALL_HINT = '--executor ray needs Ray, which is not installed: pip install "resbench[ray]"'
+# How often the driver looks again at the cluster's size (to hand out more runs) and lets a
+# Ctrl-C through while it waits for results.
+POLL_SECONDS = 0.5
+
+
+def import_ray() -> ModuleType:
+    """The ray module, or a one-line error saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ResbenchError(INSTALL_HINT) from None
+    return ray
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One attempt at a run, in flight on the cluster."""
+
+    slot: int
+    spec: RunSpec
+    attempt: int
+    submitted: float
+
+
+class RayExecutor:
+    """Runs specs as Ray tasks, each reserving `num_cpus` CPUs and `num_gpus` GPUs.
+
+    `address`: `auto` (a cluster this machine is part of), `ray://HOST:PORT`, or None to start
+    a private local Ray for the sweep. When Ray is already initialised in this process, that
+    connection is used and left open. `num_gpus` None means one GPU per `runs_per_gpu` runs
+    where the cluster has GPUs and the runs may use one (`device` auto or cuda), else none.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: float | None = None,
+        num_gpus: float | None = None,
+        threads: int = 1,
+        runs_per_gpu: int = 1,
+        device: str = "auto",
+        retries: int = 1,
+        on_event: EventHandler | None = None,
+    ) -> None:
+        self.address, self.threads, self.retries = address, threads, retries
+        # A task's torch threads match what it reserves, so runs packed on a node don't fight.
+        self.num_cpus = num_cpus if num_cpus is not None else float(threads)
+        self.num_gpus, self.runs_per_gpu, self.device = num_gpus, runs_per_gpu, device
+        self.on_event = on_event
+
+    def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
+        """Yield each run's final result as it comes; closing the iterator cancels the rest."""
+        if not specs:
+            return
+        ray = import_ray()
+        started_here = self._connect(ray)
+        flying: dict[Any, _Task] = {}  # ObjectRef -> the attempt it will hold the result of
+        try:
+            num_gpus = self._num_gpus(ray)
+            remote = ray.remote(_attempt).options(
+                num_cpus=self.num_cpus, num_gpus=num_gpus, max_retries=0, retry_exceptions=False
+            )
+            fn_ref = ray.put(fn)  # pickled once, not once per task
+            queue = [(spec, 1) for spec in reversed(specs)]  # popped from the end: in order
+            remaining = len(specs)
+            while remaining:
+                # ---- hand out: as many runs in flight as the cluster can hold right now
+                free = sorted(set(range(self._capacity(ray, num_gpus))) - _slots(flying))
+                for slot in free:
+                    if not queue:
+                        break
+                    spec, attempt = queue.pop()
+                    ref = remote.remote(fn_ref, spec, self.threads)
+                    flying[ref] = _Task(slot, spec, attempt, time.perf_counter())
+                    self._emit(RunStarted(slot, "ray", spec, attempt))
+
+                # ---- settle what finished; a short wait keeps Ctrl-C and resizing responsive
+                ready, _ = ray.wait(list(flying), num_returns=1, timeout=POLL_SECONDS)
+                for ref in ready:
+                    task = flying.pop(ref)
+                    result = _outcome(ray, ref, task)
+                    result.attempts = task.attempt
+                    if should_retry(result, task.attempt, self.retries):
+                        queue.append((task.spec, task.attempt + 1))
+                        self._emit(RunRetried(task.slot, result, task.attempt))
+                    else:
+                        remaining -= 1
+                        yield result
+        finally:
+            # Ctrl-C, or the caller stopped iterating: what is still running is abandoned.
+            for ref in flying:
+                with suppress(Exception):  # a task may finish or vanish meanwhile
+                    ray.cancel(ref, force=True)
+            if started_here:
+                ray.shutdown()
+
+    def _connect(self, ray: ModuleType) -> bool:
+        """Join the cluster (or start a local Ray); True when this call started the connection."""
+        if ray.is_initialized():
+            return False
+        address = self.address or "local"
+        kwargs: dict[str, Any] = {"logging_level": "warning"}
+        if address == "local":
+            kwargs["include_dashboard"] = False
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            why = _first_line(e)
+            raise ResbenchError(
+                f"--address {address}: cannot reach a Ray cluster ({why})"
+            ) from None
+        return True
+
+    def _num_gpus(self, ray: ModuleType) -> float:
+        if self.num_gpus is not None:
+            return self.num_gpus
+        if self.device in ("auto", "cuda") and ray.cluster_resources().get("GPU", 0) > 0:
+            return 1 / self.runs_per_gpu
+        return 0.0
+
+    def _capacity(self, ray: ModuleType, num_gpus: float) -> int:
+        """Runs the cluster can execute at once now (at least one, so a sweep always moves)."""
+        resources = ray.cluster_resources()
+        fits = resources.get("CPU", 0) // self.num_cpus
+        if num_gpus > 0:
+            fits = min(fits, resources.get("GPU", 0) // num_gpus)
+        return max(1, int(fits))
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+def _slots(flying: dict[Any, _Task]) -> set[int]:
+    return {task.slot for task in flying.values()}
+
+
+def _outcome(ray: ModuleType, ref: Any, task: _Task) -> RunResult:
+    """The result an attempt returned, or the one its failure stands for."""
+    seconds = time.perf_counter() - task.submitted
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:  # raised in the task, outside fn: say what
+        return broken_result(task.spec, "failed", _first_line(e), str(e), seconds, "ray")
+    except ray.exceptions.RayError as e:  # its worker or node died, or its result was lost
+        why = f"Ray lost the task: {type(e).__name__}: {_first_line(e)}"
+        return broken_result(task.spec, "killed", why, None, seconds, "ray")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _attempt(fn: RunFn, spec: RunSpec, threads: int) -> RunResult:
+    """What one Ray task runs: `fn(spec)` with `threads` torch threads; a failure is a result."""
+    import torch
+
+    torch.set_num_threads(threads)  # Ray reuses worker processes: set it for every task
+    t0 = time.perf_counter()
+    try:
+        return fn(spec)
+    except Exception as e:  # fn is meant to be total; one that is not ends one run
+        message = f"{type(e).__name__}: {e}"
+        return broken_result(
+            spec, "failed", message, traceback.format_exc(), time.perf_counter() - t0
+        )

@@ -1,0 +1,148 @@
+"""The ray executor on a real local Ray: same results as inline, dead workers survived, resume.
+
+One Ray instance serves the whole module: starting one takes seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TINY_SWEEP, checkout_env
+from faults import Faulty, Slow
+from typer.testing import CliRunner
+
+from resbench.cli import app
+from resbench.executors import RunRetried, RunStarted, make_executor
+from resbench.executors.inline import InlineExecutor
+from resbench.executors.ray_cluster import RayExecutor
+from resbench.sweep import ExecutorSection, RunSpec, expand, parse_sweep
+from resbench.train import train_run
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One small local Ray for every test here; executors find it initialised and keep it."""
+    # Its workers import this checkout, and the tests' own run functions (faults.py).
+    path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="warning",
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    yield
+    ray.shutdown()
+
+
+def tiny_specs(**overrides) -> list[RunSpec]:
+    return expand(parse_sweep(TINY_SWEEP, "tiny", overrides))
+
+
+def test_ray_results_equal_inline_results_on_cpu() -> None:
+    specs = tiny_specs()[:4]
+    events: list = []
+    pool = make_executor(ExecutorSection(name="ray"), "cpu", on_event=events.append)
+    results = list(pool.map(train_run, specs))
+    inline = {r.run_id: r for r in InlineExecutor().map(train_run, specs)}
+    assert sorted(r.run_id for r in results) == sorted(inline)
+    for r in results:
+        assert r.status == "ok" and r.attempts == 1
+        assert r.train_error == inline[r.run_id].train_error
+        assert r.train_loss == inline[r.run_id].train_loss
+        assert r.curve == inline[r.run_id].curve
+        assert r.env["threads"] == "1"  # threads_per_run, set in the task
+    started = [e for e in events if isinstance(e, RunStarted)]
+    assert sorted(e.spec.run_id for e in started) == sorted(inline)
+    assert {e.slot for e in started} == {0, 1}  # two CPUs, one CPU per run: two in flight
+
+
+def test_a_task_reserves_its_num_cpus_as_torch_threads() -> None:
+    pool = make_executor(ExecutorSection(name="ray", num_cpus=2), "cpu")
+    (r,) = pool.map(train_run, tiny_specs()[:1])
+    assert r.status == "ok" and r.env["threads"] == "2"
+
+
+@pytest.fixture(scope="module")
+def killed_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One ray sweep: a run whose worker always dies, one that dies once, one that raises."""
+    tmp = tmp_path_factory.mktemp("ray-faults")
+    always, once, fails = (s.run_id for s in tiny_specs()[:3])
+    fn = Faulty(tmp, die=frozenset({always}), die_once=frozenset({once}), fail=frozenset({fails}))
+    events: list = []
+    pool = RayExecutor(retries=1, device="cpu", on_event=events.append)
+    results = {r.run_id: r for r in pool.map(fn, tiny_specs()[:3])}
+    return {"results": results, "events": events, "ids": (always, once, fails)}
+
+
+def test_a_task_whose_worker_dies_is_retried_then_recorded_killed(killed_sweep: dict) -> None:
+    always, once, _ = killed_sweep["ids"]
+    dead = killed_sweep["results"][always]
+    assert dead.status == "killed" and dead.attempts == 2
+    assert "WorkerCrashedError" in dead.error
+    recovered = killed_sweep["results"][once]
+    assert recovered.status == "ok" and recovered.attempts == 2
+    retried = [e.result.run_id for e in killed_sweep["events"] if isinstance(e, RunRetried)]
+    assert retried.count(always) == 1 and retried.count(once) == 1
+
+
+def test_an_exception_in_a_task_is_a_failed_result(killed_sweep: dict) -> None:
+    _, _, fails = killed_sweep["ids"]
+    failed = killed_sweep["results"][fails]
+    assert failed.status == "failed" and failed.attempts == 2
+    assert "injected failure" in failed.error and "Traceback" in failed.traceback
+
+
+def test_closing_the_results_cancels_the_tasks_still_running() -> None:
+    specs = tiny_specs()[:3]
+    pool = RayExecutor(device="cpu")
+    results = pool.map(Slow(fast=frozenset({specs[0].run_id})), specs)
+    assert next(results).run_id == specs[0].run_id  # the others still sleep on the cluster
+    t0 = time.monotonic()
+    results.close()  # what Ctrl-C in `resbench run` does
+    while ray.available_resources().get("CPU", 0) < 2:  # the cancelled tasks free their CPUs
+        assert time.monotonic() - t0 < 20, "cancelled tasks still hold their CPUs"
+        time.sleep(0.2)
+
+
+def test_resume_through_the_cli_trains_nothing_the_second_time(tmp_path: Path) -> None:
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(TINY_SWEEP.replace("seed: [0, 1]", "seed: [0]"))
+    out = tmp_path / "results"
+    command = ["run", str(sweep), "--executor", "ray", "--out", str(out)]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    records = sorted((out / "tiny" / "runs").glob("*.json"))
+    assert len(records) == 4
+    stamps = {p: p.stat().st_mtime_ns for p in records}
+    second = CliRunner().invoke(app, command)
+    assert second.exit_code == 0, second.output
+    assert "4 recorded, 0 to run" in second.output
+    assert {p: p.stat().st_mtime_ns for p in records} == stamps
+
+
+def test_without_ray_the_ray_executor_says_how_to_install_it(tiny_sweep_file: Path) -> None:
+    # In a fresh interpreter where `import ray` fails, as it does when Ray is not installed.
+    code = (
+        "import sys; sys.modules['ray'] = None; sys.argv = ['resbench', *sys.argv[1:]]\n"
+        "from resbench.cli import main; main()"
+    )
+    out = tiny_sweep_file.parent / "results"
+    args = ["run", str(tiny_sweep_file), "--executor", "ray", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=checkout_env(),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        'error: --executor ray needs Ray, which is not installed: pip install "resbench[ray]"'
+    ]
