@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from resbench import __version__, data
+from resbench import __version__, data, diagnostics
+from resbench.diagnostics import LayerPoint
 from resbench.models import build_model, count_parameters
 from resbench.sweep import RunSpec, TrainConfig
 
@@ -72,6 +73,7 @@ class RunResult(BaseModel):
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
+    layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
 
 
 def train_run(spec: RunSpec) -> RunResult:
@@ -122,6 +124,8 @@ def _train(spec: RunSpec) -> RunResult:
     seen, status, curve = 0, "ok", []
     order = torch.empty(0, dtype=torch.long)
     model.train()
+    probe = (model, ds.inputs(ds.x_train[: cfg.batch_size]), ds.y_train[: cfg.batch_size])
+    layers = diagnostics.measure(*probe, cfg.diagnostics, step=0)  # before the first update
     t0 = time.perf_counter()
     step = 0
     while step < total_steps:
@@ -159,6 +163,7 @@ def _train(spec: RunSpec) -> RunResult:
                     test_error=test_error,
                 )
             )
+            layers += diagnostics.measure(*probe, cfg.diagnostics, step)
             if not math.isfinite(train_loss):
                 status = "diverged"  # a result, not an error: record it and stop
                 break
@@ -180,6 +185,7 @@ def _train(spec: RunSpec) -> RunResult:
         warmup_steps=warmup.steps,
         device=device_name(device),
         curve=curve,
+        layers=layers,
     )
     if status == "ok":
         final = (ds.inputs, cfg.precision)  # un-augmented: the training set as it is
