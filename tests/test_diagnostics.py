@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
 from resbench.models import FAMILIES, build_model
 from resbench.store import LAYER_COLUMNS, Store
-from resbench.sweep import EXECUTION_FIELDS, ModelConfig, RunSpec, expand, parse_sweep
+from resbench.sweep import (
+    EXECUTION_FIELDS,
+    ModelConfig,
+    RunSpec,
+    SweepError,
+    expand,
+    load_sweep,
+    parse_sweep,
+)
 from resbench.train import train_run
 
 BOTH = ["grad_norms", "activations"]
@@ -142,8 +151,6 @@ def test_measure_asks_nothing_of_the_model_when_off() -> None:
 
 
 def test_run_id_changes_with_diagnostics_and_stays_as_it_was_without() -> None:
-    import hashlib
-
     spec = tiny()
     data_ = spec.model_dump(mode="json", exclude={"sweep"})
     for section, key in EXECUTION_FIELDS:
@@ -159,8 +166,6 @@ def test_run_id_changes_with_diagnostics_and_stays_as_it_was_without() -> None:
 
 
 def test_an_unknown_diagnostic_is_refused_at_load_time() -> None:
-    from resbench.sweep import SweepError
-
     with pytest.raises(SweepError, match=r"train\.diagnostics"):
         tiny(**{"train.diagnostics": ["hessian"]})
 
@@ -219,3 +224,17 @@ def test_export_writes_a_tidy_layers_csv(tmp_path: Path) -> None:
     # Exported again without those runs, the derived file goes with them.
     store.export([])
     assert not (tmp_path / "layers.csv").exists()
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def test_gradients_preset_covers_both_families_with_and_without_batch_norm() -> None:
+    specs = expand(load_sweep("gradients"))
+    variants = {(s.model.family, s.model.batch_norm) for s in specs}
+    assert variants == {(f, bn) for f in ("mlp", "conv1d") for bn in (True, False)}
+    for family, bn in variants:
+        chosen = [s for s in specs if (s.model.family, s.model.batch_norm) == (family, bn)]
+        assert {s.model.arch for s in chosen} == {"plain", "residual"}
+        assert max(s.model.depth for s in chosen) >= 100
+    assert all(s.train.diagnostics == tuple(BOTH) for s in specs)
