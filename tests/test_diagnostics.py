@@ -238,3 +238,7 @@ def test_gradients_preset_covers_both_families_with_and_without_batch_norm() -> 
         assert {s.model.arch for s in chosen} == {"plain", "residual"}
         assert max(s.model.depth for s in chosen) >= 100
     assert all(s.train.diagnostics == tuple(BOTH) for s in specs)
+
+
+def test_quick_preset_records_diagnostics() -> None:
+    assert all(s.train.diagnostics == tuple(BOTH) for s in expand(load_sweep("quick")))
