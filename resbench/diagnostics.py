@@ -30,8 +30,8 @@ from torch import nn
 
 from resbench.models import CONV, Block
 
+# What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.
 Kind = Literal["grad_norm", "activation_std"]
-KINDS: dict[str, Kind] = {"grad_norms": "grad_norm", "activations": "activation_std"}
 
 
 class LayerPoint(BaseModel):
@@ -45,8 +45,8 @@ class LayerPoint(BaseModel):
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
     """The Conv/Linear layers on the main path, input to output (registration order)."""
-    shortcuts = [b.shortcut for b in model.modules() if isinstance(b, Block) and b.shortcut]
-    skipped = {id(m) for shortcut in shortcuts for m in shortcut.modules()}
+    blocks = [b for b in model.modules() if isinstance(b, Block) and b.shortcut is not None]
+    skipped = {id(m) for b in blocks for m in b.shortcut.modules()}
     return [
         m
         for m in model.modules()
