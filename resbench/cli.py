@@ -387,7 +387,9 @@ def _finish(runs_csv: Path, curves_csv: Path, console: Console) -> None:
     runs = load_runs(runs_csv)
     if not runs.empty:
         Console().print(depth_table(runs))
-    console.print(f"results: {runs_csv}  {curves_csv}")
+    layers_csv = runs_csv.with_name("layers.csv")  # written only when runs recorded diagnostics
+    shown = [runs_csv, curves_csv] + ([layers_csv] if layers_csv.exists() else [])
+    console.print("results: " + "  ".join(map(str, shown)))
     broken = runs[runs["status"].isin(RETRYABLE)] if not runs.empty else runs
     if len(broken):
         typer.echo(
@@ -422,11 +424,24 @@ def report(
         ReportFormat,
         typer.Option("--format", "-f", help="markdown suits a PR comment or $GITHUB_STEP_SUMMARY."),
     ] = ReportFormat.table,
+    layers: Annotated[
+        bool,
+        typer.Option(
+            "--layers",
+            help="Instead: the first ÷ last layer's gradient norm at initialisation and at the "
+            "end (from layers.csv; needs train.diagnostics).",
+        ),
+    ] = False,
 ) -> None:
     """Tabulate a sweep: per depth and arch, the metric's mean ± std over seeds (n ok runs).
 
     ▲ marks a net that is worse than a shallower one of the same arch: the degradation.
     Runs that diverged or failed are named beside the mean ("diverged 1/3"), never averaged in.
+
+    With --layers: per depth and arch, the first weight layer's gradient norm divided by the
+    last's, at step 0 and at the end (geometric mean over seeds): ≪1 the gradient vanishes on
+    its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
+    depth and arch (family, batch norm, ...).
 
     Examples:
 
@@ -435,7 +450,12 @@ def report(
         resbench report results/quick -m train_loss
 
         resbench report --format markdown >> "$GITHUB_STEP_SUMMARY"
+
+        resbench run gradients && resbench report --layers
     """
+    if layers:
+        _report_layers(results, fmt)
+        return
     import sys
 
     from rich.console import Console
@@ -480,6 +500,46 @@ def report(
             console.print(status_line(data["status"]), highlight=False)
 
 
+def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
+    """`report --layers`: the gradient-norm ratio tables of each results directory."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from resbench.report import (
+        describe,
+        header_line,
+        layer_ratios,
+        ratio_markdown,
+        ratio_tables,
+    )
+    from resbench.store import find_results, load_layers, load_runs
+
+    with user_errors():
+        reports = []
+        for ref in results or [None]:
+            csv = find_results(ref)
+            runs = load_runs(csv)
+            reports.append((str(csv), runs, layer_ratios(load_layers(csv), runs)))
+    if fmt in (ReportFormat.csv, ReportFormat.json):
+        import pandas as pd
+
+        frame = pd.concat([r.assign(results=s) for s, _, r in reports], ignore_index=True)
+        if fmt is ReportFormat.csv:
+            frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+        else:
+            typer.echo(frame.to_json(orient="records", indent=1))
+    elif fmt is ReportFormat.markdown:
+        typer.echo("\n".join(ratio_markdown(ratios, source) for source, _, ratios in reports))
+    else:
+        console = Console()
+        for source, runs, ratios in reports:
+            console.print(
+                f"[bold]{escape(header_line(describe(runs)))}[/]\n[dim]{escape(source)}[/]"
+            )
+            for table in ratio_tables(ratios):
+                console.print(table)
+
+
 @app.command()
 def plot(
     results: Annotated[
@@ -501,11 +561,21 @@ def plot(
     metric: Annotated[str, typer.Option("--metric", "-m", help="What the depth figure shows.")] = (
         "train_error"
     ),
+    layers: Annotated[
+        bool,
+        typer.Option(
+            "--layers",
+            help="Draw gradient norm vs layer instead of the depth figure, to -o (default "
+            "layers.png beside runs.csv); needs train.diagnostics.",
+        ),
+    ] = False,
 ) -> None:
     """Draw the sweep: (a) final metric vs depth, one line per arch, a band over seeds;
-    (b) error vs step per depth, plain and residual side by side, thin train, bold test.
+    (b) error vs step per depth, plain and residual side by side, thin train, bold test;
+    (c) with --layers, gradient norm vs layer index (log scale), a line per depth, plain and
+    residual side by side: solid at initialisation, dashed at the end.
 
-    With neither -o nor --curves, both go beside runs.csv as depth.png and curves.png.
+    With neither -o nor --curves, (a) and (b) go beside runs.csv as depth.png and curves.png.
 
     Examples:
 
@@ -514,16 +584,24 @@ def plot(
         resbench plot results/quick -o depth.png
 
         resbench plot results/quick --curves fig6.png
+
+        resbench plot results/gradients --layers -o gradients.png
     """
-    from resbench.plot import plot_curves, plot_depth
-    from resbench.store import find_results, load_curves, load_runs
+    from resbench.plot import plot_curves, plot_depth, plot_layers
+    from resbench.store import find_results, load_curves, load_layers, load_runs
 
     with user_errors():
         csv = find_results(results)
         runs = load_runs(csv)
-        if out is None and curves is None:
+        layers_out = None
+        if layers:
+            layers_out, out = out or csv.with_name("layers.png"), None
+        elif out is None and curves is None:
             out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
         curve_frame = load_curves(csv) if curves is not None else None  # missing: fail first
+        layer_frame = load_layers(csv) if layers_out is not None else None
+        if layers_out is not None:
+            typer.echo(f"wrote {plot_layers(layer_frame, runs, layers_out)}")
         if out is not None:
             typer.echo(f"wrote {plot_depth(runs, out, metric)}")
         if curves is not None:

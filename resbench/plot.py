@@ -1,4 +1,5 @@
-"""PNG figures of a sweep: final metric against depth, and training curves (the paper's Figure 6).
+"""PNG figures of a sweep: final metric against depth, training curves (the paper's Figure 6),
+and gradient norm against layer (from `train.diagnostics`).
 
 Drawn on a bare matplotlib `Figure` (no pyplot, no GUI backend), so it works headless and
 leaves no global state behind. Runs that did not end `ok` are never drawn as if they had:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 DPI = 150
 DEPTH_SIZE = (7.0, 4.5)  # inches: 1050 x 675 pixels at DPI
 CURVES_SIZE = (12.0, 4.5)  # 1800 x 675
+LAYERS_ROW_SIZE = (12.0, 3.6)  # per variant (family, batch norm, ...): 1800 x 540 a row
+LAYERS_TITLE_HEIGHT = 0.4  # inches above the rows for the sweep's header line
 ARCH_COLORS = {"plain": "tab:red", "residual": "tab:blue"}
 ARCHS = ("plain", "residual")
 
@@ -98,6 +101,72 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
         ax.legend(handles=handles + widths, title="depth", fontsize="small", loc="best")
     axes[0].set_ylabel("error (train: running, during training)")
     axes[0].set_ylim(bottom=0)
+    fig.suptitle(header_line(describe(runs)), fontsize="medium")
+    return _save(fig, path)
+
+
+def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> Path:
+    """Gradient norm vs layer index (0 = input), log scale: a row per variant of the sweep,
+    plain and residual side by side, a color per depth; solid at initialisation (step 0),
+    dashed at the end (each run's last measured step).
+
+    Each line is the geometric mean over seeds at each layer; zeros (a branch whose batch-norm
+    scale starts at 0 has no gradient) and non-finite values cannot be drawn on a log axis and
+    are left out.
+    """
+    import numpy as np
+    import pandas as pd
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from resbench.report import describe, header_line, variant_columns, variant_title
+
+    grads = layers[(layers["kind"] == "grad_norm") & (layers["value"] > 0)]
+    if grads.empty:
+        raise ResbenchError("no gradient norms to plot (train.diagnostics: [grad_norms])")
+    variants = variant_columns(runs)
+    grads = grads.merge(runs[["run_id", *variants]].drop_duplicates("run_id"), on="run_id")
+    last = grads.groupby("run_id")["step"].transform("max")
+    points = pd.concat(
+        [
+            grads[grads["step"] == 0].assign(when="init"),
+            grads[(grads["step"] == last) & (last > 0)].assign(when="end"),
+        ]
+    )
+    # Seeds averaged on the log axis the figure has.
+    lines = points.groupby([*variants, "arch", "depth", "when", "layer"])["value"].apply(
+        lambda v: float(np.exp(np.log(v).mean()))
+    )
+    groups = list(lines.groupby(variants, sort=True)) if variants else [((), lines)]
+    depths = sorted(set(runs["depth"]))
+    width, row_height = LAYERS_ROW_SIZE
+    height = row_height * len(groups) + LAYERS_TITLE_HEIGHT
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(len(groups), 2, sharey="row", squeeze=False)
+    styles = [
+        Line2D([], [], color="gray", ls="-", label="initialisation"),
+        Line2D([], [], color="gray", ls="--", label="end"),
+    ]
+    for row, (key, group) in zip(axes, groups, strict=True):
+        title = variant_title(dict(zip(variants, key, strict=True)))  # keys of a list: tuples
+        group = group.droplevel(variants) if variants else group
+        for ax, arch in zip(row, ARCHS, strict=True):
+            for j, depth in enumerate(depths):
+                color = colormaps["viridis"](0.85 * j / max(len(depths) - 1, 1))
+                for when, style in (("init", "-"), ("end", "--")):
+                    if (arch, depth, when) not in group.index.droplevel("layer"):
+                        continue
+                    line = group.loc[(arch, depth, when)]
+                    label = str(depth) if when == "init" else None  # one legend entry per depth
+                    ax.plot(line.index, line.values, style, color=color, lw=1.5, label=label)
+            ax.set_yscale("log")
+            ax.set_title(" · ".join(t for t in (arch, title) if t))
+            ax.set_xlabel("weight layer (0 = input)")
+            ax.grid(alpha=0.3, which="both")
+            handles, _ = ax.get_legend_handles_labels()
+            ax.legend(handles=handles + styles, title="depth", fontsize="small", loc="best")
+        row[0].set_ylabel("gradient norm")
     fig.suptitle(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
 

@@ -258,6 +258,144 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     return json.dumps(out, indent=1)
 
 
+# --------------------------------------------------------------------------- gradient flow
+
+RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "end"]
+RATIO_LEGEND = (
+    "first ÷ last weight layer's gradient norm, geometric mean over seeds (n) · "
+    "≪1 vanishing towards the input, ≫1 exploding"
+)
+
+
+def variant_columns(runs: pd.DataFrame) -> list[str]:
+    """The spec columns, besides depth, arch and seed, whose values differ between runs."""
+    from resbench.sweep import EXECUTION_FIELDS
+
+    where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
+    spec = ["dataset", "family", "width"] + [c for c in runs.columns if "." in c]
+    return [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+
+
+def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, depth and arch: the first weight layer's gradient norm over the last's, at
+    initialisation (step 0) and at the end (each run's last measured step after step 0).
+
+    A ratio is a factor, so seeds are averaged geometrically (the mean of log ratios): one seed
+    at 100 and one at 0.01 make 1, not 50. A run whose ratio is missing, zero or not finite
+    there (it diverged, say) is left out of that mean and of its n; `diverged` counts the runs
+    that diverged.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from resbench import ResbenchError
+
+    grads = layers[layers["kind"] == "grad_norm"]
+    if grads.empty:
+        raise ResbenchError("no gradient norms recorded (train.diagnostics: [grad_norms])")
+    last_layer = grads.groupby("run_id")["layer"].transform("max")
+    first = grads[grads["layer"] == 0].set_index(["run_id", "step"])["value"]
+    last = grads[grads["layer"] == last_layer].set_index(["run_id", "step"])["value"]
+    ratio = (first / last).reset_index(name="ratio")
+    ratio["log"] = np.log10(ratio["ratio"].where(ratio["ratio"] > 0))
+    ratio["log"] = ratio["log"].where(np.isfinite(ratio["log"]))
+    last_step = ratio.groupby("run_id")["step"].transform("max")
+    at = {
+        "init": ratio[ratio["step"] == 0],
+        "end": ratio[(ratio["step"] == last_step) & (last_step > 0)],
+    }
+    variants = variant_columns(runs)
+    keys = [*variants, "depth", "arch"]
+    out = runs[["run_id", *keys, "status"]].drop_duplicates("run_id")
+    for name, frame in at.items():
+        out = out.merge(frame[["run_id", "log"]].rename(columns={"log": name}), how="left")
+    rows = []
+    for key, group in out.groupby(keys, sort=True, dropna=False):
+        row = dict(zip(keys, key, strict=True))
+        row["n"], row["diverged"] = len(group), int((group["status"] == "diverged").sum())
+        for name in at:
+            logs = group[name].dropna()
+            row[f"n_{name}"] = len(logs)
+            row[name] = 10 ** logs.mean() if len(logs) else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*variants, *RATIO_COLUMNS])
+
+
+def variant_title(variant: dict[str, Any]) -> str:
+    """e.g. 'family mlp · batch_norm False', or '' when nothing but depth and arch varies."""
+    return " · ".join(f"{k.split('.')[-1]} {v}" for k, v in variant.items())
+
+
+def _ratio_cell(row: pd.Series, when: str, sep: str) -> str:
+    """'0.134 (3)'; at the end, runs that diverged are named after `sep`."""
+    n, value = row[f"n_{when}"], row[when]
+    text = "—" if n == 0 or math.isnan(value) else f"{value:.3g} ({n})"
+    if when == "end" and row["diverged"]:
+        text += f"{sep}diverged {row['diverged']}/{row['n']}"
+    return text
+
+
+def _ratio_rows(
+    ratios: pd.DataFrame, sep: str
+) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
+    """Per variant: (its values, the header, the rows: depth, then init and end per arch)."""
+    variants = [c for c in ratios.columns if c not in RATIO_COLUMNS]
+    groups = ratios.groupby(variants, sort=True, dropna=False) if variants else [((), ratios)]
+    out = []
+    for key, group in groups:
+        values = dict(zip(variants, key, strict=True))  # grouped by a list: keys are tuples
+        archs = [a for a in ("plain", "residual") if a in set(group["arch"])]
+        archs += sorted(set(group["arch"]) - set(archs))
+        header = ["depth", *(f"{a} {when}" for a in archs for when in ("init", "end"))]
+        rows = []
+        for depth, at_depth in group.groupby("depth", sort=True):
+            cells = {r["arch"]: r for _, r in at_depth.iterrows()}
+            row = [str(depth)]
+            for arch in archs:
+                r = cells.get(arch)
+                for when in ("init", "end"):
+                    row.append("" if r is None else _ratio_cell(r, when, sep))
+            rows.append(row)
+        out.append((values, header, rows))
+    return out
+
+
+def ratio_tables(ratios: pd.DataFrame) -> list[Table]:
+    """One rich table per variant: rows depth, columns each arch's ratio at init and end; the
+    last one carries the legend."""
+    from rich.table import Table
+
+    tables = []
+    groups = _ratio_rows(ratios, sep="\n")
+    for i, (values, header, rows) in enumerate(groups):
+        title = "gradient norm, first ÷ last layer"
+        if values:
+            title += f" · {variant_title(values)}"
+        caption = RATIO_LEGEND if i == len(groups) - 1 else None
+        table = Table(*header, title=title, caption=caption)
+        for column in table.columns:
+            column.justify = "right"
+        for row in rows:
+            table.add_row(*(_marked(cell) for cell in row))
+        tables.append(table)
+    return tables
+
+
+def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:
+    """The ratio tables as GitHub markdown."""
+    lines = ["### resbench report: gradient flow", ""]
+    if source:
+        lines += [f"`{source}`", ""]
+    for values, header, rows in _ratio_rows(ratios, sep=" · "):
+        lines += [f"**first ÷ last layer's gradient norm** {variant_title(values)}".rstrip(), ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---:|" * len(header))
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    lines += [RATIO_LEGEND, ""]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- check outcomes
 
 VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}

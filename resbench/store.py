@@ -6,6 +6,7 @@ results/<sweep>/runs/<run_id>.ckpt  a run in progress, to resume from (gone once
 results/<sweep>/runs.csv            one row per run          (rebuilt from the records)
 results/<sweep>/curves.csv          one row per curve value  (rebuilt from the records)
 results/<sweep>/.lock               the pid of the one `resbench run` writing here now
+results/<sweep>/layers.csv          one row per diagnostic value, when runs recorded any
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ RESULT_COLUMNS = [
     "params", "seconds", "train_seconds", "samples_per_s", "device",
 ]  # fmt: skip
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
+LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
 
 
 class StoreLocked(ResbenchError):
@@ -162,12 +164,18 @@ class Store:
 
     # ---- derived tables
     def export(self, run_ids: Iterable[str] | None = None) -> tuple[Path, Path]:
-        """Rebuild runs.csv and curves.csv from the records (of `run_ids`, when given)."""
+        """Rebuild runs.csv and curves.csv from the records (of `run_ids`, when given), and
+        layers.csv when any of them recorded diagnostics (else an older one is removed)."""
         results = self.results(run_ids)
         runs, curves = runs_frame(results), curves_frame(results)
         runs_path, curves_path = self.path / "runs.csv", self.path / "curves.csv"
         _atomic_write(runs_path, runs.to_csv(index=False))
         _atomic_write(curves_path, curves.to_csv(index=False))
+        layers_path = self.path / "layers.csv"
+        if any(r.layers for r in results):
+            _atomic_write(layers_path, layers_frame(results).to_csv(index=False))
+        else:
+            layers_path.unlink(missing_ok=True)  # derived: it must not outlive its records
         return runs_path, curves_path
 
 
@@ -250,6 +258,17 @@ def curves_frame(results: list[RunResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
+def layers_frame(results: list[RunResult]) -> pd.DataFrame:
+    """Long form: one row per (run, step, layer, kind) of the runs' diagnostics."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
+        rows += [(*key, p.step, p.layer, p.kind, p.value) for p in r.layers]
+    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
 def load_runs(path: str | Path) -> pd.DataFrame:
     """runs.csv of a results directory (or the CSV itself) as a DataFrame."""
     import pandas as pd
@@ -300,6 +319,19 @@ def load_curves(runs_csv: str | Path) -> pd.DataFrame:
     csv = Path(runs_csv).with_name("curves.csv")
     if not csv.is_file():
         raise ResbenchError(f"{csv}: no such file (resbench run writes it beside runs.csv)")
+    return pd.read_csv(csv)
+
+
+def load_layers(runs_csv: str | Path) -> pd.DataFrame:
+    """layers.csv beside `runs_csv`, as a DataFrame."""
+    import pandas as pd
+
+    csv = Path(runs_csv).with_name("layers.csv")
+    if not csv.is_file():
+        raise ResbenchError(
+            f"{csv}: no such file; the runs recorded no diagnostics "
+            "(set train.diagnostics: [grad_norms, activations] and run the sweep)"
+        )
     return pd.read_csv(csv)
 
 

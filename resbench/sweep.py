@@ -51,6 +51,11 @@ EXECUTION_FIELDS = {
 }
 
 
+# What `train.diagnostics` can ask for, in the order they are recorded.
+DIAGNOSTICS = ("grad_norms", "activations")
+Diagnostic = Literal["grad_norms", "activations"]
+
+
 class SweepError(ResbenchError):
     """A sweep that cannot be used, explained in one line."""
 
@@ -141,6 +146,19 @@ class TrainConfig(Strict):
     checkpoint_every: PositiveInt | None = Field(
         None, description="steps between checkpoints that an interrupted run resumes from"
     )
+    # Part of the run id although it changes no trained number (tests check that): a run with
+    # diagnostics records what one without lacks, so switching them on must rerun, not reuse.
+    diagnostics: tuple[Diagnostic, ...] = Field(
+        (),
+        description="measured at step 0 and at every curve point: grad_norms (of each weight "
+        "layer, input to output) and activations (std of the stem's and each block's output)",
+    )
+
+    @field_validator("diagnostics")
+    @classmethod
+    def _canonical_diagnostics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # One order, no repeats: the same request always hashes to the same run id.
+        return tuple(d for d in DIAGNOSTICS if d in value)
 
     @model_validator(mode="after")
     def _one_length(self) -> TrainConfig:
@@ -215,6 +233,8 @@ class RunSpec(Strict):
         data = self.model_dump(mode="json", exclude={"sweep"})
         for section, key in EXECUTION_FIELDS:
             data[section].pop(key, None)
+        if not data["train"]["diagnostics"]:
+            del data["train"]["diagnostics"]  # off, the id is the one runs had before the field
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -28,8 +28,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from resbench import __version__, data
+from resbench import __version__, data, diagnostics
 from resbench import checkpoint as checkpoints
+from resbench.diagnostics import LayerPoint
 from resbench.models import build_model, count_parameters
 from resbench.sweep import RunSpec, TrainConfig
 
@@ -80,6 +81,7 @@ class RunResult(BaseModel):
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
+    layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
 
 
 def train_run(
@@ -135,6 +137,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     loss_sum = torch.zeros((), device=device)
     wrong_sum = torch.zeros((), device=device, dtype=torch.long)
     seen, status, curve = 0, "ok", []
+    layers: list[LayerPoint] = []
     order = torch.empty(0, dtype=torch.long)
     step, resumed_at, seconds_before = 0, None, 0.0
 
@@ -154,10 +157,14 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         wrong_sum.copy_(saved["wrong_sum"])
         seen, step, seconds_before = saved["seen"], saved["step"], saved["train_seconds"]
         curve = [CurvePoint(**p) for p in saved["curve"]]
+        layers = [LayerPoint(**p) for p in saved.get("layers", [])]
         resumed_at = step
     last_loss = curve[-1].train_loss if curve else None
 
     model.train()
+    probe = (model, ds.inputs(ds.x_train[: cfg.batch_size]), ds.y_train[: cfg.batch_size])
+    if step == 0:  # before the first update (a resumed run has these already)
+        layers = diagnostics.measure(*probe, cfg.diagnostics, step=0)
     t0 = time.perf_counter()
     while step < total_steps:
         k = step % steps_per_epoch
@@ -194,6 +201,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
                     test_error=test_error,
                 )
             )
+            layers += diagnostics.measure(*probe, cfg.diagnostics, step)
             if not math.isfinite(train_loss):
                 status = "diverged"  # a result, not an error: record it and stop
                 break
@@ -221,6 +229,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
                 "loss_sum": loss_sum.cpu(),
                 "wrong_sum": wrong_sum.cpu(),
                 "curve": [p.model_dump() for p in curve],
+                "layers": [p.model_dump() for p in layers],
             }
             checkpoints.save(checkpoint, state)
         if progress is not None:
@@ -241,6 +250,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         device=device_name(device),
         resumed_at=resumed_at,
         curve=curve,
+        layers=layers,
     )
     if status == "ok":
         final = (ds.inputs, cfg.precision)  # un-augmented: the training set as it is

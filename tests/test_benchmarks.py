@@ -1,10 +1,11 @@
-"""benchmarks/gpu.sh and its parts: runnable where only torch is installed, the sweep loads."""
+"""benchmarks/: gpu.sh and its parts run where only torch is installed; diagnostics.py runs."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT, checkout_env
 
@@ -41,3 +42,19 @@ def test_gpu_sweep_loads_and_expands() -> None:
 
 def test_gpu_script_is_valid_bash() -> None:
     subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
+
+
+def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Path) -> None:
+    args = ["--sweep", str(tiny_sweep_file), "--depths", "8", "--epochs", "1", "--repeats", "1"]
+    out = subprocess.run(
+        [sys.executable, "benchmarks/diagnostics.py", *args],
+        cwd=ROOT,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (line,) = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    (row,) = line["rows"]
+    assert row["model"] == "conv1d-8" and row["n"] == 1
+    assert row["cpu_ratio"] > 0 and row["wall_ratio"] > 0

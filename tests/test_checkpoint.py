@@ -49,6 +49,15 @@ def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path: Path, optimizer: st
     assert resumed.train_loss == whole.train_loss and resumed.curve == whole.curve
 
 
+def test_a_resumed_run_keeps_its_diagnostics(tmp_path: Path) -> None:
+    spec = tiny(**{"train.checkpoint_every": 3, "train.diagnostics": ["grad_norms"]})
+    ckpt = tmp_path / "run.ckpt"
+    train_run(spec, progress=interrupted_at(7), checkpoint=ckpt)
+    resumed, whole = train_run(spec, checkpoint=ckpt), train_run(spec)
+    assert resumed.resumed_at == 6
+    assert resumed.layers == whole.layers and {p.step for p in whole.layers} == {0, 2, 4, 6, 8}
+
+
 def test_the_checkpoint_loads_as_weights_only_data(tmp_path: Path) -> None:
     spec = tiny(**{"train.checkpoint_every": 2})
     ckpt = tmp_path / "run.ckpt"
