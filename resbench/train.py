@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from resbench import __version__, data
+from resbench import __version__, data, perf
 from resbench import checkpoint as checkpoints
 from resbench.models import build_model, count_parameters
 from resbench.sweep import RunSpec, TrainConfig
@@ -73,6 +73,9 @@ class RunResult(BaseModel):
     seconds: float = 0.0
     train_seconds: float = 0.0
     samples_per_s: float | None = None
+    flops_per_sample: int | None = None  # forward pass, one example; a multiply-add is 2
+    gflops: float | None = None  # achieved training GFLOP/s: about 3 forward passes a step
+    mfu: float | None = None  # gflops over the device's measured matrix-multiply peak
     warmup_steps: int | None = None  # steps at train.warmup_lr, when that warm-up is on
     device: str = ""
     attempts: int = 1
@@ -248,6 +251,11 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         result.test_loss, result.test_error = evaluate(net, ds.x_test, ds.y_test, *final)
         if not math.isfinite(result.train_loss):
             result.status, result.train_loss = "diverged", None
+    # ---- speed figures, after the timed loop and the last use of any random stream
+    result.flops_per_sample = perf.flops_per_sample(spec.model, ds.input_shape, ds.num_classes)
+    result.gflops, result.mfu = perf.figures(
+        result.flops_per_sample, result.samples_per_s, device, cfg.precision
+    )
     return result
 
 
