@@ -80,9 +80,12 @@ def check_metric(runs: pd.DataFrame, metric: str) -> None:
 
     from resbench import ResbenchError
 
-    numeric = [c for c in METRICS if c in runs and is_numeric_dtype(runs[c])]
-    if metric not in runs.columns or not is_numeric_dtype(runs[metric]):
-        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(numeric)})")
+    def numeric(column: str) -> bool:  # all missing (no ok run) counts: it shows as a dash
+        return column in runs and (is_numeric_dtype(runs[column]) or runs[column].isna().all())
+
+    valid = [c for c in METRICS if numeric(c)]
+    if not numeric(metric):
+        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(valid)})")
 
 
 # --------------------------------------------------------------------------- header and status
