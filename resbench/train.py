@@ -340,12 +340,16 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
     if cfg.optimizer == "sgd":
+        # foreach: one call per operation over all parameters, not a Python loop over them.
+        # CUDA already defaults to it; on a CPU it takes 40% off the update of a 56-layer net
+        # (docs/performance.md) and computes the very same numbers.
         return torch.optim.SGD(
             params,
             lr=cfg.lr,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
             weight_decay=cfg.weight_decay,
+            foreach=True,
         )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -11,11 +11,11 @@ import torch
 from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
-from resbench import perf
+from resbench import perf, train
 from resbench.cli import app
 from resbench.models import profile
 from resbench.store import Store, load_runs
-from resbench.sweep import RunSpec, expand, parse_sweep
+from resbench.sweep import RunSpec, TrainConfig, expand, parse_sweep
 from resbench.train import RunResult, train_run
 
 
@@ -111,3 +111,25 @@ def test_report_rejects_a_text_column_as_metric(tmp_path: Path, cache: Path) -> 
     result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", "device"])
     assert result.exit_code == 2
     assert "unknown metric 'device'" in result.output and "mfu" in result.output
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_foreach_sgd_trains_exactly_as_the_per_parameter_loop(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, nesterov: bool
+) -> None:
+    spec = tiny(**{"train.epochs": 3, "train.weight_decay": 1e-3, "train.nesterov": nesterov})
+    fast = train_run(spec)
+    plain_sgd = train.make_optimizer
+
+    def per_parameter(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+        optimizer = plain_sgd(model, cfg)
+        assert optimizer.defaults["foreach"] is True  # what resbench trains with
+        optimizer.defaults["foreach"] = False
+        for group in optimizer.param_groups:
+            group["foreach"] = False
+        return optimizer
+
+    monkeypatch.setattr(train, "make_optimizer", per_parameter)
+    slow = train_run(spec)
+    assert fast.train_loss == slow.train_loss and fast.train_error == slow.train_error
+    assert [p.model_dump() for p in fast.curve] == [p.model_dump() for p in slow.curve]
