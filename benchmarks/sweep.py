@@ -2,12 +2,15 @@
 
     python benchmarks/sweep.py                   # the quick preset (minutes)
     python benchmarks/sweep.py --sweep ci        # another preset, or a sweep file
+    python benchmarks/sweep.py --sweep ci --threads   # also: one worker using every core
 
 Each configuration is a real `resbench run` in a fresh process, into its own temporary results
 directory, after the dataset cache is warmed, so both start equally cold. Printed: a table and
 one JSON line with, per configuration, the wall time, the sum of the runs' training seconds,
 and the orchestration overhead = wall - sum(train_seconds) / workers (worker start-up, data
-loading, evaluation, records); then the speed-up, wall(1 worker) / wall(all cores).
+loading, evaluation, records), also as a fraction of the wall time; then the speed-up,
+wall(1 worker) / wall(all cores). `--threads` adds a third configuration, one worker whose runs
+each use every core, to check that a process per core beats threads per run.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--sweep", default="quick", help="a preset name or a sweep file")
     parser.add_argument("--workers", type=int, default=usable_cores(), help="the parallel side")
     parser.add_argument("--keep", action="store_true", help="keep the results directories")
+    parser.add_argument("--threads", action="store_true", help="add 1 worker x all-cores threads")
     args = parser.parse_args()
 
     sweep = load_sweep(args.sweep)
@@ -45,16 +49,20 @@ def main() -> None:
     for options in {s.dataset.model_dump_json(): s.dataset for s in specs}.values():
         data.load(options)  # generate and cache it now, outside either timing
 
-    rows = [measure(args.sweep, sweep.name, workers, args.keep) for workers in (1, args.workers)]
-    serial, parallel = rows
+    configs = [(1, 1), (args.workers, 1)] + ([(1, args.workers)] if args.threads else [])
+    rows = [measure(args.sweep, sweep.name, w, t, args.keep) for w, t in configs]
+    serial, parallel = rows[:2]
     speedup = serial["wall_s"] / parallel["wall_s"]
 
     print(f"{sweep.name}: {len(specs)} runs, {usable_cores()} cores")
-    print(f"{'workers':>7} {'wall s':>9} {'sum train s':>12} {'overhead s':>11} {'statuses'}")
+    print(
+        f"{'workers':>7} {'threads':>7} {'wall s':>9} {'sum train s':>12} {'overhead s':>11} "
+        f"{'overhead':>9} {'statuses'}"
+    )
     for r in rows:
         print(
-            f"{r['workers']:>7} {r['wall_s']:>9.1f} {r['train_s_sum']:>12.1f} "
-            f"{r['overhead_s']:>11.1f} {r['statuses']}"
+            f"{r['workers']:>7} {r['threads']:>7} {r['wall_s']:>9.1f} {r['train_s_sum']:>12.1f} "
+            f"{r['overhead_s']:>11.1f} {r['overhead_fraction']:>9.1%} {r['statuses']}"
         )
     print(f"speed-up with {args.workers} workers: {speedup:.2f}x")
     summary = {
@@ -67,11 +75,11 @@ def main() -> None:
     print(json.dumps(summary))
 
 
-def measure(ref: str, name: str, workers: int, keep: bool) -> dict:
-    """Run the sweep `ref` with `workers` workers into a fresh directory; its timings."""
-    out = Path(tempfile.mkdtemp(prefix=f"resbench-bench-{workers}w-"))
+def measure(ref: str, name: str, workers: int, threads: int, keep: bool) -> dict:
+    """Run the sweep `ref` with `workers` workers of `threads` threads each; its timings."""
+    out = Path(tempfile.mkdtemp(prefix=f"resbench-bench-{workers}w{threads}t-"))
     command = [sys.executable, "-m", "resbench", "run", ref, "--out", str(out)]
-    command += ["--workers", str(workers), "--quiet"]
+    command += ["--workers", str(workers), "--threads-per-run", str(threads), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
     done = subprocess.run(
@@ -84,11 +92,14 @@ def measure(ref: str, name: str, workers: int, keep: bool) -> dict:
     train = float(runs["train_seconds"].sum())
     if not keep:
         shutil.rmtree(out)
+    overhead = wall - train / workers
     return {
         "workers": workers,
+        "threads": threads,
         "wall_s": round(wall, 2),
         "train_s_sum": round(train, 2),
-        "overhead_s": round(wall - train / workers, 2),
+        "overhead_s": round(overhead, 2),
+        "overhead_fraction": round(overhead / wall, 4),
         "statuses": runs["status"].value_counts().to_dict(),
     }
 

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from resbench.check import Outcome
 
 DEFAULT_METRICS = ("train_error", "test_error")
+# The runs.csv columns that make sense per (depth, arch); named when a metric is unknown.
+METRICS = (
+    "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
+    "flops_per_sample", "params", "train_seconds", "seconds", "epochs", "steps",
+)  # fmt: skip
 WORSE_MARK = "▲"
 LEGEND = f"{WORSE_MARK} worse than a shallower net of the same arch · (n) ok runs"
 DIGITS = 3  # shown precision: differences below it are ties, not degradation
@@ -71,11 +76,16 @@ def _worse_than_shallower(summary: pd.DataFrame) -> list[bool]:
 
 def check_metric(runs: pd.DataFrame, metric: str) -> None:
     """Raise a one-line error unless `metric` is a numeric result column of `runs`."""
+    from pandas.api.types import is_numeric_dtype
+
     from resbench import ResbenchError
 
-    numeric = [c for c in ("train_error", "test_error", "train_loss", "test_loss") if c in runs]
-    if metric not in runs.columns:
-        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(numeric)})")
+    def numeric(column: str) -> bool:  # all missing (no ok run) counts: it shows as a dash
+        return column in runs and (is_numeric_dtype(runs[column]) or runs[column].isna().all())
+
+    valid = [c for c in METRICS if numeric(c)]
+    if not numeric(metric):
+        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(valid)})")
 
 
 # --------------------------------------------------------------------------- header and status

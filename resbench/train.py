@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from resbench import __version__, data, diagnostics
+from resbench import __version__, data, diagnostics, perf
 from resbench import checkpoint as checkpoints
 from resbench.diagnostics import LayerPoint
 from resbench.models import build_model, count_parameters
@@ -74,6 +74,9 @@ class RunResult(BaseModel):
     seconds: float = 0.0
     train_seconds: float = 0.0
     samples_per_s: float | None = None
+    flops_per_sample: int | None = None  # forward pass, one example; a multiply-add is 2
+    gflops: float | None = None  # achieved training GFLOP/s: about 3 forward passes a step
+    mfu: float | None = None  # gflops over the device's measured matrix-multiply peak
     warmup_steps: int | None = None  # steps at train.warmup_lr, when that warm-up is on
     device: str = ""
     attempts: int = 1
@@ -258,6 +261,11 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         result.test_loss, result.test_error = evaluate(net, ds.x_test, ds.y_test, *final)
         if not math.isfinite(result.train_loss):
             result.status, result.train_loss = "diverged", None
+    # ---- speed figures, after the timed loop and the last use of any random stream
+    result.flops_per_sample = perf.flops_per_sample(spec.model, ds.input_shape, ds.num_classes)
+    result.gflops, result.mfu = perf.figures(
+        result.flops_per_sample, result.samples_per_s, device, cfg.precision
+    )
     return result
 
 
@@ -342,12 +350,16 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = model.parameters()
     if cfg.optimizer == "sgd":
+        # foreach: one call per operation over all parameters, not a Python loop over them.
+        # CUDA already defaults to it; on a CPU it takes 40% off the update of a 56-layer net
+        # (docs/performance.md) and computes the very same numbers.
         return torch.optim.SGD(
             params,
             lr=cfg.lr,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
             weight_decay=cfg.weight_decay,
+            foreach=True,
         )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

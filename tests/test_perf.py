@@ -1,0 +1,135 @@
+"""Speed figures: FLOPs per example, achieved GFLOP/s and MFU in every record and report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_SWEEP
+from typer.testing import CliRunner
+
+from resbench import perf, train
+from resbench.cli import app
+from resbench.models import profile
+from resbench.store import Store, load_runs
+from resbench.sweep import RunSpec, TrainConfig, expand, parse_sweep
+from resbench.train import RunResult, train_run
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache directory, so the peak probe starts from nothing."""
+    monkeypatch.setenv("RESBENCH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def tiny(**overrides) -> RunSpec:
+    return expand(parse_sweep(TINY_SWEEP, "tiny", overrides))[0]
+
+
+def test_a_run_records_flops_gflops_and_mfu(cache: Path) -> None:
+    spec = tiny()
+    r = train_run(spec)
+    assert r.status == "ok"
+    assert r.flops_per_sample == profile(spec.model, (1, 16), 4)[1] > 0
+    assert math.isclose(r.gflops, 3 * r.flops_per_sample * r.samples_per_s / 1e9)
+    assert 0 < r.mfu < 1.5
+
+
+def test_the_peak_probe_runs_once_then_comes_from_the_cache(cache: Path) -> None:
+    cpu = torch.device("cpu")
+    first = perf.peak_gflops(cpu, "fp32")
+    path = perf.peak_path()
+    written = path.stat().st_mtime_ns
+    assert first > 0 and json.loads(path.read_text()) == {perf.probe_key(cpu, "fp32"): first}
+    assert perf.peak_gflops(cpu, "fp32") == first
+    assert path.stat().st_mtime_ns == written  # not measured, not rewritten
+
+
+def test_the_peak_is_kept_per_precision(cache: Path) -> None:
+    cpu = torch.device("cpu")
+    perf.peak_gflops(cpu, "fp32")
+    perf.peak_gflops(cpu, "bf16")
+    keys = json.loads(perf.peak_path().read_text())
+    assert {k.split("|")[2] for k in keys} == {"fp32", "bf16"}
+
+
+def test_figures_leave_the_random_streams_alone(cache: Path) -> None:
+    spec = tiny()
+    before = torch.get_rng_state()
+    perf.flops_per_sample(spec.model, (1, 16), 4)
+    perf.peak_gflops(torch.device("cpu"), "fp32")
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_the_figures_change_no_trained_number(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same spec trained with the figures computed (probe included) and without them.
+    spec = tiny(**{"train.epochs": 3})
+    with_figures = train_run(spec)
+    monkeypatch.setattr(perf, "flops_per_sample", lambda *args: 0)
+    monkeypatch.setattr(perf, "figures", lambda *args: (None, None))
+    without = train_run(spec)
+    assert without.mfu is None and with_figures.mfu is not None
+    assert with_figures.train_error == without.train_error
+    assert with_figures.train_loss == without.train_loss
+    assert [p.model_dump() for p in with_figures.curve] == [p.model_dump() for p in without.curve]
+
+
+def test_records_written_before_the_figures_still_load(tmp_path: Path, cache: Path) -> None:
+    r = train_run(tiny())
+    record = r.model_dump(mode="json")
+    for key in ("flops_per_sample", "gflops", "mfu"):
+        del record[key]
+    store = Store(tmp_path / "old")
+    store.runs_dir.mkdir(parents=True)
+    (store.runs_dir / f"{r.run_id}.json").write_text(json.dumps(record))
+    (loaded,) = store.results()
+    assert isinstance(loaded, RunResult) and loaded.mfu is None
+    runs_csv, _ = store.export()
+    assert load_runs(runs_csv)["mfu"].isna().all()
+
+
+def test_report_shows_samples_per_s_and_mfu(tmp_path: Path, cache: Path) -> None:
+    store = Store(tmp_path / "tiny")
+    for spec in expand(parse_sweep(TINY_SWEEP, "tiny", {"grid.seed": [0]})):
+        store.save(train_run(spec))
+    runs_csv, _ = store.export()
+    assert load_runs(runs_csv)["mfu"].between(0, 1.5, inclusive="neither").all()
+    for metric in ("mfu", "samples_per_s"):
+        result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", metric])
+        assert result.exit_code == 0, result.output
+        assert f"{metric} by depth" in result.output
+
+
+def test_report_rejects_a_text_column_as_metric(tmp_path: Path, cache: Path) -> None:
+    store = Store(tmp_path / "tiny")
+    store.save(train_run(tiny()))
+    runs_csv, _ = store.export()
+    result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", "device"])
+    assert result.exit_code == 2
+    assert "unknown metric 'device'" in result.output and "mfu" in result.output
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_foreach_sgd_trains_exactly_as_the_per_parameter_loop(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, nesterov: bool
+) -> None:
+    spec = tiny(**{"train.epochs": 3, "train.weight_decay": 1e-3, "train.nesterov": nesterov})
+    fast = train_run(spec)
+    plain_sgd = train.make_optimizer
+
+    def per_parameter(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+        optimizer = plain_sgd(model, cfg)
+        assert optimizer.defaults["foreach"] is True  # what resbench trains with
+        optimizer.defaults["foreach"] = False
+        for group in optimizer.param_groups:
+            group["foreach"] = False
+        return optimizer
+
+    monkeypatch.setattr(train, "make_optimizer", per_parameter)
+    slow = train_run(spec)
+    assert fast.train_loss == slow.train_loss and fast.train_error == slow.train_error
+    assert [p.model_dump() for p in fast.curve] == [p.model_dump() for p in slow.curve]
