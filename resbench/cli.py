@@ -308,20 +308,12 @@ def _show_runs(
     from rich.console import Console
     from rich.table import Table
 
-    from resbench.sweep import GRID_ALIASES
+    from resbench.sweep import swept_values
 
-    keys = sweep.swept_keys()
-    rows = []
-    for spec in specs:
-        row: dict[str, object] = {"run_id": spec.run_id}
-        data = spec.model_dump(mode="json")
-        for key in keys:
-            value = data
-            for part in GRID_ALIASES.get(key, key).split("."):
-                value = value[part]
-            row[key] = value
-        row["recorded"] = recorded.get(spec.run_id)
-        rows.append(row)
+    rows = [
+        {"run_id": spec.run_id, **swept_values(sweep, spec), "recorded": recorded.get(spec.run_id)}
+        for spec in specs
+    ]
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=1))
         return

@@ -564,6 +564,18 @@ def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunS
         raise _Invalid(where[key] if key else path, problem) from None
 
 
+def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
+    """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
+    data = spec.model_dump(mode="json")
+    out = {}
+    for key in sweep.swept_keys():
+        value = data
+        for part in _split(key):
+            value = value[part]
+        out[key] = value
+    return out
+
+
 def _split(key: str) -> list[str]:
     """A key's path in a RunSpec: 'depth' -> ['model', 'depth'], 'train.lr' -> ['train', 'lr']."""
     return GRID_ALIASES.get(key, key).split(".")
