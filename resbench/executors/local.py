@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from resbench.executors import Event, RunFn
     from resbench.executors.slots import Slot
+    from resbench.result import RunResult
     from resbench.sweep import RunSpec
-    from resbench.train import RunResult
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,16 @@ class LocalExecutor:
             finished = True
         finally:
             # After the last run, workers are idle and stop when told; otherwise (Ctrl-C, the
-            # caller stopped iterating) the runs they are on are abandoned at once.
-            for worker in workers:
-                if worker is not None:
-                    worker.stop(gracefully=finished)
+            # caller stopped iterating) the runs they are on are abandoned at once. All are
+            # told first, then waited for: they end together, not one after another.
+            live = [w for w in workers if w is not None]
+            for worker in live:
+                if finished:
+                    worker.ask_to_stop()
+                else:
+                    worker.terminate()
+            for worker in live:
+                worker.stop(gracefully=finished)
 
     def _collect(self, slot: int, worker: _Worker) -> list[tuple[_Task, RunResult]]:
         """Read what `worker` sent; the attempts that ended, with their results."""
@@ -162,7 +168,7 @@ class _Worker:
         child.close()
         self.task: _Task | None = None
         self.started = 0.0
-        self.eof = self.exited = self.stopped = False
+        self.eof = self.exited = self.stopped = self.asked = False
 
     def give(self, task: _Task) -> None:
         self.conn.send((task.key, task.spec))
@@ -181,14 +187,24 @@ class _Worker:
             self.eof = True  # the worker's end is closed: it exited, or died mid-message
         return messages
 
+    def ask_to_stop(self) -> None:
+        """Tell the worker to exit once idle (it is: the driver gives runs one at a time)."""
+        if not self.asked and self.process.is_alive():
+            self.asked = True
+            with suppress(OSError):  # it may have died since
+                self.conn.send(None)
+
+    def terminate(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+
     def stop(self, gracefully: bool) -> None:
         """End the process: asked to finish when `gracefully`, else terminated."""
         if self.stopped:
             return
         self.stopped = True
-        if gracefully and self.process.is_alive():
-            with suppress(OSError):  # it may have died since
-                self.conn.send(None)
+        if gracefully:
+            self.ask_to_stop()
             self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.terminate()

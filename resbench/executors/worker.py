@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -46,7 +47,7 @@ def serve(conn: Connection, slot: Slot, fn_pickle: bytes, parent: int) -> None:
         except (EOFError, OSError):
             return  # the driver is gone
         if task is None:
-            return
+            _exit_now()
         key, spec = task
         try:
             message = ("done", key, fn(spec, progress=_Reporter(conn, key)))
@@ -71,6 +72,17 @@ class _Reporter:
             # A driver that is gone cannot be told; the watchdog ends this process soon.
             with suppress(OSError):
                 self.conn.send(("step", self.key, step, total, loss))
+
+
+def _exit_now() -> None:
+    """Exit at once, as asked: everything has been sent, and nothing else is worth keeping.
+
+    An interpreter that has imported torch takes about half a second to tear itself down
+    (finalisers, module cleanup); a sweep would wait that long for each worker.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _exit_with(parent: int) -> None:
