@@ -325,9 +325,10 @@ def _show_runs(
 
 def _run_all(pool: Executor, todo: list[RunSpec], store: Store, view: SweepView) -> bool:
     """Run `todo`, saving each result as it comes; True when interrupted (Ctrl-C, SIGTERM)."""
-    from resbench.train import train_run
+    from resbench.executors import TRAIN_RUN
+    from resbench.schedule import longest_first
 
-    results = pool.map(store.checkpointed(train_run), todo)
+    results = pool.map(store.checkpointed(TRAIN_RUN), longest_first(todo))
     with _stop_on_signals():
         try:
             with view:
@@ -780,7 +781,8 @@ def models(
 
         resbench models conv1d --format csv > conv1d.csv
     """
-    from resbench.models import FAMILIES, size_table
+    from resbench.families import FAMILIES
+    from resbench.models import size_table
 
     with user_errors():
         if depths is None:  # an unknown family gets no depths, and size_table names it

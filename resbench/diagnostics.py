@@ -21,26 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel
 from torch import nn
 
 from resbench.models import CONV, Block
-
-# What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.
-Kind = Literal["grad_norm", "activation_std"]
-
-
-class LayerPoint(BaseModel):
-    """One measurement: of `kind`, at layer (or block) `layer`, after `step` updates."""
-
-    step: int
-    layer: int
-    kind: Kind
-    value: float | None  # None: not finite (a run on its way to diverging)
+from resbench.result import LayerPoint
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:

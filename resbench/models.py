@@ -23,12 +23,13 @@ The paper's CIFAR-10 nets (width 16, shortcut option A) and their parameters, as
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from resbench.families import FAMILIES, depth_problem
 
 if TYPE_CHECKING:
     from resbench.sweep import ModelConfig
@@ -178,61 +179,17 @@ def six_n_plus_two(
     return nn.Sequential(*layers)
 
 
-@dataclass(frozen=True)
-class Family:
-    """A family of networks: how depth is counted, which depths exist, and how to build one."""
-
-    name: str
-    rule: str  # the depth rule in words, for error messages
-    is_valid_depth: Callable[[int], bool]
-    examples: tuple[int, ...]
-    build: Callable[[ModelConfig, tuple[int, ...], int], nn.Module]
-    input_shape: tuple[int, ...]  # one example of its natural data, for counting FLOPs
-
-
-FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in (
-        Family(
-            "mlp",
-            "an even number >= 4",
-            lambda d: d >= 4 and d % 2 == 0,
-            (4, 6, 8, 10),
-            mlp,
-            (40,),
-        ),
-        Family(
-            "conv1d",
-            "6n+2 with n >= 1",
-            lambda d: d >= 8 and (d - 2) % 6 == 0,
-            (8, 14, 20, 26),
-            conv1d,
-            (1, 40),
-        ),
-        Family(
-            "cifar",
-            "6n+2 with n >= 1",
-            lambda d: d >= 8 and (d - 2) % 6 == 0,
-            (20, 32, 44, 56, 110, 1202),
-            cifar,
-            (3, 32, 32),
-        ),
-    )
+# How each family in resbench.families is built: (config, input shape, classes) -> network.
+BUILDERS: dict[str, Callable[[ModelConfig, tuple[int, ...], int], nn.Module]] = {
+    "mlp": mlp,
+    "conv1d": conv1d,
+    "cifar": cifar,
 }
-
-
-def depth_problem(family: str, depth: int) -> str | None:
-    """Why `family` cannot be built at `depth`, or None when it can."""
-    f = FAMILIES[family]
-    if f.is_valid_depth(depth):
-        return None
-    shown = ", ".join(map(str, f.examples))
-    return f"{family} depth must be {f.rule} ({shown}, ...)"
 
 
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """The network `cfg` describes, He-initialised (seed torch first for reproducibility)."""
-    model = FAMILIES[cfg.family].build(cfg, input_shape, num_classes)
+    model = BUILDERS[cfg.family](cfg, input_shape, num_classes)
     _init(model, cfg.zero_init_residual)
     return model
 
@@ -276,16 +233,32 @@ def profile(
     torch's FlopCounterMode counts them (a multiply-add is 2); the family's natural input
     shape is used unless `input_shape` is given.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     shape = input_shape or FAMILIES[cfg.family].input_shape
     with torch.device("meta"):
         # No initialisation: it changes neither count, and on 1202 layers it is the slow part.
-        model = FAMILIES[cfg.family].build(cfg, shape, num_classes)
-    model.eval()  # batch norm on one example needs running statistics
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.empty(1, *shape, device="meta"))
-    return count_parameters(model), counter.get_total_flops()
+        model = BUILDERS[cfg.family](cfg, shape, num_classes)
+    return count_parameters(model), forward_flops(model, shape, "meta")
+
+
+def forward_flops(
+    model: nn.Module, input_shape: tuple[int, ...], device: torch.device | str
+) -> int:
+    """Forward FLOPs of `model` for one example (a multiply-add is 2), as FlopCounterMode counts.
+
+    Counted in eval mode (batch norm on one example needs running statistics) without
+    gradients: no weight, statistic or random stream is touched, so a trained model can be
+    counted without changing anything it computes afterwards.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=device))
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops()
 
 
 def size_table(

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from resbench.executors import Event
+    from resbench.result import RunResult
     from resbench.sweep import RunSpec
-    from resbench.train import RunResult
 
 STATUS_STYLE = {"ok": "green", "diverged": "yellow"}  # every other status is a problem: red
 

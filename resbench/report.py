@@ -20,7 +20,7 @@ DEFAULT_METRICS = ("train_error", "test_error")
 # The runs.csv columns that make sense per (depth, arch); named when a metric is unknown.
 METRICS = (
     "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
-    "flops_per_sample", "params", "train_seconds", "seconds", "epochs", "steps",
+    "flops_per_sample", "params", "train_seconds", "eval_seconds", "seconds", "epochs", "steps",
 )  # fmt: skip
 WORSE_MARK = "▲"
 LEGEND = f"{WORSE_MARK} worse than a shallower net of the same arch · (n) ok runs"

@@ -27,8 +27,8 @@ from resbench import ResbenchError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from resbench.result import Progress, RunResult
     from resbench.sweep import RunSpec
-    from resbench.train import Progress, RunResult
 
 # Statuses a rerun repeats with --retry-failed; ok and diverged are results, kept as they are.
 RETRYABLE = {"failed", "oom", "killed"}
@@ -37,8 +37,8 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 RESULT_COLUMNS = [
     "status", "train_error", "test_error", "train_loss", "test_loss", "epochs", "steps",
-    "params", "seconds", "train_seconds", "samples_per_s", "flops_per_sample", "gflops", "mfu",
-    "device",
+    "params", "seconds", "train_seconds", "eval_seconds", "samples_per_s", "flops_per_sample",
+    "gflops", "mfu", "device",
 ]  # fmt: skip
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
@@ -133,7 +133,7 @@ class Store:
         """The records on disk (only `run_ids`, in that order, when given)."""
         from pydantic import ValidationError
 
-        from resbench.train import RunResult
+        from resbench.result import RunResult
 
         paths = (
             [self.runs_dir / f"{r}.json" for r in run_ids]

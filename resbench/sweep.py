@@ -33,6 +33,7 @@ from pydantic import (
 
 from resbench import ResbenchError
 from resbench.data import DATASETS
+from resbench.families import depth_problem
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -103,8 +104,6 @@ class ModelConfig(ModelSection):
     @field_validator("depth")
     @classmethod
     def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
-        from resbench.models import depth_problem
-
         if "family" in info.data and (problem := depth_problem(info.data["family"], depth)):
             raise ValueError(problem)
         return depth

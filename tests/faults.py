@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
+from resbench.result import Progress, RunResult
 from resbench.sweep import RunSpec
-from resbench.train import Progress, RunResult, train_run
+from resbench.train import train_run
 
 
 @dataclass(frozen=True)

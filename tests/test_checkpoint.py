@@ -9,9 +9,10 @@ import torch
 from conftest import TINY_SWEEP
 from fakes import write_cifar
 
+from resbench.result import Progress
 from resbench.store import Store
 from resbench.sweep import RunSpec, expand, parse_sweep
-from resbench.train import Progress, train_run
+from resbench.train import train_run
 
 
 def tiny(**overrides) -> RunSpec:

@@ -13,9 +13,10 @@ from resbench.executors import RunRetried, RunStarted, RunStep
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, plan_slots
+from resbench.result import RunResult
 from resbench.store import Checkpointed
 from resbench.sweep import RunSpec, expand, parse_sweep
-from resbench.train import RunResult, train_run
+from resbench.train import train_run
 
 
 def tiny_specs(**overrides) -> list[RunSpec]:

@@ -9,8 +9,8 @@ from rich.console import Console
 
 from resbench.executors import RunRetried, RunStarted, RunStep
 from resbench.progress import SweepView
+from resbench.result import RunResult
 from resbench.sweep import expand, parse_sweep
-from resbench.train import RunResult
 
 
 def show(console: Console) -> str:

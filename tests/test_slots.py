@@ -49,6 +49,9 @@ def test_cuda_without_a_gpu_is_an_input_error() -> None:
 def test_visible_gpus_keep_the_parents_restriction(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
+    from resbench.executors import slots
+
+    monkeypatch.setattr(slots, "_nvidia_driver_loaded", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     assert visible_gpus() == ["3", "5"]

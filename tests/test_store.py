@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 from conftest import TINY_SWEEP
 
+from resbench.result import RunResult
 from resbench.store import Store, load_runs
 from resbench.sweep import expand, parse_sweep
-from resbench.train import RunResult, train_run
+from resbench.train import train_run
 
 
 def results(n: int = 2) -> list[RunResult]:

@@ -48,7 +48,8 @@ def test_result_records_curve_metrics_and_timings() -> None:
     assert [p.step for p in r.curve] == [2, 4, 6, 8]  # eval_every: 2
     assert all(0 <= p.train_error <= 1 and 0 <= p.test_error <= 1 for p in r.curve)
     assert 0 <= r.train_error <= 1 and 0 <= r.test_error <= 1 and r.train_loss > 0
-    assert r.seconds >= r.train_seconds > 0 and r.samples_per_s > 0
+    assert r.seconds >= r.train_seconds + r.eval_seconds and r.samples_per_s > 0
+    assert r.train_seconds > 0 and r.eval_seconds > 0
     assert r.params > 0 and r.device.startswith("cpu")
     assert r.env["torch"] == torch.__version__
 
@@ -57,6 +58,14 @@ def test_final_train_error_is_measured_on_the_whole_set_in_eval_mode() -> None:
     r = train_run(tiny())
     # 64 training examples: every error rate is a multiple of 1/64.
     assert math.isclose(r.train_error * 64, round(r.train_error * 64))
+
+
+def test_final_test_figures_are_the_last_curve_point_of_the_trained_model() -> None:
+    # Curve points at steps 3, 6 and the last, 8: the final one is the finished model.
+    r = train_run(tiny(**{"train.eval_every": 3}))
+    assert [p.step for p in r.curve] == [3, 6, 8]
+    assert (r.test_loss, r.test_error) == (r.curve[-1].test_loss, r.curve[-1].test_error)
+    assert math.isclose(r.test_error * 32, round(r.test_error * 32))  # the whole test set
 
 
 def test_non_finite_loss_is_recorded_as_diverged() -> None:

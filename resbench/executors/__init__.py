@@ -10,16 +10,17 @@ result is final. What an executor is doing is reported to `on_event` as it happe
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from resbench import ResbenchError
 
 if TYPE_CHECKING:
+    from resbench.result import RunResult
     from resbench.sweep import ExecutorSection, RunSpec
-    from resbench.train import RunResult
 
 # Called as fn(spec, progress=callback_or_None) and returning the run's result.
 RunFn = Callable[..., "RunResult"]
@@ -67,6 +68,25 @@ class Executor(Protocol):
     def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         """Run `fn` on every spec; yield final results in completion order."""
         ...
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The function `module.name`, imported where it is first called, not where it is named.
+
+    A driver hands `train_run` to its workers this way without importing torch itself: its
+    start-up stays short, and on a machine of few cores its own import of torch would compete
+    with the workers' for the first seconds of a sweep.
+    """
+
+    module: str
+    name: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(self.module), self.name)(*args, **kwargs)
+
+
+TRAIN_RUN = Imported("resbench.train", "train_run")
 
 
 def make_executor(
@@ -128,7 +148,7 @@ def broken_result(
     device: str = "",
 ) -> RunResult:
     """The result of a run that `fn` never returned: an exception escaped it, or its worker died."""
-    from resbench.train import RunResult
+    from resbench.result import RunResult
 
     return RunResult(
         run_id=spec.run_id,

@@ -19,8 +19,8 @@ from resbench.executors import (
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
+    from resbench.result import Progress, RunResult
     from resbench.sweep import RunSpec
-    from resbench.train import Progress, RunResult
 
 
 class InlineExecutor:

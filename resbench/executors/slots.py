@@ -7,6 +7,7 @@ threads_per_run of the cores. `workers` overrides the count; GPU slots then go r
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from resbench import ResbenchError
@@ -50,6 +51,8 @@ def plan_slots(
 
 def visible_gpus() -> list[str]:
     """The CUDA devices this process may use, as entries for CUDA_VISIBLE_DEVICES."""
+    if not _nvidia_driver_loaded():
+        return []  # and torch, a second's import, stays out of the driver
     import torch
 
     count = torch.cuda.device_count()
@@ -67,7 +70,16 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def _nvidia_driver_loaded() -> bool:
+    """False only where CUDA surely cannot run: Linux without NVIDIA's driver (nor WSL's GPU)."""
+    if not sys.platform.startswith("linux"):
+        return True  # no cheap way to tell: ask torch
+    return os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/dxg")
+
+
 def _mps_available() -> bool:
+    if sys.platform != "darwin":
+        return False
     import torch
 
     return torch.backends.mps.is_available()

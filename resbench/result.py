@@ -1,0 +1,75 @@
+"""What a run produces: its `RunResult`, written as the run's JSON record, and its parts.
+
+Plain data with no torch in sight, so the driver of a sweep (which receives, stores and reports
+results) never imports torch: only the processes that train do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from resbench.sweep import RunSpec
+
+Status = Literal["ok", "diverged", "failed", "oom", "killed"]
+# progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
+Progress = Callable[[int, int, float | None], None]
+# What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.
+Kind = Literal["grad_norm", "activation_std"]
+
+
+class CurvePoint(BaseModel):
+    """Training progress at one step: running train figures since the last point, test now."""
+
+    step: int
+    epoch: float
+    lr: float
+    train_loss: float | None
+    train_error: float | None
+    test_loss: float | None
+    test_error: float | None
+
+
+class LayerPoint(BaseModel):
+    """One measurement: of `kind`, at layer (or block) `layer`, after `step` updates."""
+
+    step: int
+    layer: int
+    kind: Kind
+    value: float | None  # None: not finite (a run on its way to diverging)
+
+
+class RunResult(BaseModel):
+    """Everything one run produced; the store writes it as the run's JSON record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    spec: RunSpec
+    status: Status
+    error: str | None = None
+    traceback: str | None = None
+    train_error: float | None = None
+    test_error: float | None = None
+    train_loss: float | None = None
+    test_loss: float | None = None
+    epochs: float = 0.0
+    steps: int = 0
+    params: int | None = None
+    seconds: float = 0.0  # the whole call: set-up, training, final evaluation, figures
+    train_seconds: float = 0.0  # the training loop, its curve points included
+    eval_seconds: float = 0.0  # the final evaluation of the training set (and the test set)
+    samples_per_s: float | None = None
+    flops_per_sample: int | None = None  # forward pass, one example; a multiply-add is 2
+    gflops: float | None = None  # achieved training GFLOP/s: about 3 forward passes a step
+    mfu: float | None = None  # gflops over the device's measured matrix-multiply peak
+    warmup_steps: int | None = None  # steps at train.warmup_lr, when that warm-up is on
+    device: str = ""
+    attempts: int = 1
+    resumed_at: int | None = Field(None, description="the step a checkpoint resumed the run from")
+    started_at: str = ""
+    env: dict[str, str] = {}
+    curve: list[CurvePoint] = []
+    layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
