@@ -6,11 +6,14 @@
 
 Each configuration is a real `resbench run` in a fresh process, into its own temporary results
 directory, after the dataset cache is warmed, so both start equally cold. Printed: a table and
-one JSON line with, per configuration, the wall time, the sum of the runs' training seconds,
-and the orchestration overhead = wall - sum(train_seconds) / workers (worker start-up, data
-loading, evaluation, records), also as a fraction of the wall time; then the speed-up,
-wall(1 worker) / wall(all cores). `--threads` adds a third configuration, one worker whose runs
-each use every core, to check that a process per core beats threads per run.
+one JSON line with, per configuration, the wall time, the sum of the runs' own time (training
+loop plus final evaluation: `train_seconds + eval_seconds` of each record) and the
+orchestration overhead = wall - sum(run time) / workers: the command's and the workers'
+start-up, model building, handing out runs, records, CSVs, and slots left idle. It is also
+given as a fraction of the wall time, and, stricter, counting the final evaluations as overhead
+too (wall - sum(train_seconds) / workers). Then the speed-up, wall(1 worker) / wall(all
+cores). `--threads` adds a third configuration, one worker whose runs each use every core, to
+check that a process per core beats threads per run.
 """
 
 from __future__ import annotations
@@ -56,13 +59,14 @@ def main() -> None:
 
     print(f"{sweep.name}: {len(specs)} runs, {usable_cores()} cores")
     print(
-        f"{'workers':>7} {'threads':>7} {'wall s':>9} {'sum train s':>12} {'overhead s':>11} "
-        f"{'overhead':>9} {'statuses'}"
+        f"{'workers':>7} {'threads':>7} {'wall s':>9} {'sum train s':>12} {'sum eval s':>11} "
+        f"{'overhead s':>11} {'overhead':>9} {'+ eval':>7} {'statuses'}"
     )
     for r in rows:
         print(
             f"{r['workers']:>7} {r['threads']:>7} {r['wall_s']:>9.1f} {r['train_s_sum']:>12.1f} "
-            f"{r['overhead_s']:>11.1f} {r['overhead_fraction']:>9.1%} {r['statuses']}"
+            f"{r['eval_s_sum']:>11.1f} {r['overhead_s']:>11.1f} {r['overhead_fraction']:>9.1%} "
+            f"{r['overhead_fraction_with_eval']:>7.1%} {r['statuses']}"
         )
     print(f"speed-up with {args.workers} workers: {speedup:.2f}x")
     summary = {
@@ -90,16 +94,19 @@ def measure(ref: str, name: str, workers: int, threads: int, keep: bool) -> dict
         sys.exit(f"resbench run exited {done.returncode}:\n{done.stderr}")
     runs = pd.read_csv(out / name / "runs.csv")
     train = float(runs["train_seconds"].sum())
+    evaluation = float(runs["eval_seconds"].sum())
     if not keep:
         shutil.rmtree(out)
-    overhead = wall - train / workers
+    overhead = wall - (train + evaluation) / workers
     return {
         "workers": workers,
         "threads": threads,
         "wall_s": round(wall, 2),
         "train_s_sum": round(train, 2),
+        "eval_s_sum": round(evaluation, 2),
         "overhead_s": round(overhead, 2),
         "overhead_fraction": round(overhead / wall, 4),
+        "overhead_fraction_with_eval": round((wall - train / workers) / wall, 4),
         "statuses": runs["status"].value_counts().to_dict(),
     }
 
