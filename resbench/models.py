@@ -233,32 +233,16 @@ def profile(
     torch's FlopCounterMode counts them (a multiply-add is 2); the family's natural input
     shape is used unless `input_shape` is given.
     """
+    from torch.utils.flop_counter import FlopCounterMode
+
     shape = input_shape or FAMILIES[cfg.family].input_shape
     with torch.device("meta"):
         # No initialisation: it changes neither count, and on 1202 layers it is the slow part.
         model = BUILDERS[cfg.family](cfg, shape, num_classes)
-    return count_parameters(model), forward_flops(model, shape, "meta")
-
-
-def forward_flops(
-    model: nn.Module, input_shape: tuple[int, ...], device: torch.device | str
-) -> int:
-    """Forward FLOPs of `model` for one example (a multiply-add is 2), as FlopCounterMode counts.
-
-    Counted in eval mode (batch norm on one example needs running statistics) without
-    gradients: no weight, statistic or random stream is touched, so a trained model can be
-    counted without changing anything it computes afterwards.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was_training = model.training
-    model.eval()
-    try:
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=device))
-    finally:
-        model.train(was_training)
-    return counter.get_total_flops()
+    model.eval()  # batch norm on one example needs running statistics
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.empty(1, *shape, device="meta"))
+    return count_parameters(model), counter.get_total_flops()
 
 
 def size_table(

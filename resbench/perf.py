@@ -1,4 +1,4 @@
-"""Per-run speed figures: achieved GFLOP/s and MFU, from the forward FLOPs of one example.
+"""Per-run speed figures: forward FLOPs per example, achieved GFLOP/s, and MFU.
 
 MFU (model FLOPs utilisation) is the training arithmetic a run did per second over what the
 device can do. The device's peak is not a datasheet number but a short matrix-multiply probe,
@@ -14,9 +14,12 @@ import platform
 import time
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
+if TYPE_CHECKING:
+    from resbench.sweep import ModelConfig
 # A training step costs about 3 forward passes: the forward, and a backward that computes
 # gradients for both activations and weights (Kaplan et al. 2020, section 2.1).
 TRAIN_FLOPS_PER_FORWARD = 3
@@ -24,6 +27,23 @@ PEAK_FILE = "peak.json"
 CPU_PROBE_SIZE = 1024  # 2.1 GFLOP a product: tens of ms on one core
 GPU_PROBE_SIZE = 8192  # large enough to fill an H100's tensor cores
 PROBE_REPEATS = 5
+
+
+def flops_per_sample(model: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> int:
+    """Forward FLOPs for one example (a multiply-add counts 2), counted once per process.
+
+    Counted on the meta device (`models.profile`), never on the run's model: no memory is
+    taken from the run's device, and no kernel is tuned for a batch of one.
+    """
+    return _count_flops(model.model_dump_json(), tuple(input_shape), num_classes)
+
+
+@cache  # keyed by the config's JSON: a pydantic model is not hashable
+def _count_flops(model_json: str, input_shape: tuple[int, ...], num_classes: int) -> int:
+    from resbench.models import profile
+    from resbench.sweep import ModelConfig
+
+    return profile(ModelConfig.model_validate_json(model_json), input_shape, num_classes)[1]
 
 
 def figures(

@@ -60,7 +60,7 @@ class RunResult(BaseModel):
     params: int | None = None
     seconds: float = 0.0  # the whole call: set-up, training, final evaluation, figures
     train_seconds: float = 0.0  # the training loop, its curve points included
-    eval_seconds: float = 0.0  # the final evaluation of the training set (and the test set)
+    eval_seconds: float = 0.0  # the final evaluation of the training set
     samples_per_s: float | None = None
     flops_per_sample: int | None = None  # forward pass, one example; a multiply-add is 2
     gflops: float | None = None  # achieved training GFLOP/s: about 3 forward passes a step

@@ -8,7 +8,7 @@ and `checkpoint`, a file path the caller chooses to save the loop's state to and
 On a GPU the step never waits for the host: data, shuffling indices, augmentation draws and
 running sums all live on the device, and figures are read only at curve points. There, too,
 cuDNN picks its fastest kernels for the fixed shapes and `train.precision: bf16` autocasts the
-forward pass. Image nets run channels-last, on GPUs and CPUs alike.
+forward pass. Image nets run channels-last on GPUs and CPUs alike (not on Apple's MPS).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from torch import nn
 
 from resbench import __version__, data, diagnostics, perf
 from resbench import checkpoint as checkpoints
-from resbench.models import build_model, count_parameters, forward_flops
+from resbench.models import build_model, count_parameters
 from resbench.result import CurvePoint, LayerPoint, Progress, RunResult, Status
 from resbench.sweep import RunSpec, TrainConfig
 
@@ -220,11 +220,15 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         result.eval_seconds = time.perf_counter() - t1
         if not math.isfinite(result.train_loss):
             result.status, result.train_loss = "diverged", None
-    # ---- speed figures, after the timed loop and the last use of any random stream
-    result.flops_per_sample = forward_flops(model, ds.input_shape, device)
-    result.gflops, result.mfu = perf.figures(
-        result.flops_per_sample, result.samples_per_s, device, cfg.precision
-    )
+    # ---- speed figures, after the timed loop and the last use of any random stream; a
+    # trained run is never lost to them: one that cannot be counted stays empty
+    try:
+        result.flops_per_sample = perf.flops_per_sample(spec.model, ds.input_shape, ds.num_classes)
+        result.gflops, result.mfu = perf.figures(
+            result.flops_per_sample, result.samples_per_s, device, cfg.precision
+        )
+    except Exception:
+        result.flops_per_sample = result.gflops = result.mfu = None
     return result
 
 

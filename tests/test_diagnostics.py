@@ -15,7 +15,8 @@ from torch import nn
 
 from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
-from resbench.models import FAMILIES, build_model
+from resbench.families import FAMILIES
+from resbench.models import build_model
 from resbench.store import LAYER_COLUMNS, Store
 from resbench.sweep import (
     EXECUTION_FIELDS,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from resbench.models import FAMILIES, Block, build_model, count_parameters, depth_problem
+from resbench.families import FAMILIES, depth_problem
+from resbench.models import Block, build_model, count_parameters
 from resbench.sweep import ModelConfig
 
 DEPTHS = {"mlp": (4, 10, 24), "conv1d": (8, 20, 56), "cifar": (8, 20, 56)}

@@ -11,7 +11,7 @@ import torch
 from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
-from resbench import models, perf, train
+from resbench import perf, train
 from resbench.cli import app
 from resbench.models import profile
 from resbench.result import RunResult
@@ -60,22 +60,29 @@ def test_the_peak_is_kept_per_precision(cache: Path) -> None:
 
 def test_figures_leave_the_random_streams_alone(cache: Path) -> None:
     spec = tiny()
-    model = models.build_model(spec.model, (1, 16), 4)
-    state = {k: v.clone() for k, v in model.state_dict().items()}
     before = torch.get_rng_state()
-    assert models.forward_flops(model, (1, 16), "cpu") > 0
+    perf.flops_per_sample(spec.model, (1, 16), 4)
     perf.peak_gflops(torch.device("cpu"), "fp32")
     assert torch.equal(torch.get_rng_state(), before)
-    # Nor the model: weights and batch-norm statistics as they were, still in train mode.
-    assert model.training
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+
+
+def test_a_run_is_never_lost_to_its_speed_figures(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cannot_count(*args: object) -> int:
+        raise RuntimeError("no FLOP counter for this model")
+
+    monkeypatch.setattr(perf, "flops_per_sample", cannot_count)
+    r = train_run(tiny())
+    assert r.status == "ok" and r.train_error is not None
+    assert r.flops_per_sample is None and r.gflops is None and r.mfu is None
 
 
 def test_the_figures_change_no_trained_number(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The same spec trained with the figures computed (probe included) and without them.
     spec = tiny(**{"train.epochs": 3})
     with_figures = train_run(spec)
-    monkeypatch.setattr(train, "forward_flops", lambda *args: 0)
+    monkeypatch.setattr(perf, "flops_per_sample", lambda *args: 0)
     monkeypatch.setattr(perf, "figures", lambda *args: (None, None))
     without = train_run(spec)
     assert without.mfu is None and with_figures.mfu is not None

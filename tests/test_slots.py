@@ -51,7 +51,7 @@ def test_visible_gpus_keep_the_parents_restriction(monkeypatch: pytest.MonkeyPat
 
     from resbench.executors import slots
 
-    monkeypatch.setattr(slots, "_nvidia_driver_loaded", lambda: True)
+    monkeypatch.setattr(slots, "_gpu_driver_present", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     assert visible_gpus() == ["3", "5"]

@@ -62,7 +62,7 @@ class LocalExecutor:
         """Yield each run's final result as it comes; closing the iterator ends the workers."""
         if not specs:
             return
-        fn_pickle = pickle.dumps(fn)  # fails here, in the caller, if fn cannot reach a worker
+        fn_pickle = pickle.dumps(fn)  # fails here, in the caller, if fn cannot be sent at all
         ctx = mp.get_context("spawn")
         keys = itertools.count()
         queue = deque(_Task(next(keys), spec, 1) for spec in specs)

@@ -6,6 +6,7 @@ threads_per_run of the cores. `workers` overrides the count; GPU slots then go r
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def plan_slots(
 
 def visible_gpus() -> list[str]:
     """The CUDA devices this process may use, as entries for CUDA_VISIBLE_DEVICES."""
-    if not _nvidia_driver_loaded():
+    if not _gpu_driver_present():
         return []  # and torch, a second's import, stays out of the driver
     import torch
 
@@ -70,11 +71,17 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _nvidia_driver_loaded() -> bool:
-    """False only where CUDA surely cannot run: Linux without NVIDIA's driver (nor WSL's GPU)."""
+def _gpu_driver_present() -> bool:
+    """False only where torch.cuda surely finds nothing: Linux with no GPU driver's device files.
+
+    Looked for: NVIDIA's (/proc/driver/nvidia, /dev/nvidia*), Jetson's (/dev/nvhost*), AMD's
+    for ROCm builds of torch (/dev/kfd) and WSL's (/dev/dxg). Elsewhere torch is asked.
+    """
     if not sys.platform.startswith("linux"):
-        return True  # no cheap way to tell: ask torch
-    return os.path.exists("/proc/driver/nvidia") or os.path.exists("/dev/dxg")
+        return True
+    return any(
+        os.path.exists(path) for path in ("/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+    ) or any(glob.glob(pattern) for pattern in ("/dev/nvidia*", "/dev/nvhost*"))
 
 
 def _mps_available() -> bool:

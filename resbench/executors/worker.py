@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from resbench.executors import Throttle
 
@@ -74,7 +74,7 @@ class _Reporter:
                 self.conn.send(("step", self.key, step, total, loss))
 
 
-def _exit_now() -> None:
+def _exit_now() -> NoReturn:
     """Exit at once, as asked: everything has been sent, and nothing else is worth keeping.
 
     An interpreter that has imported torch takes about half a second to tear itself down
