@@ -1,0 +1,306 @@
+"""`resbench report`, `plot` and `check`: what a results directory shows and whether it holds."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from resbench.cli.app import user_errors
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+
+
+RESULTS_HELP = (
+    "A results directory or its runs.csv (default: the most recently written results/SWEEP/)."
+)
+
+
+def report(
+    results: Annotated[
+        Optional[list[Path]],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Argument(help=RESULTS_HELP + " Several: one report each.", show_default=False),
+    ] = None,
+    metric: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--metric",
+            "-m",
+            help="A runs.csv column to tabulate; repeat for several.",
+            show_default="train_error and test_error",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="markdown suits a PR comment or $GITHUB_STEP_SUMMARY."),
+    ] = ReportFormat.table,
+    layers: Annotated[
+        bool,
+        typer.Option(
+            "--layers",
+            help="Instead: the first ÷ last layer's gradient norm at initialisation and at the "
+            "end (from layers.csv; needs train.diagnostics).",
+        ),
+    ] = False,
+) -> None:
+    """Tabulate a sweep: per depth and arch, the metric's mean ± std over seeds (n ok runs).
+
+    ▲ marks a net that is worse than a shallower one of the same arch: the degradation.
+    Runs that diverged or failed are named beside the mean ("diverged 1/3"), never averaged in.
+
+    With --layers: per depth and arch, the first weight layer's gradient norm divided by the
+    last's, at step 0 and at the end (geometric mean over seeds): ≪1 the gradient vanishes on
+    its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
+    depth and arch (family, batch norm, ...).
+
+    Examples:
+
+        resbench report                     # the newest results/SWEEP/
+
+        resbench report results/quick -m train_loss
+
+        resbench report --format markdown >> "$GITHUB_STEP_SUMMARY"
+
+        resbench run gradients && resbench report --layers
+    """
+    if layers:
+        _report_layers(results, fmt)
+        return
+    import sys
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from resbench.report import (
+        DEFAULT_METRICS,
+        depth_table,
+        header_line,
+        report_data,
+        report_frame,
+        report_json,
+        report_markdown,
+        status_line,
+    )
+    from resbench.store import find_results, load_runs
+
+    metrics = tuple(metric or DEFAULT_METRICS)
+    with user_errors():
+        reports = []
+        for ref in results or [None]:
+            csv = find_results(ref)
+            runs = load_runs(csv)
+            reports.append((str(csv), runs, report_data(runs, metrics)))
+    if fmt is ReportFormat.json:
+        typer.echo(report_json([(source, data) for source, _, data in reports]))
+    elif fmt is ReportFormat.csv:
+        import pandas as pd
+
+        frame = pd.concat([report_frame(data, source) for source, _, data in reports])
+        frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+    elif fmt is ReportFormat.markdown:
+        typer.echo("\n".join(report_markdown(data, source) for source, _, data in reports))
+    else:
+        console = Console()
+        for source, runs, data in reports:
+            console.print(
+                f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
+            )
+            for m in metrics:
+                console.print(depth_table(runs, m))
+            console.print(status_line(data["status"]), highlight=False)
+
+
+def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
+    """`report --layers`: the gradient-norm ratio tables of each results directory."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from resbench.report import (
+        describe,
+        header_line,
+        layer_ratios,
+        ratio_markdown,
+        ratio_tables,
+    )
+    from resbench.store import find_results, load_layers, load_runs
+
+    with user_errors():
+        reports = []
+        for ref in results or [None]:
+            csv = find_results(ref)
+            runs = load_runs(csv)
+            reports.append((str(csv), runs, layer_ratios(load_layers(csv), runs)))
+    if fmt in (ReportFormat.csv, ReportFormat.json):
+        import pandas as pd
+
+        frame = pd.concat([r.assign(results=s) for s, _, r in reports], ignore_index=True)
+        if fmt is ReportFormat.csv:
+            frame.to_csv(sys.stdout, index=False, float_format="%.6g")
+        else:
+            typer.echo(frame.to_json(orient="records", indent=1))
+    elif fmt is ReportFormat.markdown:
+        typer.echo("\n".join(ratio_markdown(ratios, source) for source, _, ratios in reports))
+    else:
+        console = Console()
+        for source, runs, ratios in reports:
+            console.print(
+                f"[bold]{escape(header_line(describe(runs)))}[/]\n[dim]{escape(source)}[/]"
+            )
+            for table in ratio_tables(ratios):
+                console.print(table)
+
+
+def plot(
+    results: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help=RESULTS_HELP, show_default=False),
+    ] = None,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--out", "-o", help="PNG of the final metric against depth.", show_default=False
+        ),
+    ] = None,
+    curves: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--curves", help="PNG of the training curves (error vs step).", show_default=False
+        ),
+    ] = None,
+    metric: Annotated[str, typer.Option("--metric", "-m", help="What the depth figure shows.")] = (
+        "train_error"
+    ),
+    layers: Annotated[
+        bool,
+        typer.Option(
+            "--layers",
+            help="Draw gradient norm vs layer instead of the depth figure, to -o (default "
+            "layers.png beside runs.csv); needs train.diagnostics.",
+        ),
+    ] = False,
+) -> None:
+    """Draw the sweep: (a) final metric vs depth, one line per arch, a band over seeds;
+    (b) error vs step per depth, plain and residual side by side, thin train, bold test;
+    (c) with --layers, gradient norm vs layer index (log scale), a line per depth, plain and
+    residual side by side: solid at initialisation, dashed at the end.
+
+    With neither -o nor --curves, (a) and (b) go beside runs.csv as depth.png and curves.png.
+
+    Examples:
+
+        resbench plot                        # depth.png, curves.png beside runs.csv
+
+        resbench plot results/quick -o depth.png
+
+        resbench plot results/quick --curves fig6.png
+
+        resbench plot results/gradients --layers -o gradients.png
+    """
+    from resbench.plot import plot_curves, plot_depth, plot_layers
+    from resbench.store import find_results, load_curves, load_layers, load_runs
+
+    with user_errors():
+        csv = find_results(results)
+        runs = load_runs(csv)
+        layers_out = None
+        if layers:
+            layers_out, out = out or csv.with_name("layers.png"), None
+        elif out is None and curves is None:
+            out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
+        curve_frame = load_curves(csv) if curves is not None else None  # missing: fail first
+        layer_frame = load_layers(csv) if layers_out is not None else None
+        if layers_out is not None:
+            typer.echo(f"wrote {plot_layers(layer_frame, runs, layers_out)}")
+        if out is not None:
+            typer.echo(f"wrote {plot_depth(runs, out, metric)}")
+        if curves is not None:
+            typer.echo(f"wrote {plot_curves(curve_frame, runs, curves)}")
+
+
+def check(
+    results: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help=RESULTS_HELP, show_default=False),
+    ] = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="Reference results (a runs.csv or its directory) to compare against.",
+            show_default=False,
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(min=0.0, help="Baseline: how far a mean or the effect may move."),
+    ] = 0.05,
+    fmt: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="markdown suits $GITHUB_STEP_SUMMARY.")
+    ] = CheckFormat.table,
+) -> None:
+    """Check the sweep's `expect:` claims (from the sweep.yaml beside runs.csv) over its seeds,
+    and with --baseline, regression against reference results.
+
+    A claim passes when the difference of means passes and its 95% Welch t interval does too.
+    Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
+    failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
+    2: bad input.
+
+    Examples:
+
+        resbench check                      # the newest results/SWEEP/
+
+        resbench check results/ci --baseline results/reference/ci --tolerance 0.05
+
+        resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    from resbench.check import all_passed
+    from resbench.check import check as run_checks
+    from resbench.report import check_markdown, check_summary, outcome_detail
+    from resbench.store import find_results, load_runs
+    from resbench.sweep import load_sweep
+
+    with user_errors():
+        csv = find_results(results)
+        runs = load_runs(csv)
+        sweep_file = csv.with_name("sweep.yaml")
+        claims = list(load_sweep(sweep_file).expect) if sweep_file.is_file() else []
+        reference = (
+            load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
+        )
+        outcomes = run_checks(runs, claims, reference, tolerance)
+    if fmt is CheckFormat.markdown:
+        typer.echo(check_markdown(outcomes, str(csv)))
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        # A grid keeps wrapped text indented under its statement, clear of the verdicts.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        style = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
+        for o in outcomes:
+            lines = [
+                escape(o.text),
+                *(f"[dim]{escape(x)}[/]" for x in (outcome_detail(o), o.note) if x),
+            ]
+            grid.add_row(f"[{style[o.verdict]}]{o.verdict}[/]", "\n".join(lines))
+        console = Console(highlight=False)
+        console.print(grid)
+        console.print(check_summary(outcomes))
+    if not all_passed(outcomes):
+        raise typer.Exit(1)
