@@ -213,10 +213,8 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         t1 = time.perf_counter()
         final = (ds.inputs, cfg.precision)  # un-augmented: the training set as it is
         result.train_loss, result.train_error = evaluate(net, ds.x_train, ds.y_train, *final)
-        if curve and curve[-1].step == step:
-            result.test_loss, result.test_error = curve[-1].test_loss, curve[-1].test_error
-        else:
-            result.test_loss, result.test_error = evaluate(net, ds.x_test, ds.y_test, *final)
+        # A finished loop always ends on a curve point: `step == total_steps` forces one.
+        result.test_loss, result.test_error = curve[-1].test_loss, curve[-1].test_error
         result.eval_seconds = time.perf_counter() - t1
         if not math.isfinite(result.train_loss):
             result.status, result.train_loss = "diverged", None
