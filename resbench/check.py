@@ -160,13 +160,18 @@ def _depths(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:
     return sorted(d for a, d in by_key if a == arch)
 
 
+def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
+    """INCONCLUSIVE when a claim across depths has fewer than two depths of `arch` to compare."""
+    if len(depths) >= 2:
+        return None
+    return _inconclusive(text, f"needs two depths of {arch}; the results have {len(depths)}")
+
+
 def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     depths = _depths(by_key, claim.arch)
     text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({claim.metric})"
-    if len(depths) < 2:
-        return _inconclusive(
-            text, f"needs two depths of {claim.arch}; the results have {len(depths)}"
-        )
+    if too_few := _too_few_depths(claim.arch, depths, text):
+        return too_few
     shallower = [by_key[(claim.arch, d)] for d in depths[:-1]]
     deepest = by_key[(claim.arch, depths[-1])]
     # Every shallower group must be whole: a missing seed could hide the best of them.
@@ -184,10 +189,8 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
 def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
     depths = _depths(by_key, claim.arch)
     text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({claim.metric})"
-    if len(depths) < 2:
-        return _inconclusive(
-            text, f"needs two depths of {claim.arch}; the results have {len(depths)}"
-        )
+    if too_few := _too_few_depths(claim.arch, depths, text):
+        return too_few
     deepest, shallowest = by_key[(claim.arch, depths[-1])], by_key[(claim.arch, depths[0])]
     text = (
         f"{claim.arch} holds: {deepest.label} − {shallowest.label} "
