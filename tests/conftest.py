@@ -116,3 +116,20 @@ def write_results(root: Path, runs, claims: str | None = CLAIMS) -> Path:
     if claims is not None:
         (root / "sweep.yaml").write_text(TINY_SWEEP + claims)
     return root
+
+
+def assert_same_as_inline(results: list, specs: list) -> dict:
+    """Results of another executor are those of the inline executor, bit for bit, with one
+    torch thread each; returns the inline results by run id."""
+    from resbench.executors.inline import InlineExecutor
+    from resbench.train import train_run
+
+    inline = {r.run_id: r for r in InlineExecutor().map(train_run, specs)}
+    assert sorted(r.run_id for r in results) == sorted(inline)
+    for r in results:
+        assert r.status == "ok" and r.attempts == 1
+        assert r.train_error == inline[r.run_id].train_error
+        assert r.train_loss == inline[r.run_id].train_loss
+        assert r.curve == inline[r.run_id].curve
+        assert r.env["threads"] == "1"  # threads_per_run, set where the run executes
+    return inline

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP
+from conftest import TINY_SWEEP, assert_same_as_inline
 from faults import Faulty, where_am_i
 
 from resbench.executors import RunRetried, RunStarted, RunStep
@@ -29,14 +29,7 @@ def test_local_results_equal_inline_results_on_cpu() -> None:
     local = list(
         LocalExecutor(plan_slots("cpu", workers=2), on_event=events.append).map(train_run, specs)
     )
-    inline = {r.run_id: r for r in InlineExecutor().map(train_run, specs)}
-    assert sorted(r.run_id for r in local) == sorted(inline)
-    for r in local:
-        assert r.status == "ok" and r.attempts == 1
-        assert r.train_error == inline[r.run_id].train_error
-        assert r.train_loss == inline[r.run_id].train_loss
-        assert r.curve == inline[r.run_id].curve
-        assert r.env["threads"] == "1"  # threads_per_run, set in the worker
+    inline = assert_same_as_inline(local, specs)
     started = [e for e in events if isinstance(e, RunStarted)]
     assert sorted(e.spec.run_id for e in started) == sorted(inline)
     assert {e.slot for e in started} == {0, 1}

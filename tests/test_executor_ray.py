@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP, checkout_env
+from conftest import TINY_SWEEP, assert_same_as_inline, checkout_env
 from faults import Faulty, Slow
 from typer.testing import CliRunner
 
 from resbench.cli import app
 from resbench.executors import RunRetried, RunStarted, make_executor
-from resbench.executors.inline import InlineExecutor
 from resbench.executors.ray_cluster import RayExecutor
 from resbench.sweep import ExecutorSection, RunSpec, expand, parse_sweep
 from resbench.train import train_run
@@ -50,14 +49,7 @@ def test_ray_results_equal_inline_results_on_cpu() -> None:
     events: list = []
     pool = make_executor(ExecutorSection(name="ray"), "cpu", on_event=events.append)
     results = list(pool.map(train_run, specs))
-    inline = {r.run_id: r for r in InlineExecutor().map(train_run, specs)}
-    assert sorted(r.run_id for r in results) == sorted(inline)
-    for r in results:
-        assert r.status == "ok" and r.attempts == 1
-        assert r.train_error == inline[r.run_id].train_error
-        assert r.train_loss == inline[r.run_id].train_loss
-        assert r.curve == inline[r.run_id].curve
-        assert r.env["threads"] == "1"  # threads_per_run, set in the task
+    inline = assert_same_as_inline(results, specs)
     started = [e for e in events if isinstance(e, RunStarted)]
     assert sorted(e.spec.run_id for e in started) == sorted(inline)
     assert {e.slot for e in started} == {0, 1}  # two CPUs, one CPU per run: two in flight
