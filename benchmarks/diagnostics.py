@@ -32,8 +32,10 @@ import torch.nn.functional as F
 
 from resbench import data, diagnostics
 from resbench.models import build_model
-from resbench.sweep import RunSpec, expand, load_sweep
-from resbench.train import make_optimizer, train_run
+from resbench.recipe import make_optimizer
+from resbench.spec import RunSpec
+from resbench.sweep import expand, load_sweep
+from resbench.train import train_run
 
 DIAGNOSTICS = ["grad_norms", "activations"]
 

@@ -31,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resbench import data
 from resbench.models import build_model
-from resbench.sweep import RunSpec, expand, parse_sweep
-from resbench.train import lr_factor, train_run
+from resbench.recipe import lr_factor
+from resbench.spec import RunSpec
+from resbench.sweep import expand, parse_sweep
+from resbench.train import train_run
 
 SWEEP = """
 name: bench

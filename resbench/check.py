@@ -17,24 +17,25 @@ claim is INCONCLUSIVE. Anything but PASS fails the check.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from resbench import ResbenchError
-from resbench.stats import Interval, mean, welch_interval
+from resbench.result import FINISHED, MISSING
+from resbench.stats import Interval, welch_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.sweep import Beats, Claim, Degrades, Holds
+    from resbench.spec import Beats, Claim, Degrades, Holds
 
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
-Kind = Literal["runs", "claim", "baseline"]
+OutcomeKind = Literal["runs", "claim", "baseline"]
 DIVERGED_ERROR = 1.0
 DEFAULT_TOLERANCE = 0.05
 BASELINE_METRICS = ("train_error", "test_error")
 EFFECT_METRIC = "train_error"
-MISSING = ("failed", "oom", "killed")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Group:
 
     @property
     def mean(self) -> float:
-        return mean(self.values) if self.values else math.nan
+        return statistics.fmean(self.values) if self.values else math.nan
 
     def problem(self) -> str | None:
         """Why this group cannot be judged, or None."""
@@ -76,7 +77,7 @@ class Group:
 class Outcome:
     """One judged statement: what was claimed, on what numbers, and the verdict."""
 
-    kind: Kind
+    kind: OutcomeKind
     text: str
     verdict: Verdict
     groups: tuple[Group, ...] = ()  # the difference is mean(groups[0]) - mean(groups[1])
@@ -127,12 +128,12 @@ def completeness(runs: pd.DataFrame) -> Outcome:
     """Did every run finish (ok or diverged)? Missing results make the whole check inconclusive,
     even where no claim touches them: a gate must not pass on a sweep that did not run."""
     counts = runs["status"].value_counts()
-    missing = {s: int(n) for s, n in counts.items() if s not in ("ok", "diverged")}
+    missing = {s: int(n) for s, n in counts.items() if s not in FINISHED}
     text = f"every run finished ({len(runs)} runs)"
     summary = f"{int(counts.get('ok', 0))} ok, {int(counts.get('diverged', 0))} diverged"
     if not missing:
         return Outcome("runs", text, "PASS", note=summary)
-    labels = runs[~runs["status"].isin(["ok", "diverged"])]
+    labels = runs[~runs["status"].isin(FINISHED)]
     which = ", ".join(f"{a}-{d} seed {s}" for a, d, s in labels[["arch", "depth", "seed"]].values)
     got = ", ".join(f"{n} {s}" for s, n in missing.items())
     note = f"{summary}, {got} ({which}); rerun: resbench run --retry-failed"
@@ -223,7 +224,7 @@ def _compare(
     b: Group,
     at_least: float | None = None,
     at_most: float | None = None,
-    kind: Kind = "claim",
+    kind: OutcomeKind = "claim",
 ) -> Outcome:
     """Judge mean(a) - mean(b) against a bound, by its mean and by its 95% interval."""
     for g in (a, b):
@@ -252,7 +253,7 @@ def _compare(
 
 
 def _inconclusive(
-    text: str, note: str, gs: tuple[Group, ...] = (), kind: Kind = "claim"
+    text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
 ) -> Outcome:
     return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
 

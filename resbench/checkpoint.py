@@ -7,33 +7,33 @@ strings and lists only, so it loads with `weights_only=True`: a checkpoint canno
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from resbench.atomic import replacing
 
-def save(path: Path, state: dict[str, Any]) -> None:
-    """Write `state` to `path` so that a reader sees the previous checkpoint or this one, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+FORMAT = 2  # the layout of the saved state: a checkpoint of another layout is not resumed
+
+
+def save(path: Path, run_id: str, state: dict[str, Any]) -> None:
+    """Save `state`, the loop of run `run_id`, so that a reader sees the previous checkpoint or
+    this one, whole."""
+    with replacing(path) as tmp:
+        torch.save({"run_id": run_id, "format": FORMAT, "loop": state}, tmp)
 
 
 def load(path: Path, run_id: str) -> dict[str, Any] | None:
-    """The state saved at `path` for `run_id`; None when there is none that fits."""
+    """The loop state saved at `path` for `run_id`; None when there is none that fits."""
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a checkpoint only saves time: one that cannot be read means starting over
         return None
-    if not isinstance(state, dict) or state.get("run_id") != run_id:
+    if not isinstance(saved, dict) or saved.get("run_id") != run_id:
         return None
-    return state
+    if saved.get("format") != FORMAT:
+        return None
+    return saved["loop"]

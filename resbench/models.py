@@ -32,7 +32,7 @@ from torch import nn
 from resbench.families import FAMILIES, depth_problem
 
 if TYPE_CHECKING:
-    from resbench.sweep import ModelConfig
+    from resbench.spec import ModelConfig
 
 
 class Block(nn.Module):
@@ -255,7 +255,7 @@ def size_table(
 ) -> list[dict[str, int | str]]:
     """One row per (depth, arch): depth, arch, params, flops (forward, one example)."""
     from resbench import ResbenchError
-    from resbench.sweep import ModelConfig
+    from resbench.spec import ModelConfig
 
     if family not in FAMILIES:
         raise ResbenchError(f"unknown family {family!r} (valid: {', '.join(FAMILIES)})")

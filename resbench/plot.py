@@ -29,14 +29,15 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot."""
     from matplotlib.figure import Figure
 
-    from resbench.report import describe, header_line, summarize
+    from resbench.render import header_line
+    from resbench.summary import arch_order, describe, summarize
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
     summary = summarize(runs, metric)
     fig = Figure(figsize=DEPTH_SIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    for i, arch in enumerate(_archs(runs)):
+    for i, arch in enumerate(arch_order(runs["arch"])):
         color = ARCH_COLORS.get(arch, f"C{i + 2}")
         arch_runs = runs[runs["arch"] == arch]
         s = summary[(summary["arch"] == arch) & (summary["n_ok"] > 0)]
@@ -67,7 +68,8 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from resbench.report import describe, header_line
+    from resbench.render import header_line
+    from resbench.summary import describe
 
     status = runs.set_index("run_id")["status"]
     errors = curves[curves["metric"] == "error"].copy()
@@ -120,7 +122,8 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from resbench.report import describe, header_line, variant_columns, variant_title
+    from resbench.render import header_line, variant_title
+    from resbench.summary import describe, variant_columns
 
     grads = layers[(layers["kind"] == "grad_norm") & (layers["value"] > 0)]
     if grads.empty:
@@ -176,11 +179,6 @@ def _not_shown(runs: pd.DataFrame, at_depth: bool = True) -> str:
     bad = runs[runs["status"] != "ok"].groupby(["depth", "status"]).size()
     where = (lambda depth: f" at {depth}") if at_depth else (lambda depth: "")
     return ", ".join(f"{n} {status}{where(depth)}" for (depth, status), n in bad.items())
-
-
-def _archs(runs: pd.DataFrame) -> list[str]:
-    present = set(runs["arch"])
-    return [a for a in ARCHS if a in present] + sorted(present - set(ARCHS))
 
 
 def _save(fig, path: str | Path) -> Path:

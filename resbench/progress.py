@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from resbench.executors import Event
     from resbench.result import RunResult
-    from resbench.sweep import RunSpec
+    from resbench.spec import RunSpec
 
 STATUS_STYLE = {"ok": "green", "diverged": "yellow"}  # every other status is a problem: red
 

@@ -6,18 +6,27 @@ results) never imports torch: only the processes that train do.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from resbench.sweep import RunSpec
+from resbench.spec import RunSpec
 
 Status = Literal["ok", "diverged", "failed", "oom", "killed"]
+STATUSES: tuple[Status, ...] = ("ok", "diverged", "failed", "oom", "killed")
+# Results: a diverged run is one too (the net failed to train), counted, never dropped.
+FINISHED: tuple[Status, ...] = ("ok", "diverged")
+# No result: `resbench run --retry-failed` redoes these, and checks call them inconclusive.
+MISSING: tuple[Status, ...] = ("failed", "oom", "killed")
+# Retried at once by the executors: an exception may be transient, a dead worker surely is.
+# An oom is not: the same run on the same device would run out of memory again.
+RETRIED: tuple[Status, ...] = ("failed", "killed")
 # progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
 Progress = Callable[[int, int, float | None], None]
 # What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.
-Kind = Literal["grad_norm", "activation_std"]
+LayerKind = Literal["grad_norm", "activation_std"]
 
 
 class CurvePoint(BaseModel):
@@ -37,7 +46,7 @@ class LayerPoint(BaseModel):
 
     step: int
     layer: int
-    kind: Kind
+    kind: LayerKind
     value: float | None  # None: not finite (a run on its way to diverging)
 
 
@@ -73,3 +82,8 @@ class RunResult(BaseModel):
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
     layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
+
+
+def finite(value: float) -> float | None:
+    """`value`, or None when it is not finite: records keep no NaN or infinity."""
+    return value if math.isfinite(value) else None

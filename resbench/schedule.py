@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from resbench.sweep import RunSpec
+    from resbench.spec import RunSpec
 
 
 def longest_first(specs: Sequence[RunSpec]) -> list[RunSpec]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,20 @@ def checkout_env(**extra: str) -> dict[str, str]:
     """
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def lock_holder(results: Path) -> subprocess.Popen:
+    """Another process holding the lock of the results directory `results`, until killed."""
+    code = (
+        "import sys, time; from resbench.store import Store\n"
+        "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(results)], stdout=subprocess.PIPE, text=True,
+        env=checkout_env(),
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resbench.datasets.cifar import LAYOUTS
+from resbench.data.cifar import LAYOUTS
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from resbench.result import Progress, RunResult
-from resbench.sweep import RunSpec
+from resbench.spec import RunSpec
 from resbench.train import train_run
 
 

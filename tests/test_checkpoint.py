@@ -10,8 +10,9 @@ from conftest import TINY_SWEEP
 from fakes import write_cifar
 
 from resbench.result import Progress
+from resbench.spec import RunSpec
 from resbench.store import Store
-from resbench.sweep import RunSpec, expand, parse_sweep
+from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 
 
@@ -63,8 +64,9 @@ def test_the_checkpoint_loads_as_weights_only_data(tmp_path: Path) -> None:
     spec = tiny(**{"train.checkpoint_every": 2})
     ckpt = tmp_path / "run.ckpt"
     train_run(spec, progress=interrupted_at(5), checkpoint=ckpt)
-    state = torch.load(ckpt, weights_only=True)
-    assert state["run_id"] == spec.run_id and state["step"] == 4 and len(state["curve"]) == 2
+    saved = torch.load(ckpt, weights_only=True)
+    loop = saved["loop"]
+    assert saved["run_id"] == spec.run_id and loop["step"] == 4 and len(loop["curve"]) == 2
 
 
 def test_without_checkpoint_every_nothing_is_written(tmp_path: Path) -> None:

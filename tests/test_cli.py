@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from conftest import checkout_env
+from conftest import checkout_env, lock_holder
 from typer.testing import CliRunner, Result
 
 from resbench.cli import app
@@ -140,10 +140,8 @@ def test_the_sweeps_executor_section_is_used_and_flags_override_it(
 
 
 def test_a_second_run_on_the_same_results_is_refused(tiny_sweep_file: Path, tmp_path: Path) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = lock_holder(tmp_path / "tiny")
     try:
-        (tmp_path / "tiny").mkdir()
-        (tmp_path / "tiny" / ".lock").write_text(f"{holder.pid}\n")
         result = run("run", str(tiny_sweep_file), "--out", str(tmp_path))
     finally:
         holder.kill()

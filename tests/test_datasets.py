@@ -13,11 +13,11 @@ import torch
 from fakes import Arrays, write_cifar, write_mnist
 
 from resbench import data
-from resbench.data import DatasetError
-from resbench.datasets import cifar, safe_pickle
-from resbench.datasets.cifar import Cifar10Options, Cifar100Options
-from resbench.datasets.files import md5sum
-from resbench.datasets.idx import FashionMnistOptions, MnistOptions
+from resbench.data import DatasetError, cifar, safe_pickle
+from resbench.data.cifar import Cifar10Options, Cifar100Options
+from resbench.data.files import md5sum
+from resbench.data.generated import Mnist1dOptions, SyntheticOptions
+from resbench.data.idx import FashionMnistOptions, MnistOptions
 from resbench.sweep import parse_sweep
 
 CIFAR = {"cifar10": Cifar10Options, "cifar100": Cifar100Options}
@@ -291,7 +291,7 @@ def test_validation_that_leaves_nothing_to_train_on_is_refused(tmp_path: Path) -
 
 
 def test_generated_datasets_pass_inputs_through_and_do_not_augment() -> None:
-    d = data.load(data.SyntheticOptions(shape=(3, 8, 8), n_train=4, n_test=2))
+    d = data.load(SyntheticOptions(shape=(3, 8, 8), n_train=4, n_test=2))
     assert d.inputs(d.x_train) is d.x_train
     assert d.augment(d.x_train, torch.Generator()) is d.x_train
 
@@ -304,4 +304,4 @@ def test_file_overrides_refuse_datasets_without_files() -> None:
     with pytest.raises(DatasetError, match=r"--download: dataset 'mnist' has no download option"):
         data.file_overrides(MnistOptions(), None, True)
     with pytest.raises(DatasetError, match="--data-dir: dataset 'mnist1d' has no root"):
-        data.file_overrides(data.Mnist1dOptions(), "/d")
+        data.file_overrides(Mnist1dOptions(), "/d")

@@ -17,16 +17,10 @@ from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
 from resbench.families import FAMILIES
 from resbench.models import build_model
-from resbench.store import LAYER_COLUMNS, Store
-from resbench.sweep import (
-    EXECUTION_FIELDS,
-    ModelConfig,
-    RunSpec,
-    SweepError,
-    expand,
-    load_sweep,
-    parse_sweep,
-)
+from resbench.spec import EXECUTION_FIELDS, ModelConfig, RunSpec, SweepError
+from resbench.store import Store
+from resbench.sweep import expand, load_sweep, parse_sweep
+from resbench.tables import LAYER_COLUMNS
 from resbench.train import train_run
 
 BOTH = ["grad_norms", "activations"]
@@ -208,7 +202,8 @@ def test_export_writes_a_tidy_layers_csv(tmp_path: Path) -> None:
     results = [train_run(s) for s in specs]
     for r in results:
         store.save(r)
-    store.export()
+    written = store.export()
+    assert written == [tmp_path / name for name in ("runs.csv", "curves.csv", "layers.csv")]
     layers = pd.read_csv(tmp_path / "layers.csv")
     assert list(layers.columns) == LAYER_COLUMNS
     assert len(layers) == sum(len(r.layers) for r in results)
@@ -223,7 +218,7 @@ def test_export_writes_a_tidy_layers_csv(tmp_path: Path) -> None:
     assert row["value"].item() == pytest.approx(point.value)
     assert row["depth"].item() == results[1].spec.model.depth
     # Exported again without those runs, the derived file goes with them.
-    store.export([])
+    assert store.export([]) == [tmp_path / "runs.csv", tmp_path / "curves.csv"]
     assert not (tmp_path / "layers.csv").exists()
 
 

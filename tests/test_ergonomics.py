@@ -12,15 +12,8 @@ from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.sweep import (
-    SweepError,
-    expand,
-    load_sweep,
-    parse_sweep,
-    preset_names,
-    preset_path,
-    schema_json,
-)
+from resbench.spec import SweepError
+from resbench.sweep import expand, load_sweep, parse_sweep, preset_names, preset_path, schema_json
 
 runner = CliRunner()
 # Not about where runs execute: in-process, so no worker start-up per test.

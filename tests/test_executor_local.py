@@ -14,8 +14,9 @@ from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, plan_slots
 from resbench.result import RunResult
+from resbench.spec import RunSpec
 from resbench.store import Checkpointed
-from resbench.sweep import RunSpec, expand, parse_sweep
+from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 
 

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from resbench.cli import app
 from resbench.executors import RunRetried, RunStarted, make_executor
 from resbench.executors.ray_cluster import RayExecutor
-from resbench.sweep import ExecutorSection, RunSpec, expand, parse_sweep
+from resbench.spec import ExecutorSection, RunSpec
+from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 
 ray = pytest.importorskip("ray")

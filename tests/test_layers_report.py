@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from resbench.cli import app
 from resbench.plot import DPI, LAYERS_ROW_SIZE, LAYERS_TITLE_HEIGHT
-from resbench.report import layer_ratios
-from resbench.store import LAYER_COLUMNS
+from resbench.summary import layer_ratios
+from resbench.tables import LAYER_COLUMNS
 
 runner = CliRunner()
 

@@ -3,43 +3,41 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import lock_holder
 
 from resbench.store import Store, StoreLocked
 
 
-def sleeper() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-
-
 def test_lock_refuses_a_second_writer_and_names_its_pid(tmp_path: Path) -> None:
-    holder = sleeper()
+    holder = lock_holder(tmp_path)
     try:
-        tmp_path.joinpath(".lock").write_text(f"{holder.pid}\n")
         with pytest.raises(StoreLocked, match=f"pid {holder.pid}"), Store(tmp_path).lock():
             pass
-        assert tmp_path.joinpath(".lock").read_text().strip() == str(holder.pid)
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_a_stale_lock_is_taken_over_and_released(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    lock = tmp_path / ".lock"
-    lock.write_text(dead.stdout)
+def test_the_lock_of_a_killed_holder_is_free_at_once(tmp_path: Path) -> None:
+    holder = lock_holder(tmp_path)
+    holder.kill()  # as kill -9 would: no chance to let go of anything
+    holder.wait()
     store = Store(tmp_path)
     with store.lock():
-        assert lock.read_text().strip() == str(os.getpid())
-    assert not lock.exists()
+        assert store.pid_path.read_text().strip() == str(os.getpid())
+    assert not store.pid_path.exists()
+
+
+def test_a_second_lock_in_the_same_process_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path).lock(), pytest.raises(StoreLocked), Store(tmp_path).lock():
+        pass
 
 
 def test_the_lock_is_released_when_the_body_raises(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), Store(tmp_path).lock():
         raise RuntimeError("boom")
-    assert not (tmp_path / ".lock").exists()
+    with Store(tmp_path).lock():
+        pass

@@ -7,7 +7,7 @@ import torch
 
 from resbench.families import FAMILIES, depth_problem
 from resbench.models import Block, build_model, count_parameters
-from resbench.sweep import ModelConfig
+from resbench.spec import ModelConfig
 
 DEPTHS = {"mlp": (4, 10, 24), "conv1d": (8, 20, 56), "cifar": (8, 20, 56)}
 CASES = [(family, depth) for family in FAMILIES for depth in DEPTHS[family]]

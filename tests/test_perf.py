@@ -11,12 +11,14 @@ import torch
 from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
-from resbench import perf, train
+from resbench import peak, perf, train
 from resbench.cli import app
 from resbench.models import profile
 from resbench.result import RunResult
-from resbench.store import Store, load_runs
-from resbench.sweep import RunSpec, TrainConfig, expand, parse_sweep
+from resbench.spec import RunSpec, TrainConfig
+from resbench.store import Store
+from resbench.sweep import expand, parse_sweep
+from resbench.tables import load_runs
 from resbench.train import train_run
 
 
@@ -42,27 +44,50 @@ def test_a_run_records_flops_gflops_and_mfu(cache: Path) -> None:
 
 def test_the_peak_probe_runs_once_then_comes_from_the_cache(cache: Path) -> None:
     cpu = torch.device("cpu")
-    first = perf.peak_gflops(cpu, "fp32")
-    path = perf.peak_path()
+    first = peak.peak_gflops(cpu, "fp32")
+    path = peak.peak_path()
     written = path.stat().st_mtime_ns
-    assert first > 0 and json.loads(path.read_text()) == {perf.probe_key(cpu, "fp32"): first}
-    assert perf.peak_gflops(cpu, "fp32") == first
+    assert first > 0 and json.loads(path.read_text()) == {peak.device_key(cpu, "fp32"): first}
+    assert peak.peak_gflops(cpu, "fp32") == first
     assert path.stat().st_mtime_ns == written  # not measured, not rewritten
 
 
 def test_the_peak_is_kept_per_precision(cache: Path) -> None:
     cpu = torch.device("cpu")
-    perf.peak_gflops(cpu, "fp32")
-    perf.peak_gflops(cpu, "bf16")
-    keys = json.loads(perf.peak_path().read_text())
+    peak.peak_gflops(cpu, "fp32")
+    peak.peak_gflops(cpu, "bf16")
+    keys = json.loads(peak.peak_path().read_text())
     assert {k.split("|")[2] for k in keys} == {"fp32", "bf16"}
+
+
+def test_the_driver_measures_missing_peaks_before_runs_and_starts_nothing_when_cached(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peak.prepare("cpu", 1, ["fp32", "bf16"])  # in a process of its own: the driver has no torch
+    cpu = peak.cpu_model()
+    wanted = {peak.key(cpu, 1, "fp32"), peak.key(cpu, 1, "bf16")}
+    assert set(json.loads(peak.peak_path().read_text())) == wanted
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a probe process started although every peak was cached")
+
+    monkeypatch.setattr(peak.subprocess, "run", started)
+    peak.prepare("cpu", 1, ["fp32"])
+
+
+def test_a_run_faster_than_the_cached_peak_raises_it(cache: Path) -> None:
+    peak_key = peak.device_key(torch.device("cpu"), "fp32")
+    peak.remember(peak_key, 1e-6)  # as if probed on a very busy machine
+    r = train_run(tiny())
+    raised = json.loads(peak.peak_path().read_text())[peak_key]
+    assert r.mfu is not None and r.mfu <= 1 and raised >= r.gflops > 1e-6
 
 
 def test_figures_leave_the_random_streams_alone(cache: Path) -> None:
     spec = tiny()
     before = torch.get_rng_state()
     perf.flops_per_sample(spec.model, (1, 16), 4)
-    perf.peak_gflops(torch.device("cpu"), "fp32")
+    peak.peak_gflops(torch.device("cpu"), "fp32")
     assert torch.equal(torch.get_rng_state(), before)
 
 
@@ -101,7 +126,7 @@ def test_records_written_before_the_figures_still_load(tmp_path: Path, cache: Pa
     (store.runs_dir / f"{r.run_id}.json").write_text(json.dumps(record))
     (loaded,) = store.results()
     assert isinstance(loaded, RunResult) and loaded.mfu is None
-    runs_csv, _ = store.export()
+    runs_csv = store.export()[0]
     assert load_runs(runs_csv)["mfu"].isna().all()
 
 
@@ -109,7 +134,7 @@ def test_report_shows_samples_per_s_and_mfu(tmp_path: Path, cache: Path) -> None
     store = Store(tmp_path / "tiny")
     for spec in expand(parse_sweep(TINY_SWEEP, "tiny", {"grid.seed": [0]})):
         store.save(train_run(spec))
-    runs_csv, _ = store.export()
+    runs_csv = store.export()[0]
     assert load_runs(runs_csv)["mfu"].between(0, 1.5, inclusive="neither").all()
     for metric in ("mfu", "samples_per_s"):
         result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", metric])
@@ -120,7 +145,7 @@ def test_report_shows_samples_per_s_and_mfu(tmp_path: Path, cache: Path) -> None
 def test_report_rejects_a_text_column_as_metric(tmp_path: Path, cache: Path) -> None:
     store = Store(tmp_path / "tiny")
     store.save(train_run(tiny()))
-    runs_csv, _ = store.export()
+    runs_csv = store.export()[0]
     result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", "device"])
     assert result.exit_code == 2
     assert "unknown metric 'device'" in result.output and "mfu" in result.output

@@ -7,8 +7,10 @@ import math
 import pytest
 from conftest import TINY_SWEEP
 
-from resbench.sweep import RunSpec, SweepError, TrainConfig, expand, parse_sweep
-from resbench.train import WARMUP_CHECK_EVERY, lr_factor, train_run
+from resbench.recipe import WARMUP_CHECK_EVERY, lr_factor
+from resbench.spec import RunSpec, SweepError, TrainConfig
+from resbench.sweep import expand, parse_sweep
+from resbench.train import train_run
 
 
 def tiny(**overrides) -> RunSpec:

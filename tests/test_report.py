@@ -13,14 +13,8 @@ from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.report import (
-    describe,
-    format_cell,
-    header_line,
-    status_counts,
-    status_line,
-    summarize,
-)
+from resbench.render import format_cell, header_line, status_line
+from resbench.summary import describe, status_counts, summarize
 
 runner = CliRunner()
 

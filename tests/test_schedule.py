@@ -11,7 +11,8 @@ from conftest import TINY_SWEEP, checkout_env
 from resbench.families import FAMILIES
 from resbench.models import BUILDERS
 from resbench.schedule import cost, longest_first
-from resbench.sweep import ModelSection, expand, load_sweep, parse_sweep
+from resbench.spec import ModelSection
+from resbench.sweep import expand, load_sweep, parse_sweep
 
 
 def test_the_deepest_runs_go_first_and_seeds_keep_their_order() -> None:

@@ -9,8 +9,9 @@ import pandas as pd
 from conftest import TINY_SWEEP
 
 from resbench.result import RunResult
-from resbench.store import Store, load_runs
+from resbench.store import Store
 from resbench.sweep import expand, parse_sweep
+from resbench.tables import load_runs
 from resbench.train import train_run
 
 
@@ -66,7 +67,7 @@ def test_export_writes_tidy_runs_and_curves(tmp_path: Path) -> None:
     rs = results(2)
     for r in rs:
         store.save(r)
-    _, curves_csv = store.export()
+    _, curves_csv = store.export()  # runs.csv, curves.csv: no diagnostics, no layers.csv
     runs = load_runs(tmp_path)
     assert list(runs.columns[:8]) == [
         "run_id",

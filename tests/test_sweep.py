@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import TINY_SWEEP, checkout_env
 
-from resbench.sweep import SweepError, expand, load_sweep, parse_sweep, preset_names
+from resbench.spec import SweepError
+from resbench.sweep import expand, load_sweep, parse_sweep, preset_names
 
 
 def error_of(text: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import TINY_SWEEP
 
-from resbench.sweep import SweepError, expand, parse_sweep
+from resbench.spec import SweepError
+from resbench.sweep import expand, parse_sweep
 
 
 def error_of(text: str) -> str:

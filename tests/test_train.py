@@ -9,8 +9,10 @@ import pytest
 import torch
 from conftest import TINY_SWEEP
 
-from resbench.sweep import RunSpec, TrainConfig, expand, parse_sweep
-from resbench.train import lr_factor, train_run
+from resbench.recipe import lr_factor
+from resbench.spec import RunSpec, TrainConfig
+from resbench.sweep import expand, parse_sweep
+from resbench.train import train_run
 
 
 def tiny(**overrides) -> RunSpec:

@@ -84,17 +84,16 @@ def report(
     from rich.console import Console
     from rich.markup import escape
 
-    from resbench.report import (
-        DEFAULT_METRICS,
+    from resbench.render import (
         depth_table,
         header_line,
-        report_data,
         report_frame,
         report_json,
         report_markdown,
         status_line,
     )
-    from resbench.store import find_results, load_runs
+    from resbench.summary import DEFAULT_METRICS, report_data
+    from resbench.tables import find_results, load_runs
 
     metrics = tuple(metric or DEFAULT_METRICS)
     with user_errors():
@@ -128,14 +127,9 @@ def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from resbench.report import (
-        describe,
-        header_line,
-        layer_ratios,
-        ratio_markdown,
-        ratio_tables,
-    )
-    from resbench.store import find_results, load_layers, load_runs
+    from resbench.render import header_line, ratio_markdown, ratio_tables
+    from resbench.summary import describe, layer_ratios
+    from resbench.tables import find_results, load_layers, load_runs
 
     with user_errors():
         reports = []
@@ -210,7 +204,7 @@ def plot(
         resbench plot results/gradients --layers -o gradients.png
     """
     from resbench.plot import plot_curves, plot_depth, plot_layers
-    from resbench.store import find_results, load_curves, load_layers, load_runs
+    from resbench.tables import find_results, load_curves, load_layers, load_runs
 
     with user_errors():
         csv = find_results(results)
@@ -268,9 +262,9 @@ def check(
     """
     from resbench.check import all_passed
     from resbench.check import check as run_checks
-    from resbench.report import check_markdown, check_summary, outcome_detail
-    from resbench.store import find_results, load_runs
+    from resbench.render import check_grid, check_markdown, check_summary
     from resbench.sweep import load_sweep
+    from resbench.tables import find_results, load_runs
 
     with user_errors():
         csv = find_results(results)
@@ -285,22 +279,9 @@ def check(
         typer.echo(check_markdown(outcomes, str(csv)))
     else:
         from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
 
-        # A grid keeps wrapped text indented under its statement, clear of the verdicts.
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column()
-        style = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
-        for o in outcomes:
-            lines = [
-                escape(o.text),
-                *(f"[dim]{escape(x)}[/]" for x in (outcome_detail(o), o.note) if x),
-            ]
-            grid.add_row(f"[{style[o.verdict]}]{o.verdict}[/]", "\n".join(lines))
         console = Console(highlight=False)
-        console.print(grid)
+        console.print(check_grid(outcomes))
         console.print(check_summary(outcomes))
     if not all_passed(outcomes):
         raise typer.Exit(1)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
     from resbench.executors import Executor
     from resbench.progress import SweepView
+    from resbench.spec import RunSpec, Sweep
     from resbench.store import Store
-    from resbench.sweep import RunSpec, Sweep
 
 
 class ExecutorName(str, Enum):
@@ -193,7 +193,7 @@ def run(
     from rich.console import Console
 
     from resbench.data import file_overrides
-    from resbench.executors import check_available, make_executor
+    from resbench.executors import check_available, make_executor, measure_peaks
     from resbench.progress import SweepView
     from resbench.store import Store
     from resbench.sweep import dump_sweep, expand, load_sweep, parse_overrides, resolve
@@ -243,9 +243,11 @@ def run(
                 f"recorded, {len(todo)} to run → {store.path}"
             )
             view = SweepView(console, len(todo))
+            if todo:
+                measure_peaks(settings, _device_of(todo), {s.train.precision for s in todo})
             pool = make_executor(settings, _device_of(specs), on_event=view.on_event)
             interrupted = _run_all(pool, todo, store, view)
-            runs_csv, curves_csv = store.export(s.run_id for s in specs)
+            tables = store.export(s.run_id for s in specs)
     if interrupted:
         # Resuming is the same command; without --force, which would redo the finished runs.
         again = shlex.join(["resbench", *(a for a in sys.argv[1:] if a != "--force")])
@@ -256,7 +258,7 @@ def run(
             err=True,
         )
         raise typer.Exit(130)
-    _finish(runs_csv, curves_csv, console)
+    _finish(tables, console)
 
 
 def _show_runs(
@@ -331,22 +333,22 @@ def _device_of(specs: list[RunSpec]) -> str:
     return next((d for d in ("cuda", "auto", "mps") if d in devices), "cpu")
 
 
-def _finish(runs_csv: Path, curves_csv: Path, console: Console) -> None:
+def _finish(tables: list[Path], console: Console) -> None:
+    """The sweep's table, where its files are, and exit 1 when some run has no result."""
     from rich.console import Console
 
-    from resbench.report import depth_table
-    from resbench.store import RETRYABLE, load_runs
+    from resbench.render import depth_table
+    from resbench.result import MISSING
+    from resbench.tables import load_runs
 
-    runs = load_runs(runs_csv)
+    runs = load_runs(tables[0])
     if not runs.empty:
         Console().print(depth_table(runs))
-    layers_csv = runs_csv.with_name("layers.csv")  # written only when runs recorded diagnostics
-    shown = [runs_csv, curves_csv] + ([layers_csv] if layers_csv.exists() else [])
-    console.print("results: " + "  ".join(map(str, shown)))
-    broken = runs[runs["status"].isin(RETRYABLE)] if not runs.empty else runs
+    console.print("results: " + "  ".join(map(str, tables)))
+    broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):
         typer.echo(
-            f"{len(broken)} run(s) failed; see the error column of {runs_csv}, "
+            f"{len(broken)} run(s) failed; see the error column of {tables[0]}, "
             "then rerun with --retry-failed",
             err=True,
         )

@@ -16,18 +16,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
-from resbench import ResbenchError
-
 if TYPE_CHECKING:
     from resbench.result import RunResult
-    from resbench.sweep import ExecutorSection, RunSpec
+    from resbench.spec import ExecutorSection, RunSpec
 
 # Called as fn(spec, progress=callback_or_None) and returning the run's result.
 RunFn = Callable[..., "RunResult"]
-# Statuses worth another attempt: an exception may be transient, a dead worker surely is.
-# An oom is not retried: the same run on the same device would run out of memory again.
-RETRIED = {"failed", "killed"}
-EXECUTORS = ("local", "inline", "ray")
 
 
 @dataclass(frozen=True)
@@ -105,24 +99,19 @@ def make_executor(
             device, settings.workers, settings.runs_per_gpu, settings.threads_per_run
         )
         return LocalExecutor(slots, settings.retries, on_event)
-    if settings.name == "ray":
-        from resbench.executors.ray_cluster import RayExecutor, import_ray
+    # ray: the schema admits no other name
+    from resbench.executors.ray_cluster import RayExecutor, import_ray
 
-        import_ray()  # missing Ray is bad input: one line, exit 2
-        # A task's torch threads are the CPUs it reserves (whole ones, at least one).
-        threads = max(1, int(settings.num_cpus)) if settings.num_cpus else settings.threads_per_run
-        return RayExecutor(
-            address=settings.address,
-            num_cpus=settings.num_cpus,
-            num_gpus=settings.num_gpus,
-            threads=threads,
-            runs_per_gpu=settings.runs_per_gpu,
-            device=device,
-            retries=settings.retries,
-            on_event=on_event,
-        )
-    raise ResbenchError(
-        f"--executor: unknown executor {settings.name!r} (valid: {', '.join(EXECUTORS)})"
+    import_ray()  # missing Ray is bad input: one line, exit 2
+    return RayExecutor(
+        address=settings.address,
+        num_cpus=settings.num_cpus,
+        num_gpus=settings.num_gpus,
+        threads=settings.run_threads(),
+        runs_per_gpu=settings.runs_per_gpu,
+        device=device,
+        retries=settings.retries,
+        on_event=on_event,
     )
 
 
@@ -134,8 +123,28 @@ def check_available(settings: ExecutorSection) -> None:
         import_ray()
 
 
+def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) -> None:
+    """Measure the matrix-multiply peaks (behind MFU) that runs on `device` will need, now,
+    while this machine is quiet: before any worker starts (see `resbench.peak`).
+
+    Not for the inline executor (its runs go one at a time: the first measures it, alone) nor
+    for a Ray cluster elsewhere (its nodes measure their own).
+    """
+    from resbench.executors.slots import visible_gpus
+    from resbench.peak import prepare
+
+    if settings.name == "inline" or (settings.name == "ray" and settings.address):
+        return
+    if device in ("cuda", "auto") and visible_gpus():
+        prepare("cuda", settings.run_threads(), precisions)
+    elif device in ("cpu", "auto"):
+        prepare("cpu", settings.run_threads(), precisions)
+
+
 def should_retry(result: RunResult, attempt: int, retries: int) -> bool:
     """Whether attempt number `attempt` (from 1), which gave `result`, is followed by another."""
+    from resbench.result import RETRIED
+
     return result.status in RETRIED and attempt <= retries
 
 

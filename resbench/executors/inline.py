@@ -20,7 +20,7 @@ from resbench.executors import (
 if TYPE_CHECKING:
     from resbench.executors import RunFn
     from resbench.result import Progress, RunResult
-    from resbench.sweep import RunSpec
+    from resbench.spec import RunSpec
 
 
 class InlineExecutor:

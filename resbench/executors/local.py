@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from resbench.executors import Event, RunFn
     from resbench.executors.slots import Slot
     from resbench.result import RunResult
-    from resbench.sweep import RunSpec
+    from resbench.spec import RunSpec
 
 
 @dataclass(frozen=True)

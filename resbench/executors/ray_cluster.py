@@ -33,7 +33,7 @@ from resbench.executors import (
 if TYPE_CHECKING:
     from resbench.executors import Event, RunFn
     from resbench.result import RunResult
-    from resbench.sweep import RunSpec
+    from resbench.spec import RunSpec
 
 INSTALL_HINT = '--executor ray needs Ray, which is not installed: pip install "resbench[ray]"'
 # How often the driver looks again at the cluster's size (to hand out more runs) and lets a

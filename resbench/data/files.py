@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tarfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from resbench.data import DatasetError, cache_dir
+from resbench.atomic import replacing
+from resbench.cache import cache_dir
+from resbench.data.base import DatasetError, Report
 
 DATA_ENV = "RESBENCH_DATA"
-
-Report = Callable[[str], None]
 
 
 def data_root(root: str | None) -> Path:
@@ -72,24 +72,21 @@ def download(url: str, md5: str, target: Path, report: Report | None = None) -> 
     """Fetch `url` to `target`, kept only if its MD5 is `md5`; any failure is a DatasetError."""
     import urllib.request  # only here: loading a sweep should not pay for http and email
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.{os.getpid()}.part")
     if report:
         report(f"downloading {url} -> {target}")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as f:
-            while chunk := response.read(1 << 20):
-                f.write(chunk)
-    except OSError as e:  # URLError, timeouts and disk errors are all OSErrors
-        part.unlink(missing_ok=True)
-        reason = getattr(e, "reason", None) or e
-        raise DatasetError(
-            f"{url}: download failed ({reason}); fetch it by other means and put it at {target}"
-        ) from None
-    got = md5sum(part)
-    if got != md5:
-        part.unlink()
-        raise DatasetError(
-            f"{url}: MD5 {got} is not the official {md5}; the download was discarded"
-        )
-    os.replace(part, target)  # whole or absent: a concurrent reader never sees half a file
+    # Whole or absent: a concurrent reader never sees half a file, a failure leaves nothing.
+    with replacing(target, suffix=".part") as part:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as f:
+                while chunk := response.read(1 << 20):
+                    f.write(chunk)
+        except OSError as e:  # URLError, timeouts and disk errors are all OSErrors
+            reason = getattr(e, "reason", None) or e
+            raise DatasetError(
+                f"{url}: download failed ({reason}); fetch it by other means and put it at {target}"
+            ) from None
+        got = md5sum(part)
+        if got != md5:
+            raise DatasetError(
+                f"{url}: MD5 {got} is not the official {md5}; the download was discarded"
+            )

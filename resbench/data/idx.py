@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from resbench.data import Data, DatasetError, DatasetOptions, register
-from resbench.datasets.files import DATA_ENV, Report, data_root
+from resbench.data.base import Data, DatasetError, DatasetOptions, Report
+from resbench.data.files import DATA_ENV, data_root
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,7 @@ def locate(options: IdxOptions) -> dict[str, Path]:
 
 
 def load_idx(options: DatasetOptions) -> Data:
-    from resbench.datasets.images import image_data
+    from resbench.data.images import image_data
 
     assert isinstance(options, IdxOptions)
     arrays = [read_idx(path) for path in locate(options).values()]
@@ -105,10 +105,6 @@ def load_idx(options: DatasetOptions) -> Data:
         num_classes=10,
         validation=options.validation,
     )
-
-
-register(MnistOptions)(load_idx)
-register(FashionMnistOptions)(load_idx)
 
 
 def read_idx(path: Path) -> np.ndarray:

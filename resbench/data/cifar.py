@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from resbench.data import Data, DatasetError, DatasetOptions, register
-from resbench.datasets.files import DATA_ENV, Report, data_root, download, read_members
+from resbench.data.base import Data, DatasetError, DatasetOptions, Report
+from resbench.data.files import DATA_ENV, data_root, download, read_members
 
 if TYPE_CHECKING:
     import numpy as np
@@ -146,7 +146,7 @@ def locate(options: CifarOptions, report: Report | None = None) -> tuple[Layout,
 def load_cifar(options: DatasetOptions) -> Data:
     import numpy as np
 
-    from resbench.datasets.images import image_data
+    from resbench.data.images import image_data
 
     assert isinstance(options, CifarOptions)
     layout, source = locate(options)
@@ -168,10 +168,6 @@ def load_cifar(options: DatasetOptions) -> Data:
     )
 
 
-register(Cifar10Options)(load_cifar)
-register(Cifar100Options)(load_cifar)
-
-
 def _parse(layout: Layout, raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 3, 32, 32) uint8, labels (N,) int64) of one file."""
     import numpy as np
@@ -187,7 +183,7 @@ def _parse(layout: Layout, raw: bytes, where: str) -> tuple[np.ndarray, np.ndarr
         labels = rows[:, layout.label - 1].astype(np.int64)  # the last label byte: the fine one
         pixels = rows[:, layout.label :]
     else:
-        from resbench.datasets.safe_pickle import loads
+        from resbench.data.safe_pickle import loads
 
         batch = loads(raw, where)
         if not isinstance(batch, dict):

@@ -1,7 +1,7 @@
-"""Summaries of a sweep's runs: statistics over seeds per (depth, arch), and how to show them.
+"""How summaries and check outcomes are shown: rich tables, GitHub markdown, CSV and JSON.
 
-Means are over the runs that ended `ok`. Runs that diverged or failed are counted and named
-beside the mean ("diverged 1/3"), never averaged in and never dropped silently.
+The same rows serve the terminal and markdown alike (`markdown_table` is the one markdown
+table builder); the numbers come from `resbench.summary` and `resbench.check`.
 """
 
 from __future__ import annotations
@@ -10,104 +10,35 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from resbench.summary import RATIO_COLUMNS, arch_order, summarize
+
 if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
 
     from resbench.check import Outcome
 
-DEFAULT_METRICS = ("train_error", "test_error")
-# The runs.csv columns that make sense per (depth, arch); named when a metric is unknown.
-METRICS = (
-    "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
-    "flops_per_sample", "params", "train_seconds", "eval_seconds", "seconds", "epochs", "steps",
-)  # fmt: skip
 WORSE_MARK = "▲"
 LEGEND = f"{WORSE_MARK} worse than a shallower net of the same arch · (n) ok runs"
-DIGITS = 3  # shown precision: differences below it are ties, not degradation
+RATIO_LEGEND = (
+    "first ÷ last weight layer's gradient norm, geometric mean over seeds (n) · "
+    "≪1 vanishing towards the input, ≫1 exploding"
+)
+VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}
+VERDICT_STYLES = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
 
 
-def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
-    """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
-
-    `worse` marks the degradation: the mean exceeds that of a shallower depth of the same arch
-    by at least the shown precision (whether that is more than noise is for `check` to say).
-    """
-    import pandas as pd
-
-    check_metric(runs, metric)
-    rows = []
-    for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
-        ok = group[group["status"] == "ok"][metric].dropna()
-        diverged = int((group["status"] == "diverged").sum())
-        rows.append(
-            {
-                "depth": int(depth),
-                "arch": arch,
-                "n": len(group),
-                "n_ok": len(ok),
-                "diverged": diverged,
-                "failed": len(group) - len(ok) - diverged,
-                "mean": ok.mean() if len(ok) else math.nan,
-                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
-                "min": ok.min() if len(ok) else math.nan,
-                "max": ok.max() if len(ok) else math.nan,
-            }
-        )
-    summary = pd.DataFrame(
-        rows,
-        columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
-    )
-    summary["worse"] = _worse_than_shallower(summary)
-    return summary
-
-
-def _worse_than_shallower(summary: pd.DataFrame) -> list[bool]:
-    """Per row: is the mean above the lowest mean of a shallower depth of the same arch?"""
-    best: dict[str, float] = {}  # arch -> lowest mean among the shallower depths
-    worse = dict.fromkeys(summary.index, False)
-    for i, row in summary.sort_values("depth", kind="stable").iterrows():
-        shallower = best.get(row["arch"], math.inf)
-        worse[i] = bool(round(row["mean"], DIGITS) > round(shallower, DIGITS))  # NaN: False
-        if not math.isnan(row["mean"]):
-            best[row["arch"]] = min(shallower, row["mean"])
-    return [worse[i] for i in summary.index]
-
-
-def check_metric(runs: pd.DataFrame, metric: str) -> None:
-    """Raise a one-line error unless `metric` is a numeric result column of `runs`."""
-    from pandas.api.types import is_numeric_dtype
-
-    from resbench import ResbenchError
-
-    def numeric(column: str) -> bool:  # all missing (no ok run) counts: it shows as a dash
-        return column in runs and (is_numeric_dtype(runs[column]) or runs[column].isna().all())
-
-    valid = [c for c in METRICS if numeric(c)]
-    if not numeric(metric):
-        raise ResbenchError(f"unknown metric {metric!r} (valid: {', '.join(valid)})")
+def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = True) -> list[str]:
+    """A GitHub markdown table's lines; `numeric` right-aligns the columns."""
+    cells = [[c.replace("|", "\\|") for c in row] for row in rows]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + ("---:|" if numeric else "---|") * len(header),
+        *("| " + " | ".join(row) + " |" for row in cells),
+    ]
 
 
 # --------------------------------------------------------------------------- header and status
-
-
-def describe(runs: pd.DataFrame) -> dict[str, str]:
-    """What was measured, from the runs themselves: sweep, dataset, family, options that matter."""
-    out: dict[str, str] = {}
-    for key in ("sweep", "dataset", "family", "width"):
-        if key in runs:
-            out[key] = _values(runs[key])
-    if "model.batch_norm" in runs:
-        out["batch_norm"] = _values(runs["model.batch_norm"].map(_truthy))
-    if "model.shortcut" in runs:
-        out["shortcut"] = _values(runs["model.shortcut"])
-    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(_truthy).any():
-        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(_truthy))
-    for unit in ("epochs", "steps"):
-        column = runs.get(f"train.{unit}")
-        if column is not None and column.notna().any():
-            out[unit] = _values(column.dropna().astype(int))
-    return out
 
 
 def header_line(info: dict[str, str]) -> str:
@@ -122,20 +53,6 @@ def header_line(info: dict[str, str]) -> str:
         parts.append("zero_init_residual")
     parts += [f"{info[u]} {u}" for u in ("epochs", "steps") if u in info]
     return " · ".join(p for p in parts if p)
-
-
-def status_counts(runs: pd.DataFrame) -> dict[str, Any]:
-    """Runs by status (ok, diverged, failed always; oom, killed when present) and compute time."""
-    counts = runs["status"].value_counts()
-    out: dict[str, Any] = {"runs": len(runs)}
-    for status in ("ok", "diverged", "failed", "oom", "killed"):
-        if status in ("ok", "diverged", "failed") or counts.get(status, 0):
-            out[status] = int(counts.get(status, 0))
-    other = len(runs) - sum(v for k, v in out.items() if k != "runs")
-    if other:
-        out["other"] = other
-    out["seconds"] = float(runs["seconds"].sum()) if "seconds" in runs else math.nan
-    return out
 
 
 def status_line(counts: dict[str, Any]) -> str:
@@ -173,8 +90,7 @@ def _diff_cell(cells: dict[str, pd.Series]) -> str:
 
 
 def _rows(summary: pd.DataFrame, sep: str) -> tuple[list[str], list[list[str]]]:
-    archs = [a for a in ("plain", "residual") if a in set(summary["arch"])]
-    archs += sorted(set(summary["arch"]) - set(archs))
+    archs = arch_order(summary["arch"])
     both = {"plain", "residual"} <= set(archs)
     header = ["depth", *archs, *(["res − plain"] if both else [])]
     rows = []
@@ -210,21 +126,6 @@ def _marked(cell: str) -> str:
 # --------------------------------------------------------------------------- whole reports
 
 
-def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -> dict[str, Any]:
-    """Everything a report shows, as plain data (the JSON format, and the source of the others)."""
-    from resbench import ResbenchError
-
-    if runs.empty:
-        raise ResbenchError("no runs to report: the runs table is empty")
-    for metric in metrics:
-        check_metric(runs, metric)
-    return {
-        "header": describe(runs),
-        "status": status_counts(runs),
-        "metrics": {m: summarize(runs, m) for m in metrics},
-    }
-
-
 def report_markdown(data: dict[str, Any], source: str = "") -> str:
     """The report as GitHub markdown: fit for a PR comment or $GITHUB_STEP_SUMMARY."""
     lines = [f"### resbench report: {header_line(data['header'])}", ""]
@@ -233,10 +134,7 @@ def report_markdown(data: dict[str, Any], source: str = "") -> str:
     for metric, summary in data["metrics"].items():
         header, rows = _rows(summary, sep=" · ")
         lines += [f"**{metric}** by depth · mean ± std (n)", ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---:|" * len(header))
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines.append("")
+        lines += [*markdown_table(header, rows), ""]
     lines += [LEGEND, "", status_line(data["status"]), ""]
     return "\n".join(lines)
 
@@ -268,69 +166,6 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     return json.dumps(out, indent=1)
 
 
-# --------------------------------------------------------------------------- gradient flow
-
-RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "end"]
-RATIO_LEGEND = (
-    "first ÷ last weight layer's gradient norm, geometric mean over seeds (n) · "
-    "≪1 vanishing towards the input, ≫1 exploding"
-)
-
-
-def variant_columns(runs: pd.DataFrame) -> list[str]:
-    """The spec columns, besides depth, arch and seed, whose values differ between runs."""
-    from resbench.sweep import EXECUTION_FIELDS
-
-    where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
-    spec = ["dataset", "family", "width"] + [c for c in runs.columns if "." in c]
-    return [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
-
-
-def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant, depth and arch: the first weight layer's gradient norm over the last's, at
-    initialisation (step 0) and at the end (each run's last measured step after step 0).
-
-    A ratio is a factor, so seeds are averaged geometrically (the mean of log ratios): one seed
-    at 100 and one at 0.01 make 1, not 50. A run whose ratio is missing, zero or not finite
-    there (it diverged, say) is left out of that mean and of its n; `diverged` counts the runs
-    that diverged.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from resbench import ResbenchError
-
-    grads = layers[layers["kind"] == "grad_norm"]
-    if grads.empty:
-        raise ResbenchError("no gradient norms recorded (train.diagnostics: [grad_norms])")
-    last_layer = grads.groupby("run_id")["layer"].transform("max")
-    first = grads[grads["layer"] == 0].set_index(["run_id", "step"])["value"]
-    last = grads[grads["layer"] == last_layer].set_index(["run_id", "step"])["value"]
-    ratio = (first / last).reset_index(name="ratio")
-    ratio["log"] = np.log10(ratio["ratio"].where(ratio["ratio"] > 0))
-    ratio["log"] = ratio["log"].where(np.isfinite(ratio["log"]))
-    last_step = ratio.groupby("run_id")["step"].transform("max")
-    at = {
-        "init": ratio[ratio["step"] == 0],
-        "end": ratio[(ratio["step"] == last_step) & (last_step > 0)],
-    }
-    variants = variant_columns(runs)
-    keys = [*variants, "depth", "arch"]
-    out = runs[["run_id", *keys, "status"]].drop_duplicates("run_id")
-    for name, frame in at.items():
-        out = out.merge(frame[["run_id", "log"]].rename(columns={"log": name}), how="left")
-    rows = []
-    for key, group in out.groupby(keys, sort=True, dropna=False):
-        row = dict(zip(keys, key, strict=True))
-        row["n"], row["diverged"] = len(group), int((group["status"] == "diverged").sum())
-        for name in at:
-            logs = group[name].dropna()
-            row[f"n_{name}"] = len(logs)
-            row[name] = 10 ** logs.mean() if len(logs) else math.nan
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*variants, *RATIO_COLUMNS])
-
-
 def variant_title(variant: dict[str, Any]) -> str:
     """e.g. 'family mlp · batch_norm False', or '' when nothing but depth and arch varies."""
     return " · ".join(f"{k.split('.')[-1]} {v}" for k, v in variant.items())
@@ -354,8 +189,7 @@ def _ratio_rows(
     out = []
     for key, group in groups:
         values = dict(zip(variants, key, strict=True))  # grouped by a list: keys are tuples
-        archs = [a for a in ("plain", "residual") if a in set(group["arch"])]
-        archs += sorted(set(group["arch"]) - set(archs))
+        archs = arch_order(group["arch"])
         header = ["depth", *(f"{a} {when}" for a in archs for when in ("init", "end"))]
         rows = []
         for depth, at_depth in group.groupby("depth", sort=True):
@@ -398,17 +232,12 @@ def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:
         lines += [f"`{source}`", ""]
     for values, header, rows in _ratio_rows(ratios, sep=" · "):
         lines += [f"**first ÷ last layer's gradient norm** {variant_title(values)}".rstrip(), ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---:|" * len(header))
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines.append("")
+        lines += [*markdown_table(header, rows), ""]
     lines += [RATIO_LEGEND, ""]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- check outcomes
-
-VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}
 
 
 def outcome_detail(o: Outcome) -> str:
@@ -440,12 +269,28 @@ def check_summary(outcomes: list[Outcome]) -> str:
 def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
     """The outcomes as a GitHub markdown table, for $GITHUB_STEP_SUMMARY or a PR comment."""
     lines = [f"### resbench check{': ' + title if title else ''}", ""]
-    lines += ["| result | statement | numbers | note |", "|---|---|---|---|"]
-    for o in outcomes:
-        cells = [VERDICT_BADGES[o.verdict], o.text, outcome_detail(o), o.note]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    rows = [[VERDICT_BADGES[o.verdict], o.text, outcome_detail(o), o.note] for o in outcomes]
+    lines += markdown_table(["result", "statement", "numbers", "note"], rows, numeric=False)
     lines += ["", f"**{check_summary(outcomes)}**", ""]
     return "\n".join(lines)
+
+
+def check_grid(outcomes: list[Outcome]) -> Table:
+    """The outcomes for a terminal: the verdict, then the statement with its numbers below."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    # A grid keeps wrapped text indented under its statement, clear of the verdicts.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for o in outcomes:
+        lines = [
+            escape(o.text),
+            *(f"[dim]{escape(x)}[/]" for x in (outcome_detail(o), o.note) if x),
+        ]
+        grid.add_row(f"[{VERDICT_STYLES[o.verdict]}]{o.verdict}[/]", "\n".join(lines))
+    return grid
 
 
 # --------------------------------------------------------------------------- helpers
@@ -457,15 +302,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() == "true"
-
-
-def _values(column: pd.Series) -> str:
-    """A column's distinct values, '8' or '8, 16' when it was swept."""
-    return ", ".join(str(v) for v in sorted(set(column.dropna()), key=str))
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,40 @@
+"""Datasets: options, loaders and the registry that names them; data lives on the device.
+
+| name            | made by                                          | module       |
+|-----------------|--------------------------------------------------|--------------|
+| `mnist1d`       | the `mnist1d` package's generator (cached)       | generated.py |
+| `synthetic`     | random inputs, labelled by a random linear map   | generated.py |
+| `cifar10`       | the official archive, binary or python version   | cifar.py     |
+| `cifar100`      | the official archive, binary or python version   | cifar.py     |
+| `mnist`         | the four IDX files, gzipped or not               | idx.py       |
+| `fashion-mnist` | the four IDX files, gzipped or not               | idx.py       |
+
+`base.py` holds what they share (options, `Data`, errors); `registry.py` names them and loads
+them; `files.py` finds, reads and downloads files; `safe_pickle.py` reads CIFAR's pickles
+without letting them run code; `images.py` turns pixels into a `Data`.
+"""
+
+from resbench.data.base import Data, DatasetError, DatasetOptions, Loader
+from resbench.data.registry import (
+    file_overrides,
+    load,
+    names,
+    options_class,
+    options_classes,
+    register,
+    validate,
+)
+
+__all__ = [
+    "Data",
+    "DatasetError",
+    "DatasetOptions",
+    "Loader",
+    "file_overrides",
+    "load",
+    "names",
+    "options_class",
+    "options_classes",
+    "register",
+    "validate",
+]

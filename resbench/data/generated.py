@@ -1,0 +1,95 @@
+"""The datasets made by a generator rather than read from files: MNIST-1D and synthetic.
+
+MNIST-1D comes from the `mnist1d` package's own generator and is cached as a .npz under
+resbench's cache directory, keyed by its options; synthetic data is drawn afresh each time
+(it is small, and seeded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import Field
+
+from resbench.atomic import replacing
+from resbench.cache import cache_dir
+from resbench.data.base import Data, DatasetOptions
+
+
+class Mnist1dOptions(DatasetOptions):
+    """MNIST-1D from the `mnist1d` package's own generator (defaults: its canonical 4000/1000)."""
+
+    name: Literal["mnist1d"] = "mnist1d"
+    num_samples: int = Field(5000, ge=20, description="train + test examples generated")
+    train_split: float = Field(0.8, gt=0, lt=1, description="fraction used for training")
+    final_seq_length: int = Field(40, ge=8, description="length of each sequence")
+    seed: int = Field(42, description="the generator's seed (42 is the canonical dataset)")
+
+
+class SyntheticOptions(DatasetOptions):
+    """Random inputs labelled by a fixed random linear map: learnable, any shape, for tests."""
+
+    name: Literal["synthetic"] = "synthetic"
+    shape: tuple[int, ...] = Field((1, 40), min_length=1, description="one input's shape")
+    classes: int = Field(10, ge=2)
+    n_train: int = Field(512, ge=1)
+    n_test: int = Field(128, ge=1)
+    seed: int = 0
+
+
+def load_mnist1d(options: DatasetOptions) -> Data:
+    import numpy as np
+    import torch
+
+    assert isinstance(options, Mnist1dOptions)
+    key = hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:10]
+    path = cache_dir() / f"mnist1d-{key}.npz"
+    if not path.exists():
+        arrays = _generate_mnist1d(options)
+        with replacing(path, suffix=".npz") as tmp:
+            np.savez(tmp, **arrays)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    x = torch.from_numpy(arrays["x"]).float().unsqueeze(1)  # (N, 1, L): one channel
+    x_test = torch.from_numpy(arrays["x_test"]).float().unsqueeze(1)
+    return Data(
+        x,
+        torch.from_numpy(arrays["y"]).long(),
+        x_test,
+        torch.from_numpy(arrays["y_test"]).long(),
+        num_classes=10,
+    )
+
+
+def _generate_mnist1d(options: Mnist1dOptions) -> dict[str, Any]:
+    import numpy as np
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = options.num_samples
+    args.train_split = options.train_split
+    args.final_seq_length = options.final_seq_length
+    args.seed = options.seed
+    # The generator seeds numpy's global RNG; restore it so callers are unaffected.
+    state = np.random.get_state()
+    try:
+        d = make_dataset(args)
+    finally:
+        np.random.set_state(state)
+    return {k: np.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}
+
+
+def load_synthetic(options: DatasetOptions) -> Data:
+    import torch
+
+    assert isinstance(options, SyntheticOptions)
+    g = torch.Generator().manual_seed(options.seed)
+    n = options.n_train + options.n_test
+    x = torch.randn(n, *options.shape, generator=g)
+    w = torch.randn(x[0].numel(), options.classes, generator=g)
+    y = (x.flatten(1) @ w).argmax(1)
+    if len(options.shape) == 1:
+        x = x.unsqueeze(1)  # a flat vector is one channel
+    k = options.n_train
+    return Data(x[:k], y[:k], x[k:], y[k:], num_classes=options.classes)

@@ -1,0 +1,188 @@
+"""The training loop's state, kept in one object so that a checkpoint saves all of it.
+
+`Loop` holds what carries over from one step to the next: the model and its optimiser,
+schedule and warm-up; the position in the data and its shuffle order; the running sums since
+the last curve point; the random streams; the curve and diagnostics recorded so far.
+`state_dict` saves it whole and `load_state_dict` puts it back, so a resumed run computes what
+an uninterrupted one does. On a GPU nothing here waits for the host between curve points:
+indices, random draws and running sums all live on the device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+
+from resbench import diagnostics
+from resbench.result import CurvePoint, LayerPoint, finite
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from resbench.data import Data
+    from resbench.recipe import ErrorGatedWarmup
+    from resbench.spec import RunSpec
+
+EVAL_BATCH = 2048
+AUGMENT_SEED = 1_000_003  # added to the run's seed: augmentation draws its own random stream
+
+
+class Loop:
+    """One run's training state between steps; see the module docstring."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        data: Data,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        warmup: ErrorGatedWarmup,
+        device: torch.device,
+    ) -> None:
+        self.data, self.model, self.device = data, model, device
+        self.optimizer, self.scheduler, self.warmup = optimizer, scheduler, warmup
+        self.batch_size = spec.train.batch_size
+        self.n = len(data.x_train)
+        self.steps_per_epoch = math.ceil(self.n / self.batch_size)
+        # Shuffles come from their own generator, on the CPU, so they are the same on every
+        # device; augmentation draws on the device (reproducible per device type).
+        self.shuffle = torch.Generator().manual_seed(spec.seed)
+        self.augment = torch.Generator(device).manual_seed(spec.seed + AUGMENT_SEED)
+        self.step = 0
+        self.examples = 0  # trained on so far, for the speed figures
+        self.train_seconds = 0.0  # spent in the loop so far, by this process and any before
+        self.order = torch.empty(0, dtype=torch.long)
+        # Running figures since the last curve point; the sums stay on the device.
+        self.seen = 0
+        self.loss_sum = torch.zeros((), device=device)
+        self.wrong_sum = torch.zeros((), device=device, dtype=torch.long)
+        self.curve: list[CurvePoint] = []
+        self.layers: list[LayerPoint] = []
+
+    @property
+    def last_loss(self) -> float | None:
+        """The running training loss at the last curve point, already on the host."""
+        return self.curve[-1].train_loss if self.curve else None
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next minibatch: a new shuffle each epoch, stored examples -> normalised inputs ->
+        random crops and flips (if the dataset augments)."""
+        k = self.step % self.steps_per_epoch
+        if k == 0:
+            self.order = torch.randperm(self.n, generator=self.shuffle).to(self.device)
+        idx = self.order[k * self.batch_size : (k + 1) * self.batch_size]
+        ds = self.data
+        return ds.augment(ds.inputs(ds.x_train[idx]), self.augment), ds.y_train[idx]
+
+    def count(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Add a trained minibatch to the running figures and take the step."""
+        wrong = (logits.detach().argmax(1) != y).sum()
+        self.loss_sum += loss.detach() * len(y)
+        self.wrong_sum += wrong
+        self.seen += len(y)
+        self.examples += len(y)
+        self.step += 1
+        self.warmup.update(self.step, wrong, len(y))  # holds lr at train.warmup_lr while it lasts
+
+    def point(self, net: nn.Module, precision: str) -> CurvePoint:
+        """Close the running figures into a curve point, with the test set measured now."""
+        train_loss = (self.loss_sum / self.seen).item()  # the one sync per curve point
+        ds = self.data
+        test_loss, test_error = evaluate(net, ds.x_test, ds.y_test, ds.inputs, precision)
+        point = CurvePoint(
+            step=self.step,
+            epoch=self.step / self.steps_per_epoch,
+            lr=self.optimizer.param_groups[0]["lr"],
+            train_loss=finite(train_loss),
+            train_error=self.wrong_sum.item() / self.seen,
+            test_loss=finite(test_loss),
+            test_error=test_error,
+        )
+        self.curve.append(point)
+        self.loss_sum.zero_()
+        self.wrong_sum.zero_()
+        self.seen = 0
+        return point
+
+    def measure(self, kinds: tuple[str, ...]) -> None:
+        """Record `train.diagnostics` now, on the first batch_size training examples."""
+        if not kinds:
+            return
+        ds, size = self.data, self.batch_size
+        probe = ds.inputs(ds.x_train[:size]), ds.y_train[:size]
+        self.layers += diagnostics.measure(self.model, *probe, kinds, self.step)  # type: ignore[arg-type]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything above, as tensors, numbers and lists (loadable with weights_only)."""
+        cuda = self.device.type == "cuda"
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "warmup": self.warmup.state_dict(),
+            "shuffle": self.shuffle.get_state(),
+            "augment": self.augment.get_state(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "step": self.step,
+            "examples": self.examples,
+            "train_seconds": self.train_seconds,
+            "order": self.order.cpu(),
+            "seen": self.seen,
+            "loss_sum": self.loss_sum.cpu(),
+            "wrong_sum": self.wrong_sum.cpu(),
+            "curve": [p.model_dump() for p in self.curve],
+            "layers": [p.model_dump() for p in self.layers],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.warmup.load_state_dict(state["warmup"])
+        self.shuffle.set_state(state["shuffle"])
+        self.augment.set_state(state["augment"])
+        torch.set_rng_state(state["rng"])
+        if self.device.type == "cuda" and state["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.step, self.examples = state["step"], state["examples"]
+        self.train_seconds = state["train_seconds"]
+        self.order = state["order"].to(self.device)
+        self.seen = state["seen"]
+        self.loss_sum.copy_(state["loss_sum"])
+        self.wrong_sum.copy_(state["wrong_sum"])
+        self.curve = [CurvePoint(**p) for p in state["curve"]]
+        self.layers = [LayerPoint(**p) for p in state["layers"]]
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bf16: matrix products and convolutions in bfloat16, the rest in float32; fp32: no change."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    precision: str = "fp32",
+) -> tuple[float, float]:
+    """(mean loss, error rate) of `model` on (x, y) in eval mode; `inputs` prepares each batch."""
+    was_training = model.training
+    model.eval()
+    loss, wrong = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+    for i in range(0, len(x), EVAL_BATCH):
+        batch = x[i : i + EVAL_BATCH]
+        with autocast(x.device, precision):
+            logits = model(inputs(batch) if inputs else batch).float()
+        target = y[i : i + EVAL_BATCH]
+        loss += F.cross_entropy(logits, target, reduction="sum")
+        wrong += (logits.argmax(1) != target).sum()
+    model.train(was_training)
+    return loss.item() / len(x), wrong.item() / len(x)

@@ -1,0 +1,60 @@
+"""Where a record was made: versions, machine and code, kept in every run's `env`.
+
+The same spec gives bit-identical numbers only on the same CPU model (or GPU), thread count and
+torch build; elsewhere it is another draw from the same population. So each record says where
+it came from, and comparisons can tell a change of code from a change of machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from resbench import __version__
+
+
+def environment(device: str) -> dict[str, str]:
+    """Versions and machine facts of the process that trained a run on `device` (imports torch)."""
+    import torch
+
+    return {
+        "resbench": __version__,
+        "torch": str(torch.__version__),  # TorchVersion would import torch where unpickled
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": str(os.cpu_count()),
+        "threads": str(torch.get_num_threads()),
+        "device": device,
+    }
+
+
+@functools.cache
+def cpu_model() -> str:
+    """The CPU's model name, as /proc/cpuinfo or the platform gives it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """The commit of the resbench checkout in use, when it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,167 @@
+"""The tidy tables of a sweep: built from run records, written as CSV, read back as frames.
+
+runs.csv    one row per run: identity columns, every other spec field (dotted), the results
+curves.csv  one row per (run, step, split, metric)
+layers.csv  one row per (run, step, layer, kind) of `train.diagnostics`
+
+The records are the truth; these are derived from them and can always be rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from resbench import ResbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from resbench.result import RunResult
+
+RUN_COLUMNS = [
+    "run_id", "sweep", "dataset", "family", "arch", "depth", "width", "seed",
+]  # fmt: skip
+RESULT_COLUMNS = [
+    "status", "train_error", "test_error", "train_loss", "test_loss", "epochs", "steps",
+    "params", "seconds", "train_seconds", "eval_seconds", "samples_per_s", "flops_per_sample",
+    "gflops", "mfu", "device",
+]  # fmt: skip
+CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
+LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
+# Spec fields shown by their short identity column instead.
+SHOWN = {"dataset.name", "model.family", "model.arch", "model.depth", "model.width"}
+
+
+def runs_frame(results: list[RunResult]) -> pd.DataFrame:
+    """One row per run: identity columns, every other spec field (dotted), then the results."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        s = r.spec
+        row: dict[str, Any] = {
+            "run_id": r.run_id,
+            "sweep": s.sweep,
+            "dataset": s.dataset.name,
+            "family": s.model.family,
+            "arch": s.model.arch,
+            "depth": s.model.depth,
+            "width": s.model.width,
+            "seed": s.seed,
+        }
+        for key, value in _flatten(s.model_dump(mode="json", exclude={"sweep", "seed"})).items():
+            if key not in SHOWN:
+                row[key] = json.dumps(value) if isinstance(value, list) else value
+        for key in RESULT_COLUMNS:
+            row[key] = getattr(r, key)
+        row["error"] = r.error
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=[*RUN_COLUMNS, *RESULT_COLUMNS, "error"])
+    return frame
+
+
+def curves_frame(results: list[RunResult]) -> pd.DataFrame:
+    """Long form: one row per (run, step, split, metric)."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
+        for p in r.curve:
+            for split in ("train", "test"):
+                for metric in ("loss", "error"):
+                    value = getattr(p, f"{split}_{metric}")
+                    rows.append((*key, p.step, p.epoch, split, metric, value))
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def layers_frame(results: list[RunResult]) -> pd.DataFrame:
+    """Long form: one row per (run, step, layer, kind) of the runs' diagnostics."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
+        rows += [(*key, p.step, p.layer, p.kind, p.value) for p in r.layers]
+    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def find_results(
+    ref: str | Path | None = None, root: str | Path = "results", role: str = "results"
+) -> Path:
+    """The runs.csv that `ref` names (a results directory or the CSV itself); `role` names it
+    in errors.
+
+    Without `ref`: the most recently written `root/<sweep>/runs.csv`. Reference results live
+    one level deeper (`root/reference/<sweep>/`), so they are never picked by default.
+    """
+    if ref is not None:
+        path = Path(ref)
+        csv = path / "runs.csv" if path.is_dir() else path
+        if not csv.is_file():
+            raise ResbenchError(f"{csv}: not found (the {role}: a runs.csv or its directory)")
+        return csv
+    found = sorted(
+        (p for p in Path(root).glob("*/runs.csv") if p.parent.name != "reference"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not found:
+        raise ResbenchError(
+            f"no results under {root}/: run a sweep first (resbench run) or name a results dir"
+        )
+    return found[-1]
+
+
+def load_runs(path: str | Path) -> pd.DataFrame:
+    """runs.csv of a results directory (or the CSV itself) as a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    csv = path / "runs.csv" if path.is_dir() else path
+    if not csv.is_file():
+        raise ResbenchError(f"{csv}: no such file (run the sweep first: resbench run)")
+    try:
+        runs = pd.read_csv(csv)
+    except (OSError, ValueError) as e:  # pandas' parser and empty-data errors are ValueErrors
+        raise ResbenchError(f"{csv}: not a readable runs table ({e})") from None
+    if missing := [c for c in ("arch", "depth", "seed", "status") if c not in runs.columns]:
+        raise ResbenchError(f"{csv}: not a runs table (no column {', '.join(missing)})")
+    return runs
+
+
+def load_curves(runs_csv: str | Path) -> pd.DataFrame:
+    """curves.csv beside `runs_csv`, as a DataFrame."""
+    import pandas as pd
+
+    csv = Path(runs_csv).with_name("curves.csv")
+    if not csv.is_file():
+        raise ResbenchError(f"{csv}: no such file (resbench run writes it beside runs.csv)")
+    return pd.read_csv(csv)
+
+
+def load_layers(runs_csv: str | Path) -> pd.DataFrame:
+    """layers.csv beside `runs_csv`, as a DataFrame."""
+    import pandas as pd
+
+    csv = Path(runs_csv).with_name("layers.csv")
+    if not csv.is_file():
+        raise ResbenchError(
+            f"{csv}: no such file; the runs recorded no diagnostics "
+            "(set train.diagnostics: [grad_norms, activations] and run the sweep)"
+        )
+    return pd.read_csv(csv)
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
