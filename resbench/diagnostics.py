@@ -19,7 +19,6 @@ is left out, as depth leaves it out. Activations: the output of the stem (0) and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -27,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resbench.models import CONV, Block
-from resbench.result import LayerPoint
+from resbench.result import LayerPoint, finite
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
@@ -82,10 +81,6 @@ def measure(
     where = [("grad_norm", i) for i in range(len(grads))]
     where += [("activation_std", i) for i in range(len(stds))]
     return [
-        LayerPoint(step=step, layer=layer, kind=kind, value=_finite(value))
+        LayerPoint(step=step, layer=layer, kind=kind, value=finite(value))
         for (kind, layer), value in zip(where, values, strict=True)
     ]
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None

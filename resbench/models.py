@@ -4,8 +4,10 @@
                                                        out = g(z2)        (plain)
 
 With batch norm, z = BN(W·a) (no bias). The shortcut is added *before* the second ReLU, as in
-He et al. 2015. A plain and a residual network of one family, depth and width have the same
-layers and the same parameter count; they differ only in `Block.forward`'s shortcut line.
+He et al. 2015. With shortcut A (no parameters), a plain and a residual network of one family,
+depth and width have the same layers, parameters and, for one seed, initial weights: they
+differ only in `Block.forward`'s shortcut line. Shortcut B's 1x1 projections add parameters,
+and their draws move the random stream, so the residual net then starts from other weights.
 
 | family | input      | depth counts                             | valid depths      |
 |--------|------------|------------------------------------------|-------------------|

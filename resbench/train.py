@@ -18,6 +18,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,11 @@ from resbench.provenance import environment
 from resbench.recipe import ErrorGatedWarmup, lr_factor, make_optimizer
 from resbench.result import Progress, RunResult, Status
 from resbench.spec import RunSpec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from resbench.data import Data
 
 
 def train_run(
@@ -59,17 +65,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     cfg = spec.train
     device = resolve_device(cfg.device)
     ds = data.load(spec.dataset, str(device))
-
-    # ---- model and optimiser: seeded, so a spec always starts from the same weights
-    torch.manual_seed(spec.seed)
-    model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # shapes are fixed: find the fastest kernels once
-    if spec.model.family == "cifar" and device.type in ("cuda", "cpu"):
-        # NHWC: the layout tensor cores read, and oneDNN's CPU convolutions run fastest on
-        # (ResNet-20 trains 1.2x as fast on one core: docs/performance.md)
-        model = model.to(memory_format=torch.channels_last)
-    net = torch.compile(model) if cfg.compile else model  # same parameters, compiled forward
+    model, net = _model(spec, ds, device)
     optimizer = make_optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(ds.x_train) / cfg.batch_size)
     total_steps = cfg.steps or (cfg.epochs or 0) * steps_per_epoch
@@ -116,8 +112,6 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
             progress(loop.step, total_steps, loop.last_loss)
     loop.train_seconds = time.perf_counter() - clock
 
-    # ---- final metrics, in eval mode and without augmentation: the training set as it is, and
-    # the test set, which the last curve point has just measured with this very model
     result = RunResult(
         run_id=spec.run_id,
         spec=spec,
@@ -134,16 +128,38 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         layers=loop.layers,
     )
     if status == "ok":
-        t1 = time.perf_counter()
-        final = (ds.inputs, cfg.precision)  # un-augmented: the training set as it is
-        result.train_loss, result.train_error = evaluate(net, ds.x_train, ds.y_train, *final)
-        # A finished loop always ends on a curve point: `step == total_steps` forces one.
-        result.test_loss, result.test_error = loop.curve[-1].test_loss, loop.curve[-1].test_error
-        result.eval_seconds = time.perf_counter() - t1
-        if not math.isfinite(result.train_loss):
-            result.status, result.train_loss = "diverged", None
+        _final_metrics(result, net, ds, cfg.precision)
     _speed_figures(result, spec, ds.input_shape, ds.num_classes, device)
     return result
+
+
+def _model(spec: RunSpec, ds: Data, device: torch.device) -> tuple[nn.Module, nn.Module]:
+    """The run's network, seeded (a spec always starts from the same weights), on `device`; and
+    what the loop calls: the same network, compiled when `train.compile` says so."""
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # shapes are fixed: find the fastest kernels once
+    if spec.model.family == "cifar" and device.type in ("cuda", "cpu"):
+        # NHWC: the layout tensor cores read, and oneDNN's CPU convolutions run fastest on
+        # (ResNet-20 trains 1.2x as fast on one core: docs/performance.md)
+        model = model.to(memory_format=torch.channels_last)
+    net = torch.compile(model) if spec.train.compile else model  # same parameters
+    return model, net
+
+
+def _final_metrics(result: RunResult, net: nn.Module, ds: Data, precision: str) -> None:
+    """The headline figures, in eval mode and without augmentation: the whole training set as it
+    is, and the test set, which the last curve point has just measured with this very model."""
+    t0 = time.perf_counter()
+    result.train_loss, result.train_error = evaluate(
+        net, ds.x_train, ds.y_train, ds.inputs, precision
+    )
+    # A finished loop always ends on a curve point: `step == total_steps` forces one.
+    result.test_loss, result.test_error = result.curve[-1].test_loss, result.curve[-1].test_error
+    result.eval_seconds = time.perf_counter() - t0
+    if not math.isfinite(result.train_loss):
+        result.status, result.train_loss = "diverged", None
 
 
 def _speed_figures(

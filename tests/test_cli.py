@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-from conftest import checkout_env, lock_holder
+import pytest
+from conftest import TINY_SWEEP, checkout_env, lock_holder
 from typer.testing import CliRunner, Result
 
 from resbench.cli import app
@@ -87,6 +87,32 @@ def test_bad_sweep_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (TINY_SWEEP.encode("utf-16"), "UTF-16 byte-order mark"),  # what some editors save
+        (bytes(range(256)) * 4, "not UTF-8 text"),  # not text at all
+    ],
+    ids=["utf-16", "binary"],
+)
+def test_a_sweep_that_is_not_utf8_text_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content)
+    result = run("run", str(bad), "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "bad.yaml" in lines[0] and says in lines[0], lines
+
+
+def test_a_sweep_saved_with_a_utf8_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(TINY_SWEEP.encode("utf-8-sig"))
+    result = run("run", str(path), "--out", str(tmp_path), "--dry-run")
+    assert result.exit_code == 0, result.output
+
+
 def test_missing_sweep_file_is_exit_2(tmp_path: Path) -> None:
     result = run("run", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2 and "no such sweep file" in result.output
@@ -99,10 +125,10 @@ def test_sweeps_lists_the_presets() -> None:
         assert name in result.output
 
 
-def test_help_is_fast_and_does_not_import_torch() -> None:
+def test_help_does_not_import_torch() -> None:
+    # How fast --help is belongs to benchmarks/startup.py: a timing here would flake.
     code = "import sys; from resbench.cli import app; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, env=checkout_env())
-    t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "resbench", "--help"],
         capture_output=True,
@@ -110,7 +136,7 @@ def test_help_is_fast_and_does_not_import_torch() -> None:
         check=True,
         env=checkout_env(),
     )
-    assert "run" in out.stdout and time.perf_counter() - t0 < 5
+    assert "run" in out.stdout
 
 
 def test_device_override_is_applied(tiny_sweep_file: Path, tmp_path: Path) -> None:

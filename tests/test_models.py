@@ -37,7 +37,9 @@ def test_forward_gives_finite_logits(family: str, depth: int, arch: str, batch_n
 
 
 @pytest.mark.parametrize(("family", "depth"), CASES)
-def test_plain_and_residual_have_equal_parameters(family: str, depth: int) -> None:
+def test_with_shortcut_a_plain_and_residual_twins_have_the_same_initial_weights(
+    family: str, depth: int
+) -> None:
     plain, residual = build(family, depth, "plain"), build(family, depth, "residual")
     assert count_parameters(plain) == count_parameters(residual)
     # Same seed, same layers: the very same weights; only the shortcut differs.
@@ -74,6 +76,25 @@ def test_option_a_zero_pads_and_subsamples() -> None:
     out = block.shortcut(a)
     assert out.shape == (2, 16, 20)
     assert torch.equal(out[:, :8], a[:, :, ::2]) and not out[:, 8:].any()
+
+
+@pytest.mark.parametrize("family", ["conv1d", "cifar"])
+def test_with_shortcut_b_the_residual_twin_has_projections_and_other_later_weights(
+    family: str,
+) -> None:
+    # Option B's two 1x1 projections (entering stages 2 and 3) add parameters, and drawing
+    # them moves the random stream, so the twins start from other weights: what README says.
+    plain = build(family, 20, "plain", shortcut="B")
+    residual = build(family, 20, "residual", shortcut="B")
+    blocks = [m for m in residual.modules() if isinstance(m, Block) and m.shortcut is not None]
+    projections = [b.shortcut for b in blocks if count_parameters(b.shortcut) > 0]
+    assert len(projections) == 2
+    extra = sum(count_parameters(p) for p in projections)
+    assert count_parameters(residual) == count_parameters(plain) + extra
+    weights = [k for k in plain.state_dict() if k.endswith("weight")]
+    assert set(plain.state_dict()) <= set(residual.state_dict())  # every layer has its twin
+    assert not any(torch.equal(plain.state_dict()[k], residual.state_dict()[k]) for k in weights
+                   if plain.state_dict()[k].dim() > 1)  # fmt: skip
 
 
 def test_option_b_projects_with_parameters() -> None:

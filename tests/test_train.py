@@ -9,6 +9,9 @@ import pytest
 import torch
 from conftest import TINY_SWEEP
 
+from resbench import data
+from resbench.loop import evaluate
+from resbench.models import build_model
 from resbench.recipe import lr_factor
 from resbench.spec import RunSpec, TrainConfig
 from resbench.sweep import expand, parse_sweep
@@ -60,6 +63,37 @@ def test_final_train_error_is_measured_on_the_whole_set_in_eval_mode() -> None:
     r = train_run(tiny())
     # 64 training examples: every error rate is a multiple of 1/64.
     assert math.isclose(r.train_error * 64, round(r.train_error * 64))
+
+
+def test_the_headline_train_error_is_the_eval_mode_error_of_the_whole_training_set() -> None:
+    # One step at a vanishing lr: the weights stay as they started, while batch norm's running
+    # statistics take their first step away from (0, 1). So the net's eval-mode predictions
+    # differ from its train-mode ones, and each definition of "train error" gives its own value.
+    spec = tiny(
+        **{"train.epochs": None, "train.steps": 1, "train.lr": 1e-12, "train.eval_every": 1}
+    )
+    r = train_run(spec)
+    ds = data.load(spec.dataset)
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.model, ds.input_shape, ds.num_classes)
+    first = torch.randperm(64, generator=torch.Generator().manual_seed(spec.seed))[:16]
+    model.train()
+    with torch.no_grad():
+        model(ds.x_train[first])  # the step's forward pass: running statistics move once
+    _, eval_error = evaluate(model, ds.x_train, ds.y_train)
+    model.train()
+    with torch.no_grad():
+        train_mode_error = (model(ds.x_train).argmax(1) != ds.y_train).float().mean().item()
+    running_error = r.curve[-1].train_error  # that minibatch, in train mode, during training
+    assert len({eval_error, train_mode_error, running_error}) == 3  # the test can tell them apart
+    assert r.train_error == eval_error
+
+
+def test_samples_per_s_counts_the_examples_trained_on() -> None:
+    # 70 examples in batches of 16: 5 steps an epoch, the last of 6 examples.
+    r = train_run(tiny(**{"dataset.n_train": 70}))
+    assert r.steps == 10
+    assert r.samples_per_s * r.train_seconds == pytest.approx(140)
 
 
 def test_final_test_figures_are_the_last_curve_point_of_the_trained_model() -> None:
