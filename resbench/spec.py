@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,7 +31,7 @@ from pydantic import (
 
 from resbench import ResbenchError, data
 from resbench.data import DatasetOptions
-from resbench.families import depth_problem
+from resbench.models import registry
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -48,6 +49,14 @@ EXECUTION_FIELDS = {
     ("dataset", "format"),
 }
 
+# Fields added after runs were recorded, with their defaults: a run that leaves one at its
+# default keeps the run id it had before the field existed, so no result is orphaned.
+ADDED_FIELDS: dict[tuple[str, str], Any] = {
+    ("train", "diagnostics"): [],
+    ("model", "block"): "basic",
+    ("model", "init"): "he",
+    ("model", "activation"): "relu",
+}
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
 DIAGNOSTICS = ("grad_norms", "activations")
@@ -68,9 +77,13 @@ DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(data.v
 
 
 class ModelSection(Strict):
-    """The `model:` section: everything about the network except depth and arch (swept)."""
+    """The `model:` section: everything about the network except depth and arch (swept).
 
-    family: Literal["mlp", "conv1d", "cifar"] = "conv1d"
+    Families, archs and blocks are looked up in `resbench.models.registry` when a sweep is
+    validated, so ones registered after import are known.
+    """
+
+    family: str = Field("conv1d", description="a registered family: mlp, conv1d, cifar, ...")
     width: PositiveInt = Field(
         16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
@@ -81,6 +94,24 @@ class ModelSection(Strict):
     zero_init_residual: bool = Field(
         False, description="start each residual branch's last batch norm at 0 (Goyal et al. 2017)"
     )
+    block: str = Field(
+        "basic",
+        description="basic: two 3-wide layers; bottleneck: 1, 3, 1 with 4x wider outputs "
+        "(conv1d, cifar; depth 9n+2)",
+    )
+    init: Literal["he", "orthogonal", "delta_orthogonal"] = Field(
+        "he",
+        description="hidden weight layers: he (Kaiming normal), orthogonal, or delta_orthogonal "
+        "(conv kernels zero but an orthogonal centre tap; Xiao et al. 2018)",
+    )
+    activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
+
+    @field_validator("family")
+    @classmethod
+    def _family_registered(cls, family: str) -> str:
+        if problem := registry.family_problem(family):
+            raise ValueError(problem)
+        return family
 
     @field_validator("zero_init_residual")
     @classmethod
@@ -89,19 +120,46 @@ class ModelSection(Strict):
             raise ValueError("zero_init_residual needs batch_norm: true")
         return value
 
+    @field_validator("block")
+    @classmethod
+    def _block_of_family(cls, block: str, info: ValidationInfo) -> str:
+        if "family" in info.data and (
+            problem := registry.block_problem(info.data["family"], block)
+        ):
+            raise ValueError(problem)
+        return block
+
 
 class ModelConfig(ModelSection):
     """A network fully described: the section plus the swept depth and arch."""
 
     depth: PositiveInt
-    arch: Literal["plain", "residual"]
+    arch: str
 
     @field_validator("depth")
     @classmethod
     def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
-        if "family" in info.data and (problem := depth_problem(info.data["family"], depth)):
+        if "family" not in info.data or "block" not in info.data:
+            return depth  # already refused: the error is theirs
+        if problem := registry.depth_problem(info.data["family"], depth, info.data["block"]):
             raise ValueError(problem)
         return depth
+
+    @field_validator("arch")
+    @classmethod
+    def _arch_placeable(cls, arch: str, info: ValidationInfo) -> str:
+        if "family" not in info.data:
+            problem = registry.arch_known_problem(arch)
+        else:
+            problem = registry.arch_problem(
+                info.data["family"],
+                arch,
+                info.data.get("batch_norm", True),
+                info.data.get("zero_init_residual", False),
+            )
+        if problem:
+            raise ValueError(problem)
+        return arch
 
 
 class TrainConfig(Strict):
@@ -179,15 +237,28 @@ class TrainConfig(Strict):
         return "epochs" if self.epochs is not None else "steps"
 
 
+def _registered_arch(arch: str) -> str:
+    if problem := registry.arch_known_problem(arch):
+        raise ValueError(problem)
+    return arch
+
+
+ArchName = Annotated[str, AfterValidator(_registered_arch)]
+
+
 class _Claim(Strict):
     metric: str = "train_error"
+    where: dict[str, Any] = Field(
+        default_factory=dict,
+        description="only the runs whose fields have these values, e.g. {model.batch_norm: false}",
+    )
 
 
 class Degrades(_Claim):
     """For `arch`, the deepest net's metric exceeds the best shallower one's by >= min_gap."""
 
     claim: Literal["degrades"]
-    arch: Literal["plain", "residual"] = "plain"
+    arch: ArchName = "plain"
     min_gap: NonNegativeFloat = 0.0
 
 
@@ -195,7 +266,7 @@ class Holds(_Claim):
     """For `arch`, the deepest net's metric is no worse than the shallowest's + tolerance."""
 
     claim: Literal["holds"]
-    arch: Literal["plain", "residual"] = "residual"
+    arch: ArchName = "residual"
     tolerance: NonNegativeFloat = 0.0
 
 
@@ -203,8 +274,8 @@ class Beats(_Claim):
     """`arch`'s metric is below `than`'s at `depths` (default: every shared depth) by >= min_gap."""
 
     claim: Literal["beats"]
-    arch: Literal["plain", "residual"] = "residual"
-    than: Literal["plain", "residual"] = "plain"
+    arch: ArchName = "residual"
+    than: ArchName = "plain"
     depths: tuple[PositiveInt, ...] = ()
     min_gap: NonNegativeFloat = 0.0
 
@@ -227,8 +298,9 @@ class RunSpec(Strict):
         data = self.model_dump(mode="json", exclude={"sweep"})
         for section, key in EXECUTION_FIELDS:
             data[section].pop(key, None)
-        if not data["train"]["diagnostics"]:
-            del data["train"]["diagnostics"]  # off, the id is the one runs had before the field
+        for (section, key), default in ADDED_FIELDS.items():
+            if data[section].get(key) == default:
+                del data[section][key]  # at its default, the id is the one runs had before it
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

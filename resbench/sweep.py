@@ -146,7 +146,22 @@ def schema_json() -> str:
     )
     schema = schema_sweep.model_json_schema()
     schema["title"] = "resbench sweep"
+    _registered_names(schema)
     return json.dumps(schema, indent=2) + "\n"
+
+
+def _registered_names(schema: dict[str, Any]) -> None:
+    """Name the registered families, blocks and archs in the schema, for editors to offer."""
+    from resbench.models import registry
+
+    defs = schema["$defs"]
+    blocks = sorted({b for f in registry.family_names() for b in registry.get_family(f).blocks})
+    model = defs["ModelSection"]["properties"]
+    model["family"]["enum"] = registry.family_names()
+    model["block"]["enum"] = blocks
+    for claim, fields in (("Degrades", ["arch"]), ("Holds", ["arch"]), ("Beats", ["arch", "than"])):
+        for field in fields:
+            defs[claim]["properties"][field]["enum"] = registry.arch_names()
 
 
 def starter_sweep(name: str) -> str:
