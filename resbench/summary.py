@@ -1,5 +1,9 @@
 """Statistics over seeds per (depth, arch): what `report`, `plot` and `check` summarise.
 
+A sweep that varies more than depth, arch and seed (batch norm, say, or the family) has
+variants: the spec columns that take several values within one (depth, arch). Summaries are
+per variant, depth and arch; a variant's runs are never pooled with another's.
+
 Means are over the runs that ended `ok`. Runs that diverged or failed are counted beside the
 mean ("diverged 1/3"), never averaged in and never dropped silently. Everything here is data
 (pandas frames and dicts); `resbench.render` turns it into tables and text.
@@ -28,6 +32,23 @@ RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "e
 
 
 def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
+    """Per variant, depth and arch: run counts, and mean, std, min, max of `metric` over the ok
+    runs; the variant columns come first, when the sweep has variants."""
+    import pandas as pd
+
+    variants = variant_columns(runs)
+    if not variants:
+        return _summarize(runs, metric)
+    frames = []
+    for key, group in runs.groupby(variants, sort=True, dropna=False):
+        summary = _summarize(group, metric)
+        for column, value in zip(variants, key, strict=True):
+            summary.insert(variants.index(column), column, value)
+        frames.append(summary)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
     `worse` marks the degradation: the mean exceeds that of a shallower depth of the same arch
@@ -98,6 +119,10 @@ def describe(runs: pd.DataFrame) -> dict[str, str]:
         out["shortcut"] = _values(runs["model.shortcut"])
     if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(_truthy).any():
         out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(_truthy))
+    for key, usual in (("block", "basic"), ("init", "he"), ("activation", "relu")):
+        column = runs.get(f"model.{key}")
+        if column is not None and (column.dropna() != usual).any():
+            out[key] = _values(column)
     for unit in ("epochs", "steps"):
         column = runs.get(f"train.{unit}")
         if column is not None and column.notna().any():
@@ -133,12 +158,46 @@ def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) 
 
 
 def variant_columns(runs: pd.DataFrame) -> list[str]:
-    """The spec columns, besides depth, arch and seed, whose values differ between runs."""
+    """The spec columns, besides depth, arch and seed, that take several values within one
+    (depth, arch). A column that only follows depth or arch (a learning rate zipped with depth)
+    is part of what a depth or an arch is, not a variant."""
     from resbench.spec import EXECUTION_FIELDS
 
     where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
     spec = ["dataset", "family", "width"] + [c for c in runs.columns if "." in c]
-    return [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+    if not spec:
+        return []
+    within = runs.groupby(["depth", "arch"])[spec].nunique(dropna=False).max()
+    return [c for c in spec if within[c] > 1]
+
+
+def summary_variants(summary: pd.DataFrame) -> list[str]:
+    """The variant columns of a summary (or ratio) frame: spec columns, never statistics."""
+    return [c for c in summary.columns if "." in c or c in ("dataset", "family", "width")]
+
+
+def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+    """The runs whose fields (dotted spec names, as in a sweep) have the values in `where`."""
+    from resbench.tables import column_of
+
+    keep = runs.index == runs.index
+    for key, value in where.items():
+        column = column_of(key)
+        if column not in runs:
+            raise ResbenchError(f"where: {key}: no such column in the runs table")
+        keep &= runs[column].map(lambda v, want=value: _same_value(v, want)).to_numpy()
+    return runs[keep]
+
+
+def _same_value(value: Any, want: Any) -> bool:
+    """A runs.csv cell against a value from a sweep file: True == 'True', 0.1 == '0.1'."""
+    if isinstance(want, bool) or isinstance(value, bool):
+        return _truthy(value) == _truthy(want) and str(want).lower() in ("true", "false")
+    try:
+        return float(value) == float(want)
+    except (TypeError, ValueError):
+        return str(value) == str(want)
 
 
 def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -194,7 +253,10 @@ def _values(column: pd.Series) -> str:
 
 
 def arch_order(archs: Iterable[str]) -> list[str]:
-    """The distinct archs in the order tables and figures show them: plain and residual first."""
+    """The distinct archs in the order tables and figures show them: the registry's (plain,
+    residual, then the remedies), then any it does not know, by name."""
+    from resbench.models.registry import arch_names
+
     present = set(archs)
-    first = [a for a in ("plain", "residual") if a in present]
+    first = [a for a in arch_names() if a in present]
     return first + sorted(present - set(first))

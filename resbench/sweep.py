@@ -109,7 +109,8 @@ def parse_sweep(
         except ValidationError as e:
             raise Invalid(*describe(e)) from None
         _check_axes(sweep)
-        _expand(sweep)  # every run must validate: bad axis values fail at load time
+        specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
+        _check_claims(sweep, specs)
     except Invalid as e:
         blame = next((k for k in overrides if related(e.path, k)), None)
         by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
@@ -194,6 +195,32 @@ def _check_axes(sweep: Sweep) -> None:
         missing = [k for k in REQUIRED_GRID_KEYS if k not in extra]
         if missing:
             raise Invalid(f"include[{i}]", f"missing {', '.join(missing)}")
+
+
+def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
+    """A claim's `where:` must name fields of the runs, with values some run has."""
+    dumps = [spec.model_dump(mode="json") for spec in specs]
+    for i, claim in enumerate(sweep.expect):
+        for key in claim.where:
+            try:
+                _field(dumps[0], key)
+            except KeyError:
+                where = f"expect[{i}].where.{key}"
+                raise Invalid(where, "not a field of the runs (e.g. model.batch_norm)") from None
+        if claim.where and not any(
+            all(_field(d, k) == v for k, v in claim.where.items()) for d in dumps
+        ):
+            raise Invalid(f"expect[{i}].where", f"no run of the sweep has {_yaml(claim.where)}")
+
+
+def _field(dump: dict[str, Any], key: str) -> Any:
+    """The value of a dumped RunSpec at a swept or dotted key; KeyError when it has none."""
+    value: Any = dump
+    for part in split_key(key):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(key)
+        value = value[part]
+    return value
 
 
 def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
@@ -281,13 +308,7 @@ def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunS
 def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
     """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
     data = spec.model_dump(mode="json")
-    out = {}
-    for key in sweep.swept_keys():
-        value = data
-        for part in split_key(key):
-            value = value[part]
-        out[key] = value
-    return out
+    return {key: _field(data, key) for key in sweep.swept_keys()}
 
 
 def _yaml(value: Any) -> str:

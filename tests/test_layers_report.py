@@ -29,16 +29,19 @@ RATIOS = {
 }
 
 
-def hand_made(family: str = "conv1d") -> tuple[pd.DataFrame, pd.DataFrame]:
+def hand_made(
+    family: str = "conv1d", ratios: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and their layers.csv: layer 0 holds the ratio, every later layer 1, at steps 0, 40."""
+    ratios = ratios or RATIOS
     statuses = {
-        k: [0.1 if end is not None else "diverged" for _, end in v] for k, v in RATIOS.items()
+        k: [0.1 if end is not None else "diverged" for _, end in v] for k, v in ratios.items()
     }
     runs = make_runs(statuses, family=family)
     runs["run_id"] = family + "-" + runs["run_id"]
     rows = []
     for _, run in runs.iterrows():
-        init, end = RATIOS[run["arch"], run["depth"]][run["seed"]]
+        init, end = ratios[run["arch"], run["depth"]][run["seed"]]
         for step, first in ((0, init), (40, end)):
             for layer in range(run["depth"]):
                 value = math.nan if first is None else first if layer == 0 else 1.0
@@ -104,6 +107,22 @@ def test_report_layers_prints_the_ratio_table(tmp_path: Path) -> None:
     out = result.output
     assert "first ÷ last layer" in out and "plain init" in out and "residual end" in out
     assert "1e+03 (2)" in out and "diverged 1/2" in out
+
+
+def test_report_layers_of_many_archs_has_a_row_per_arch_and_moment_within_80_columns(
+    tmp_path: Path,
+) -> None:
+    ratios = {**RATIOS, **{(a, d): [(0.9, 1.1)] * 2 for a in ("preact", "fixup") for d in (8, 56)}}
+    runs, layers = hand_made(ratios=ratios)
+    root = write_results(tmp_path / "hand", runs, claims=None)
+    layers.to_csv(root / "layers.csv", index=False)
+    result = runner.invoke(app, ["report", str(root), "--layers"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    header = next(line for line in lines if "arch" in line and "at" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]] == ["arch", "at", "8", "56"]
+    assert any("preact" in line and "init" in line and "0.9 (2)" in line for line in lines)
 
 
 def test_report_layers_as_csv_and_json_and_markdown(tmp_path: Path) -> None:
