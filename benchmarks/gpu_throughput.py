@@ -38,6 +38,9 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
         batch_norm=True,
         shortcut="A",
         zero_init_residual=False,
+        block="basic",
+        init="he",
+        activation="relu",
     )
     torch.manual_seed(0)
     model = build_model(cfg, (3, 32, 32), 10).to(device)  # type: ignore[arg-type]

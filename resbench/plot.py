@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DPI = 150
 DEPTH_SIZE = (7.0, 4.5)  # inches, per variant of the sweep: 1050 x 675 pixels at DPI
+DEPTH_COLUMNS = 3  # panels in a row of the depth figure, then the next row
 CURVES_SIZE = (12.0, 4.5)  # two archs: 1800 x 675
 LAYERS_ROW_SIZE = (12.0, 3.6)  # per variant (family, batch norm, ...), two archs: 1800 x 540
 LAYERS_TITLE_HEIGHT = 0.4  # inches above the rows for the sweep's header line
@@ -67,9 +68,14 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     variants = _variants(runs)
     colors = arch_colors(arch_order(runs["arch"]))
     width, height = DEPTH_SIZE
-    fig = Figure(figsize=(width * len(variants), height), dpi=DPI, layout="constrained")
-    axes = fig.subplots(1, len(variants), sharey=True, squeeze=False)[0]
-    for ax, (title, group) in zip(axes, variants, strict=True):
+    columns = min(len(variants), DEPTH_COLUMNS)
+    rows = -(-len(variants) // columns)
+    fig = Figure(figsize=(width * columns, height * rows), dpi=DPI, layout="constrained")
+    grid = fig.subplots(rows, columns, sharey=True, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(variants) :]:
+        ax.axis("off")  # the last row's spare panels
+    for ax, (title, group) in zip(axes, variants, strict=False):
         summary = summarize(group, metric)
         for arch in arch_order(group["arch"]):
             arch_runs = group[group["arch"] == arch]
@@ -84,12 +90,14 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             ax.plot(ok["depth"], ok[metric], ".", color=color, alpha=0.6, ms=5)
         ax.set_xticks(sorted(set(summary["depth"])))
         ax.set_xlabel("depth (layers)")
-        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize="small")
+        small = "small" if len(variants) == 1 else "x-small"
+        ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize=small)
         if title:
             ax.set_title(title, fontsize="medium")
-    axes[0].set_ylabel(metric.replace("_", " "))
+    axes[0].set_ylim(bottom=0)  # shared: once all panels are drawn, so none is cut off
+    for row in grid:
+        row[0].set_ylabel(metric.replace("_", " "))
     fig.suptitle(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
 

@@ -19,6 +19,7 @@ from resbench.summary import RATIO_COLUMNS, arch_order, summarize, summary_varia
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import RenderableType
     from rich.table import Table
 
     from resbench.check import Outcome
@@ -59,6 +60,7 @@ def header_line(info: dict[str, str]) -> str:
         parts.append(f"shortcut {info['shortcut']}")
     if info.get("zero_init_residual") == "True":
         parts.append("zero_init_residual")
+    parts += [f"{key} {info[key]}" for key in ("block", "init", "activation") if key in info]
     parts += [f"{info[u]} {u}" for u in ("epochs", "steps") if u in info]
     return " · ".join(p for p in parts if p)
 
@@ -156,24 +158,34 @@ def _tables(
     return out
 
 
-def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[Table]:
+def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[RenderableType]:
     """Per variant: each arch's mean ± std (n) of `metric` at each depth (and residual −
     plain); the last table carries the legend."""
-    from rich.table import Table
-
-    tables = []
     groups = _tables(summarize(runs, metric))
+    return _rich_tables(groups, f"{metric} by depth · mean ± std (n)", LEGEND)
+
+
+def _rich_tables(
+    groups: list[tuple[dict[str, Any], list[str], list[list[str]]]], title: str, legend: str
+) -> list[RenderableType]:
+    """A rich table per variant, the variant's values in bold above it (as a title they would
+    wrap to the table's width); the last table carries the legend."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[RenderableType] = []
     for i, (values, header, rows) in enumerate(groups):
-        title = " · ".join(
-            t for t in (f"{metric} by depth · mean ± std (n)", variant_title(values)) if t
-        )
-        table = Table(title=title, caption=LEGEND if i == len(groups) - 1 else None)
+        caption = legend if i == len(groups) - 1 else None
+        # As wide as its title and legend, which would wrap in a table of few columns.
+        width = max(len(title), len(caption or "")) + 4
+        table = Table(title=title, caption=caption, min_width=width)
         for name in header:
             table.add_column(name, justify=_justify(name))
         for row in rows:
             table.add_row(*(_marked(c) for c in row))
-        tables.append(table)
-    return tables
+        out.append(Group(Text(variant_title(values), style="bold"), table) if values else table)
+    return out
 
 
 def _justify(header: str) -> Literal["left", "right"]:
@@ -289,25 +301,11 @@ def _ratio_at(
     return "" if r is None else _ratio_cell(r, when, sep)
 
 
-def ratio_tables(ratios: pd.DataFrame) -> list[Table]:
-    """One rich table per variant: rows depth, columns each arch's ratio at init and end; the
-    last one carries the legend."""
-    from rich.table import Table
-
-    tables = []
+def ratio_tables(ratios: pd.DataFrame) -> list[RenderableType]:
+    """One rich table per variant: each arch's ratio at init and end at each depth; the last
+    one carries the legend."""
     groups = _ratio_rows(ratios, sep="\n")
-    for i, (values, header, rows) in enumerate(groups):
-        title = "gradient norm, first ÷ last layer"
-        if values:
-            title += f" · {variant_title(values)}"
-        caption = RATIO_LEGEND if i == len(groups) - 1 else None
-        table = Table(*header, title=title, caption=caption)
-        for column in table.columns:
-            column.justify = _justify(str(column.header))
-        for row in rows:
-            table.add_row(*(_marked(cell) for cell in row))
-        tables.append(table)
-    return tables
+    return _rich_tables(groups, "gradient norm, first ÷ last layer", RATIO_LEGEND)
 
 
 def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:

@@ -15,9 +15,11 @@ With bottleneck blocks (conv1d, cifar) depth is 9n+2. Shortcuts, gates and batch
 counted. The paper's CIFAR-10 nets (width 16, shortcut option A) and the pre-activation
 bottleneck nets of He et al. 2016 (shortcut option B), and their parameters, as tested:
 
-| depth  | 20    | 32    | 44    | 56    | 110  | 1202  | preact 164 | preact 1001 |
-|--------|-------|-------|-------|-------|------|-------|------------|-------------|
-| params | 0.27M | 0.46M | 0.66M | 0.85M | 1.7M | 19.4M | 1.7M       | 10.2M       |
+| depth  | 20    | 32    | 44    | 56    | 110  | 1202  | preact 164 | preact 1001     |
+|--------|-------|-------|-------|-------|------|-------|------------|-----------------|
+| params | 0.27M | 0.46M | 0.66M | 0.85M | 1.7M | 19.4M | 1.7M       | 10.33M (10.2M*) |
+
+* the weight layers alone, batch norm's scales and shifts aside: how the 2016 paper counts.
 """
 
 from __future__ import annotations
