@@ -17,10 +17,14 @@ from resbench import __version__
 
 
 def environment(device: str) -> dict[str, str]:
-    """Versions and machine facts of the process that trained a run on `device` (imports torch)."""
+    """Versions and machine facts of the process that trained a run on `device` (imports torch).
+
+    Where it ran, too: the host, the process (a worker's pid) and the GPUs it was shown
+    (`CUDA_VISIBLE_DEVICES`, an index or a UUID, when set), so that placement can be checked.
+    """
     import torch
 
-    return {
+    env = {
         "resbench": __version__,
         "torch": str(torch.__version__),  # TorchVersion would import torch where unpickled
         "python": platform.python_version(),
@@ -29,7 +33,12 @@ def environment(device: str) -> dict[str, str]:
         "cpus": str(os.cpu_count()),
         "threads": str(torch.get_num_threads()),
         "device": device,
+        "host": platform.node(),
+        "pid": str(os.getpid()),
     }
+    if (visible := os.environ.get("CUDA_VISIBLE_DEVICES")) is not None:
+        env["cuda_visible_devices"] = visible
+    return env
 
 
 @functools.cache

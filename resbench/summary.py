@@ -21,7 +21,8 @@ DEFAULT_METRICS = ("train_error", "test_error")
 # The runs.csv columns that make sense per (depth, arch); named when a metric is unknown.
 METRICS = (
     "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
-    "flops_per_sample", "params", "train_seconds", "eval_seconds", "seconds", "epochs", "steps",
+    "flops_per_sample", "params", "train_seconds", "eval_seconds", "startup_seconds", "seconds",
+    "epochs", "steps",
 )  # fmt: skip
 DIGITS = 3  # shown precision: differences below it are ties, not degradation
 RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "end"]

@@ -25,8 +25,8 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 RESULT_COLUMNS = [
     "status", "train_error", "test_error", "train_loss", "test_loss", "epochs", "steps",
-    "params", "seconds", "train_seconds", "eval_seconds", "samples_per_s", "flops_per_sample",
-    "gflops", "mfu", "device",
+    "params", "seconds", "train_seconds", "eval_seconds", "startup_seconds", "samples_per_s",
+    "flops_per_sample", "gflops", "mfu", "compiled", "device",
 ]  # fmt: skip
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]

@@ -150,7 +150,8 @@ def test_run_id_changes_with_diagnostics_and_stays_as_it_was_without() -> None:
     data_ = spec.model_dump(mode="json", exclude={"sweep"})
     for section, key in EXECUTION_FIELDS:
         data_[section].pop(key, None)
-    del data_["train"]["diagnostics"]  # as the spec hashed before the field existed
+    del data_["train"]["diagnostics"]  # as the spec hashed before these fields existed
+    del data_["train"]["deterministic"]
     canonical = json.dumps(data_, sort_keys=True, separators=(",", ":"))
     assert spec.run_id == hashlib.sha256(canonical.encode()).hexdigest()[:12]
     on = tiny(**{"train.diagnostics": BOTH})

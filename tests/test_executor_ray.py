@@ -56,6 +56,20 @@ def test_ray_results_equal_inline_results_on_cpu() -> None:
     assert {e.slot for e in started} == {0, 1}  # two CPUs, one CPU per run: two in flight
 
 
+def test_each_node_measures_its_missing_peaks_before_runs_start() -> None:
+    import json
+
+    from resbench import peak
+    from resbench.executors.ray_cluster import _probe_nodes
+
+    # Three threads: a peak no other test measures. The node's task shares this process's
+    # cache directory (its Ray was started here, with this environment).
+    wanted = peak.key(peak.cpu_model(), 3, "fp32")
+    assert wanted not in peak.known()
+    _probe_nodes(ray, 3, ["fp32"])
+    assert json.loads(peak.peak_path().read_text())[wanted] > 0
+
+
 def test_a_task_reserves_its_num_cpus_as_torch_threads() -> None:
     pool = make_executor(ExecutorSection(name="ray", num_cpus=2), "cpu")
     (r,) = pool.map(train_run, tiny_specs()[:1])
