@@ -58,11 +58,13 @@ def train_run(
             result = _train(spec, progress, Path(checkpoint) if checkpoint is not None else None)
     except torch.cuda.OutOfMemoryError as e:
         result = _broken(spec, "oom", e)
-        # What this run cached is no use to the next run on this GPU, and would crowd it out.
-        gc.collect()
-        torch.cuda.empty_cache()
     except Exception as e:  # a failing run is a result, never the end of a sweep
         result = _broken(spec, "failed", e)
+    if result.status == "oom":
+        # What the run holds (its frames were kept by the exception until the block ended) is
+        # no use to the next run on this GPU, and would crowd it out: free it now.
+        gc.collect()
+        torch.cuda.empty_cache()
     result.started_at = started
     result.seconds = time.perf_counter() - t0
     result.env = environment(result.device)
