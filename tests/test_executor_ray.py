@@ -5,14 +5,13 @@ One Ray instance serves the whole module: starting one takes seconds.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP, assert_same_as_inline, checkout_env
+from conftest import TINY_SWEEP, assert_same_as_inline, checkout_env, start_local_ray
 from faults import Faulty, Slow
 from typer.testing import CliRunner
 
@@ -29,14 +28,7 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     """One small local Ray for every test here; executors find it initialised and keep it."""
-    # Its workers import this checkout, and the tests' own run functions (faults.py).
-    path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        logging_level="warning",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    start_local_ray(num_cpus=2)
     yield
     ray.shutdown()
 

@@ -3,11 +3,8 @@ so a local Ray can declare two it does not have, and hand them out as it would r
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from conftest import TINY_SWEEP, checkout_env
+from conftest import TINY_SWEEP, start_local_ray
 from faults import Timed
 
 from resbench.executors import RunStarted, make_executor
@@ -22,14 +19,7 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module")
 def fake_gpus():
     """A local Ray with 2 GPUs it does not have (and 4 CPUs, so that CPUs are not the limit)."""
-    path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
-    ray.init(
-        num_cpus=4,
-        num_gpus=2,
-        include_dashboard=False,
-        logging_level="warning",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    start_local_ray(num_cpus=4, num_gpus=2)
     yield
     ray.shutdown()
 
