@@ -12,6 +12,10 @@ How runs that did not end `ok` count:
 A claim passes only if the difference of means passes *and* its 95% Welch t interval lies
 wholly on the passing side; a group with fewer than two valued runs has no interval, and the
 claim is INCONCLUSIVE. Anything but PASS fails the check.
+
+`worse` is the one notion of "worse" in resbench: the report's ▲, the depth figure's markers and
+these checks all ask it. The baseline comparison asks it too, at a level that keeps the false
+alarms of all its comparisons together at `FAMILY_ALPHA` (docs/ci.md).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from resbench import ResbenchError
 from resbench.result import FINISHED, MISSING
-from resbench.stats import Interval, welch_interval
+from resbench.stats import LEVEL, Interval, contrast_interval, one_sided, welch_interval
+from resbench.tables import MACHINE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +41,8 @@ DIVERGED_ERROR = 1.0
 DEFAULT_TOLERANCE = 0.05
 BASELINE_METRICS = ("train_error", "test_error")
 EFFECT_METRIC = "train_error"
+EFFECT_ARCHS = ("plain", "residual")  # the effect is the first's metric minus the second's
+FAMILY_ALPHA = 0.05  # the baseline's false alarms, all its comparisons together
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,41 @@ def groups(runs: pd.DataFrame, metric: str) -> dict[tuple[str, int], Group]:
     return out
 
 
+# --------------------------------------------------------------------------- worse
+
+
+def worse(a: Group, b: Group, by: float = 0.0, level: float = LEVEL) -> bool:
+    """Is `a` worse than `b` by more than `by`, beyond the noise over seeds?
+
+    Yes when mean(a) − mean(b) and the lower end of its Welch interval at `level` both exceed
+    `by`. No verdict, so False, for a group with runs missing or fewer than two values: noise
+    over three seeds, a net 0.005 worse, is not "worse".
+    """
+    if a.problem() or b.problem() or a.n < 2 or b.n < 2:
+        return False
+    interval = welch_interval(a.values, b.values, level)
+    return interval.diff > by and interval.low > by
+
+
+def worse_than_shallower(by_key: dict[tuple[str, int], Group]) -> dict[tuple[str, int], bool]:
+    """Per (arch, depth): `worse` than the best shallower net of the same arch (the report's ▲)."""
+    out = {}
+    for arch in sorted({a for a, _ in by_key}):
+        shallower: list[Group] = []
+        for depth in _depths(by_key, arch):
+            group = by_key[(arch, depth)]
+            best = _best(shallower)
+            out[(arch, depth)] = best is not None and worse(group, best)
+            shallower.append(group)
+    return out
+
+
+def _best(candidates: list[Group]) -> Group | None:
+    """The group with the lowest mean among those that can be judged (no runs missing)."""
+    whole = [g for g in candidates if g.problem() is None]
+    return min(whole, key=lambda g: g.mean) if whole else None
+
+
 # --------------------------------------------------------------------------- completeness
 
 
@@ -179,7 +221,8 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     for g in [*shallower, deepest]:
         if problem := g.problem():
             return _inconclusive(text, problem, (deepest,))
-    best = min(shallower, key=lambda g: g.mean)
+    best = _best(shallower)
+    assert best is not None  # every shallower group is whole
     text = (
         f"{claim.arch} degrades: {deepest.label} − {best.label} (best shallower) "
         f"≥ {claim.min_gap:g} ({claim.metric})"
@@ -242,13 +285,14 @@ def _compare(
         return Outcome(kind, text, "INCONCLUSIVE", (a, b), diff, None, "; ".join(notes))
     interval = welch_interval(a.values, b.values)
     if at_least is not None:
-        mean_ok, interval_ok, edge = diff >= at_least, interval.low >= at_least, interval.low
+        passed, mean_ok, edge = worse(a, b, by=at_least), diff > at_least, interval.low
     else:
         assert at_most is not None
-        mean_ok, interval_ok, edge = diff <= at_most, interval.high <= at_most, interval.high
-    if mean_ok and not interval_ok:
+        mean_ok, edge = diff <= at_most, interval.high
+        passed = mean_ok and interval.high <= at_most
+    if mean_ok and not passed:
         notes.insert(0, f"the mean passes but the interval reaches {edge:+.3f}")
-    verdict: Verdict = "PASS" if mean_ok and interval_ok else "FAIL"
+    verdict: Verdict = "PASS" if passed else "FAIL"
     return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
 
 
@@ -262,60 +306,88 @@ def _inconclusive(
 
 
 def compare_baseline(
-    runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE
+    runs: pd.DataFrame,
+    baseline: pd.DataFrame,
+    tolerance: float = DEFAULT_TOLERANCE,
+    alpha: float = FAMILY_ALPHA,
 ) -> list[Outcome]:
-    """Each (arch, depth) mean against the reference's, and the effect's size at the deepest depth.
+    """Each (arch, depth) group against the reference's, as two samples over seeds, and the
+    effect's size at the deepest depth both archs share.
 
-    A mean that moved by more than `tolerance` either way fails: the benchmark changed, and the
-    reference must be renewed deliberately. The effect (plain − residual train error at the
-    deepest depth both share) fails only when it shrank by more than `tolerance`.
+    A group fails when it is `worse` than the reference by more than `tolerance`, or better by
+    more: the benchmark changed, and the reference must be renewed deliberately. The effect
+    (plain − residual train error) fails only when it shrank by more than `tolerance`. Each of
+    the m comparisons runs at alpha / m (Bonferroni), so that an honest rerun — other seeds,
+    another CPU, another thread count — fails at most `alpha` of the time in all, as far as the
+    t intervals hold (docs/ci.md: measured on real runs).
     """
     _same_setup(runs, baseline)
-    out = []
+    pairs = []
     for metric in BASELINE_METRICS:
         if metric not in baseline.columns:
             continue
         now, ref = groups(runs, metric), groups(baseline, metric)
-        for key, reference in ref.items():
-            current = now.get(key, Group(*key))
-            text = f"{current.label} {metric} within {tolerance:g} of the reference"
-            outcome = _against_reference(text, current, reference, tolerance)
-            out.append(outcome)
-    out.append(_effect(runs, baseline, tolerance))
+        pairs += [(metric, now.get(key, Group(*key)), group) for key, group in ref.items()]
+    level = 1 - alpha / (len(pairs) + 1)  # the +1: the effect
+    out = [_against_reference(m, now, ref, tolerance, level) for m, now, ref in pairs]
+    out.append(_effect(runs, baseline, tolerance, level))
     return out
 
 
-def _against_reference(text: str, current: Group, reference: Group, tolerance: float) -> Outcome:
+def _against_reference(
+    metric: str, current: Group, reference: Group, tolerance: float, level: float
+) -> Outcome:
+    """Did this group's mean change by more than `tolerance`, beyond the noise over seeds?"""
+    text = f"{current.label} {metric}: no change beyond ±{tolerance:g} from the reference"
     for g, where in ((current, "results"), (reference, "reference")):
-        if problem := g.problem():
+        if problem := _unjudged(g):
             return _inconclusive(text, f"{where}: {problem}", (current, reference), "baseline")
-    diff = current.mean - reference.mean
-    verdict: Verdict = "PASS" if abs(diff) <= tolerance else "FAIL"
-    note = "" if verdict == "PASS" else ("worse" if diff > 0 else "better") + " than the reference"
-    return Outcome("baseline", text, verdict, (current, reference), diff, note=note)
+    interval = welch_interval(current.values, reference.values, level)
+    note, verdict = "", cast(Verdict, "PASS")
+    if worse(current, reference, tolerance, level):
+        note, verdict = "worse than the reference", "FAIL"
+    elif worse(reference, current, tolerance, level):
+        note, verdict = "better than the reference: if meant, renew it (docs/ci.md)", "FAIL"
+    elif abs(interval.diff) > tolerance:
+        note = "the mean moved more, but within the noise over seeds"
+    return Outcome("baseline", text, verdict, (current, reference), interval.diff, interval, note)
 
 
-def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float) -> Outcome:
+def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float, level: float) -> Outcome:
+    """Did the effect at the deepest shared depth shrink by more than `tolerance`? One-sided:
+    (plain − residual) now minus the same in the reference, its upper bound at `level`."""
+    first, second = EFFECT_ARCHS
     ref = groups(baseline, EFFECT_METRIC)
-    shared = sorted(set(_depths(ref, "plain")) & set(_depths(ref, "residual")))
-    text = f"effect (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
+    shared = sorted(set(_depths(ref, first)) & set(_depths(ref, second)))
+    text = f"effect ({first} − {second} {EFFECT_METRIC}): shrank by no more than {tolerance:g}"
     if not shared:
         return _inconclusive(text, "the reference has no depth with both archs", (), "baseline")
     depth = shared[-1]
-    text = f"effect at {depth} (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
+    text = text.replace("effect", f"effect at {depth}", 1)
     now = groups(runs, EFFECT_METRIC)
     sides = []
     for where, by_key in (("results", now), ("reference", ref)):
-        plain = by_key.get(("plain", depth), Group("plain", depth))
-        residual = by_key.get(("residual", depth), Group("residual", depth))
-        for g in (plain, residual):
-            if problem := g.problem():
-                return _inconclusive(text, f"{where}: {problem}", (), "baseline")
-        sides.append(plain.mean - residual.mean)
-    gap_now, gap_ref = sides
-    verdict: Verdict = "PASS" if gap_now >= gap_ref - tolerance else "FAIL"
-    note = f"gap {gap_now:.3f} now, {gap_ref:.3f} in the reference"
-    return Outcome("baseline", text, verdict, (), gap_now - gap_ref, note=note)
+        pair = [by_key.get((arch, depth), Group(arch, depth)) for arch in EFFECT_ARCHS]
+        if problem := _unjudged(*pair):
+            return _inconclusive(text, f"{where}: {problem}", (), "baseline")
+        sides.append(pair)
+    (p_now, r_now), (p_ref, r_ref) = sides
+    terms = [(1.0, p_now.values), (-1.0, r_now.values), (-1.0, p_ref.values), (1.0, r_ref.values)]
+    interval = contrast_interval(terms, one_sided(level))
+    shrank = interval.diff < -tolerance and interval.high < -tolerance
+    note = f"gap {p_now.mean - r_now.mean:.3f} now, {p_ref.mean - r_ref.mean:.3f} in the reference"
+    verdict: Verdict = "FAIL" if shrank else "PASS"
+    return Outcome("baseline", text, verdict, (), interval.diff, interval, note)
+
+
+def _unjudged(*gs: Group) -> str | None:
+    """Why groups cannot be compared as samples (runs missing, fewer than two values), or None."""
+    for g in gs:
+        if problem := g.problem():
+            return problem
+    if few := [f"{g.label} has n={g.n}" for g in gs if g.n < 2]:
+        return f"too few seeds for an interval ({', '.join(few)}; need ≥ 2)"
+    return None
 
 
 def _same_setup(runs: pd.DataFrame, baseline: pd.DataFrame) -> None:
@@ -328,6 +400,35 @@ def _same_setup(runs: pd.DataFrame, baseline: pd.DataFrame) -> None:
                     f"the baseline is for {column} {', '.join(map(str, sorted(ref)))}; "
                     f"the results are {', '.join(map(str, sorted(now)))}"
                 )
+
+
+def machine_note(runs: pd.DataFrame, baseline: pd.DataFrame) -> str | None:
+    """One line when the results and the reference come from other CPU or GPU models, thread
+    counts or torch builds, or when either side does not say; None when they match."""
+    now, ref = _machine(runs), _machine(baseline)
+    differ = [k for k in now if k in ref and now[k] != ref[k]]
+    unknown = [side for side, m in (("results", now), ("reference", ref)) if "cpu_model" not in m]
+    draw = "another draw from the same population, not the same numbers, and no failure by itself"
+    if differ:
+        where = "; ".join(f"{k} {now[k]} here, {ref[k]} in the reference" for k in differ)
+        return f"other hardware or software than the reference ({where}): {draw}"
+    if unknown:
+        return (
+            f"the {' and the '.join(unknown)} do not record their CPU model (older records): "
+            f"made on another CPU model, thread count or torch build, they are {draw}"
+        )
+    return None
+
+
+def _machine(runs: pd.DataFrame) -> dict[str, str]:
+    """What runs.csv says of where the runs were made: column -> its distinct values."""
+    out = {}
+    for column in (*MACHINE_COLUMNS, "device"):
+        if column in runs.columns:
+            values = sorted({str(v) for v in runs[column].dropna() if str(v)})
+            if values:
+                out[column] = " / ".join(values)
+    return out
 
 
 # --------------------------------------------------------------------------- everything
