@@ -413,9 +413,11 @@ def machine_note(runs: pd.DataFrame, baseline: pd.DataFrame) -> str | None:
         where = "; ".join(f"{k} {now[k]} here, {ref[k]} in the reference" for k in differ)
         return f"other hardware or software than the reference ({where}): {draw}"
     if unknown:
+        sides = " and the ".join(unknown)
+        verb = "was" if unknown == ["reference"] else "were"
         return (
-            f"the {' and the '.join(unknown)} do not record their CPU model (older records): "
-            f"made on another CPU model, thread count or torch build, they are {draw}"
+            f"where the {sides} {verb} made is not recorded (older results): from another CPU "
+            f"model, thread count or torch build, results are {draw}"
         )
     return None
 

@@ -199,7 +199,7 @@ def test_the_machine_note_names_what_differs_and_calls_it_another_draw() -> None
 def test_results_without_a_machine_still_compare_and_say_so() -> None:
     old = make_runs(REFERENCE)  # no cpu_model, torch or device columns: older results
     note = machine_note(make_runs(RERUN, **machine("AMD EPYC")), old)
-    assert note is not None and note.startswith("the reference do")
+    assert note is not None and note.startswith("where the reference was made is not recorded")
     assert all_passed(compare_baseline(make_runs(RERUN), old))
 
 
