@@ -9,10 +9,10 @@ from conftest import BOTH_DEGRADE, PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench import ResbenchError
+from resbench.baseline import compare_baseline
 from resbench.check import (
     all_passed,
     check,
-    compare_baseline,
     completeness,
     evaluate_claims,
 )

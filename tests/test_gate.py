@@ -11,15 +11,8 @@ import pytest
 from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
-from resbench.check import (
-    FAMILY_ALPHA,
-    Group,
-    all_passed,
-    compare_baseline,
-    evaluate_claims,
-    machine_note,
-    worse,
-)
+from resbench.baseline import FAMILY_ALPHA, compare_baseline, machine_note
+from resbench.check import Group, all_passed, evaluate_claims, worse
 from resbench.cli import app
 from resbench.spec import Degrades
 from resbench.stats import contrast_interval, one_sided, welch_interval

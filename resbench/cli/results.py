@@ -270,7 +270,8 @@ def check(
 
         resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    from resbench.check import all_passed, machine_note
+    from resbench.baseline import machine_note
+    from resbench.check import all_passed
     from resbench.check import check as run_checks
     from resbench.render import check_grid, check_markdown, check_summary
     from resbench.sweep import load_sweep
