@@ -26,7 +26,8 @@ ARCHS = ("plain", "residual")
 
 
 def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error") -> Path:
-    """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot."""
+    """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot,
+    and a triangle where the report shows ▲ (worse than a shallower net, beyond noise)."""
     from matplotlib.figure import Figure
 
     from resbench.render import header_line
@@ -37,6 +38,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     summary = summarize(runs, metric)
     fig = Figure(figsize=DEPTH_SIZE, dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
+    marked = False  # one legend entry for the worse markers
     for i, arch in enumerate(arch_order(runs["arch"])):
         color = ARCH_COLORS.get(arch, f"C{i + 2}")
         arch_runs = runs[runs["arch"] == arch]
@@ -48,6 +50,11 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
         ax.fill_between(s["depth"], s["min"], s["max"], color=color, alpha=0.2, lw=0)
         ok = arch_runs[arch_runs["status"] == "ok"]
         ax.plot(ok["depth"], ok[metric], ".", color=color, alpha=0.6, ms=5)
+        # The report's ▲, from the same decision (resbench.check.worse).
+        worse = s[s["worse"]]
+        legend = "worse than a shallower net, beyond noise" if len(worse) and not marked else None
+        ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12, label=legend)
+        marked = marked or bool(len(worse))
     depths = sorted(set(summary["depth"]))
     ax.set_xticks(depths)
     ax.set_xlabel("depth (layers)")

@@ -24,15 +24,14 @@ METRICS = (
     "flops_per_sample", "params", "train_seconds", "eval_seconds", "startup_seconds", "seconds",
     "epochs", "steps",
 )  # fmt: skip
-DIGITS = 3  # shown precision: differences below it are ties, not degradation
 RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "end"]
 
 
 def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
     """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
-    `worse` marks the degradation: the mean exceeds that of a shallower depth of the same arch
-    by at least the shown precision (whether that is more than noise is for `check` to say).
+    `worse` marks the degradation: worse than a shallower net of the same arch beyond the noise
+    over seeds, as `resbench.check.worse` decides it for `check` too.
     """
     import pandas as pd
 
@@ -59,20 +58,17 @@ def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
         rows,
         columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
     )
-    summary["worse"] = _worse_than_shallower(summary)
+    summary["worse"] = _worse_than_shallower(runs, metric, summary)
     return summary
 
 
-def _worse_than_shallower(summary: pd.DataFrame) -> list[bool]:
-    """Per row: is the mean above the lowest mean of a shallower depth of the same arch?"""
-    best: dict[str, float] = {}  # arch -> lowest mean among the shallower depths
-    worse = dict.fromkeys(summary.index, False)
-    for i, row in summary.sort_values("depth", kind="stable").iterrows():
-        shallower = best.get(row["arch"], math.inf)
-        worse[i] = bool(round(row["mean"], DIGITS) > round(shallower, DIGITS))  # NaN: False
-        if not math.isnan(row["mean"]):
-            best[row["arch"]] = min(shallower, row["mean"])
-    return [worse[i] for i in summary.index]
+def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame) -> list[bool]:
+    """Per row: `resbench.check.worse` than the best shallower net of the same arch?"""
+    from resbench.check import groups, worse_than_shallower
+
+    worse = worse_than_shallower(groups(runs, metric))
+    keys = zip(summary["arch"], summary["depth"], strict=True)
+    return [worse.get((str(arch), int(depth)), False) for arch, depth in keys]
 
 
 def check_metric(runs: pd.DataFrame, metric: str) -> None:
