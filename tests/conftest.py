@@ -29,6 +29,7 @@ def start_local_ray(**resources: float) -> None:
 
     path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
     ray.init(
+        address="local",  # a Ray of its own, never one already running on this machine
         **resources,
         include_dashboard=False,
         logging_level="warning",
