@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU figures for docs/performance.md, in one go, on one CUDA GPU:
 #   1. training samples/s of ResNet-20/56/110, fp32 vs bf16, on synthetic CIFAR-shaped data
-#      (benchmarks/gpu_throughput.py), then ResNet-56 bf16 with torch.compile;
+#      (benchmarks/gpu_throughput.py), then ResNet-56 bf16 with torch.compile, then ResNet-56
+#      in tf32 and with deterministic kernels (the cost of train.deterministic);
 #   2. a short real sweep through `resbench run` (benchmarks/gpu-sweep.yaml, synthetic data).
 #
 # Meant for a GPU machine that has torch, typer, rich, pandas, pyyaml and pytest but NOT
@@ -30,6 +31,11 @@ echo "== 1. throughput: ResNet-20/56/110 (residual, option A), batch 128, fp32 v
 echo "== 1b. the same step compiled: ResNet-56, bf16, torch.compile (first steps compile)"
 "$PY" benchmarks/gpu_throughput.py --depths 56 --precisions bf16 --steps "$STEPS" \
   --warmup-steps 30 --compile || echo "torch.compile failed here; the figures above stand"
+
+echo "== 1c. arithmetic: ResNet-56 in tf32, and fp32/tf32 with deterministic kernels"
+"$PY" benchmarks/gpu_throughput.py --depths 56 --precisions tf32 --steps "$STEPS"
+"$PY" benchmarks/gpu_throughput.py --depths 56 --precisions fp32,tf32 --steps "$STEPS" \
+  --deterministic
 
 echo "== 2. a short real sweep: resbench run benchmarks/gpu-sweep.yaml"
 if "$PY" -c "import pydantic" 2>/dev/null; then

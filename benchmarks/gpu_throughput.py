@@ -3,11 +3,13 @@
 Imports only torch and resbench's models and augmentation (not pydantic, not mnist1d), so it
 runs wherever torch does. A timed step is what `train_run` does per step: gather a batch of
 uint8 images on the device, normalise it, pad-crop-flip it, forward under autocast, backward,
-SGD with momentum and weight decay. On CUDA: cuDNN benchmark mode and channels-last, as in
-`train_run`. Timing starts after warm-up steps and ends with a device sync.
+SGD with momentum and weight decay. On CUDA: the backends set as `train_run` sets them for the
+precision (resbench/precision.py), and channels-last. Timing starts after warm-up steps and
+ends with a device sync.
 
     python benchmarks/gpu_throughput.py                        # ResNet-20/56/110, fp32 and bf16
     python benchmarks/gpu_throughput.py --depths 56 --compile  # with torch.compile
+    python benchmarks/gpu_throughput.py --depths 56 --precisions fp32,tf32 --deterministic
     python benchmarks/gpu_throughput.py --device cpu --depths 8 --steps 2 --batch-size 8
 
 Prints a table, then one JSON line per measurement.
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 
 from resbench.augment import crop_flip
 from resbench.models import build_model, count_parameters
+from resbench.precision import autocast, configure
 
 
 def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
@@ -42,10 +45,10 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
         init="he",
         activation="relu",
     )
+    configure(device, precision, args.deterministic)  # as train_run sets the backends
     torch.manual_seed(0)
     model = build_model(cfg, (3, 32, 32), 10).to(device)  # type: ignore[arg-type]
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
         model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model) if args.compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -58,7 +61,7 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
     def step() -> None:
         idx = torch.randint(0, args.images, (args.batch_size,), device=device, generator=g)
         x = crop_flip((images[idx].float() - mean) / std, 4, True, g)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with autocast(device, precision):
             loss = F.cross_entropy(net(x), labels[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -79,6 +82,7 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
         "arch": args.arch,
         "precision": precision,
         "compile": args.compile,
+        "deterministic": args.deterministic,
         "batch_size": args.batch_size,
         "steps": args.steps,
         "params": count_parameters(model),
@@ -100,13 +104,18 @@ def sync(device: torch.device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", default="20,56,110", help="comma-separated 6n+2 depths")
-    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
+    parser.add_argument(
+        "--precisions", default="fp32,bf16", help="comma-separated: fp32, tf32, bf16"
+    )
     parser.add_argument("--arch", default="residual", choices=["plain", "residual"])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=100, help="timed steps per measurement")
     parser.add_argument("--warmup-steps", type=int, default=20, help="untimed steps first")
     parser.add_argument("--images", type=int, default=50_000, help="synthetic training images")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument(
+        "--deterministic", action="store_true", help="deterministic kernels (train.deterministic)"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
 

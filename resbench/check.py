@@ -12,6 +12,10 @@ How runs that did not end `ok` count:
 A claim passes only if the difference of means passes *and* its 95% Welch t interval lies
 wholly on the passing side; a group with fewer than two valued runs has no interval, and the
 claim is INCONCLUSIVE. Anything but PASS fails the check.
+
+`worse` is the one notion of "worse" in resbench: the report's ▲, the depth figure's markers and
+these checks all ask it; so does the comparison with reference results (`resbench.baseline`),
+at the level its many comparisons need together.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from typing import TYPE_CHECKING, Literal
 
 from resbench import ResbenchError
 from resbench.result import FINISHED, MISSING
-from resbench.stats import Interval, welch_interval
-from resbench.summary import select_runs, variant_columns
+from resbench.stats import LEVEL, Interval, welch_interval
+from resbench.variants import select_runs, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,9 +38,7 @@ if TYPE_CHECKING:
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
 OutcomeKind = Literal["runs", "claim", "baseline"]
 DIVERGED_ERROR = 1.0
-DEFAULT_TOLERANCE = 0.05
-BASELINE_METRICS = ("train_error", "test_error")
-EFFECT_METRIC = "train_error"
+DEFAULT_TOLERANCE = 0.05  # of the baseline comparison (resbench.baseline)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,41 @@ def groups(runs: pd.DataFrame, metric: str) -> dict[tuple[str, int], Group]:
     return out
 
 
+# --------------------------------------------------------------------------- worse
+
+
+def worse(a: Group, b: Group, by: float = 0.0, level: float = LEVEL) -> bool:
+    """Is `a` worse than `b` by more than `by`, beyond the noise over seeds?
+
+    Yes when mean(a) − mean(b) and the lower end of its Welch interval at `level` both exceed
+    `by`. No verdict, so False, for a group with runs missing or fewer than two values: noise
+    over three seeds, a net 0.005 worse, is not "worse".
+    """
+    if a.problem() or b.problem() or a.n < 2 or b.n < 2:
+        return False
+    interval = welch_interval(a.values, b.values, level)
+    return interval.diff > by and interval.low > by
+
+
+def worse_than_shallower(by_key: dict[tuple[str, int], Group]) -> dict[tuple[str, int], bool]:
+    """Per (arch, depth): `worse` than the best shallower net of the same arch (the report's ▲)."""
+    out = {}
+    for arch in sorted({a for a, _ in by_key}):
+        shallower: list[Group] = []
+        for depth in _depths(by_key, arch):
+            group = by_key[(arch, depth)]
+            best = _best(shallower)
+            out[(arch, depth)] = best is not None and worse(group, best)
+            shallower.append(group)
+    return out
+
+
+def _best(candidates: list[Group]) -> Group | None:
+    """The group with the lowest mean among those that can be judged (no runs missing)."""
+    whole = [g for g in candidates if g.problem() is None]
+    return min(whole, key=lambda g: g.mean) if whole else None
+
+
 # --------------------------------------------------------------------------- completeness
 
 
@@ -201,7 +238,8 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     for g in [*shallower, deepest]:
         if problem := g.problem():
             return _inconclusive(text, problem, (deepest,))
-    best = min(shallower, key=lambda g: g.mean)
+    best = _best(shallower)
+    assert best is not None  # every shallower group is whole
     text = (
         f"{claim.arch} degrades: {deepest.label} − {best.label} (best shallower) "
         f"≥ {claim.min_gap:g} ({_scope(claim)})"
@@ -264,13 +302,14 @@ def _compare(
         return Outcome(kind, text, "INCONCLUSIVE", (a, b), diff, None, "; ".join(notes))
     interval = welch_interval(a.values, b.values)
     if at_least is not None:
-        mean_ok, interval_ok, edge = diff >= at_least, interval.low >= at_least, interval.low
+        passed, mean_ok, edge = worse(a, b, by=at_least), diff > at_least, interval.low
     else:
         assert at_most is not None
-        mean_ok, interval_ok, edge = diff <= at_most, interval.high <= at_most, interval.high
-    if mean_ok and not interval_ok:
+        mean_ok, edge = diff <= at_most, interval.high
+        passed = mean_ok and interval.high <= at_most
+    if mean_ok and not passed:
         notes.insert(0, f"the mean passes but the interval reaches {edge:+.3f}")
-    verdict: Verdict = "PASS" if mean_ok and interval_ok else "FAIL"
+    verdict: Verdict = "PASS" if passed else "FAIL"
     return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
 
 
@@ -278,78 +317,6 @@ def _inconclusive(
     text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
 ) -> Outcome:
     return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
-
-
-# --------------------------------------------------------------------------- baseline
-
-
-def compare_baseline(
-    runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE
-) -> list[Outcome]:
-    """Each (arch, depth) mean against the reference's, and the effect's size at the deepest depth.
-
-    A mean that moved by more than `tolerance` either way fails: the benchmark changed, and the
-    reference must be renewed deliberately. The effect (plain − residual train error at the
-    deepest depth both share) fails only when it shrank by more than `tolerance`.
-    """
-    _same_setup(runs, baseline)
-    out = []
-    for metric in BASELINE_METRICS:
-        if metric not in baseline.columns:
-            continue
-        now, ref = groups(runs, metric), groups(baseline, metric)
-        for key, reference in ref.items():
-            current = now.get(key, Group(*key))
-            text = f"{current.label} {metric} within {tolerance:g} of the reference"
-            outcome = _against_reference(text, current, reference, tolerance)
-            out.append(outcome)
-    out.append(_effect(runs, baseline, tolerance))
-    return out
-
-
-def _against_reference(text: str, current: Group, reference: Group, tolerance: float) -> Outcome:
-    for g, where in ((current, "results"), (reference, "reference")):
-        if problem := g.problem():
-            return _inconclusive(text, f"{where}: {problem}", (current, reference), "baseline")
-    diff = current.mean - reference.mean
-    verdict: Verdict = "PASS" if abs(diff) <= tolerance else "FAIL"
-    note = "" if verdict == "PASS" else ("worse" if diff > 0 else "better") + " than the reference"
-    return Outcome("baseline", text, verdict, (current, reference), diff, note=note)
-
-
-def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float) -> Outcome:
-    ref = groups(baseline, EFFECT_METRIC)
-    shared = sorted(set(_depths(ref, "plain")) & set(_depths(ref, "residual")))
-    text = f"effect (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
-    if not shared:
-        return _inconclusive(text, "the reference has no depth with both archs", (), "baseline")
-    depth = shared[-1]
-    text = f"effect at {depth} (plain − residual {EFFECT_METRIC}) ≥ the reference's − {tolerance:g}"
-    now = groups(runs, EFFECT_METRIC)
-    sides = []
-    for where, by_key in (("results", now), ("reference", ref)):
-        plain = by_key.get(("plain", depth), Group("plain", depth))
-        residual = by_key.get(("residual", depth), Group("residual", depth))
-        for g in (plain, residual):
-            if problem := g.problem():
-                return _inconclusive(text, f"{where}: {problem}", (), "baseline")
-        sides.append(plain.mean - residual.mean)
-    gap_now, gap_ref = sides
-    verdict: Verdict = "PASS" if gap_now >= gap_ref - tolerance else "FAIL"
-    note = f"gap {gap_now:.3f} now, {gap_ref:.3f} in the reference"
-    return Outcome("baseline", text, verdict, (), gap_now - gap_ref, note=note)
-
-
-def _same_setup(runs: pd.DataFrame, baseline: pd.DataFrame) -> None:
-    """Refuse to compare runs with a reference of another dataset or family of nets."""
-    for column in ("dataset", "family"):
-        if column in runs.columns and column in baseline.columns:
-            now, ref = set(runs[column].dropna()), set(baseline[column].dropna())
-            if now != ref:
-                raise ResbenchError(
-                    f"the baseline is for {column} {', '.join(map(str, sorted(ref)))}; "
-                    f"the results are {', '.join(map(str, sorted(now)))}"
-                )
 
 
 # --------------------------------------------------------------------------- everything
@@ -370,5 +337,7 @@ def check(
         raise ResbenchError("nothing to check: the results have no runs")
     out = [completeness(runs), *evaluate_claims(runs, claims)]
     if baseline is not None:
+        from resbench.baseline import compare_baseline  # built on this module's groups
+
         out += compare_baseline(runs, baseline, tolerance)
     return out

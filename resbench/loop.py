@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from resbench import diagnostics
+from resbench.precision import autocast
 from resbench.result import CurvePoint, LayerPoint, finite
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class Loop:
     ) -> None:
         self.data, self.model, self.device = data, model, device
         self.optimizer, self.scheduler, self.warmup = optimizer, scheduler, warmup
-        self.batch_size = spec.train.batch_size
+        self.seed, self.batch_size = spec.seed, spec.train.batch_size
         self.n = len(data.x_train)
         self.steps_per_epoch = math.ceil(self.n / self.batch_size)
         # Shuffles come from their own generator, on the CPU, so they are the same on every
@@ -56,6 +57,8 @@ class Loop:
         self.step = 0
         self.examples = 0  # trained on so far, for the speed figures
         self.train_seconds = 0.0  # spent in the loop so far, by this process and any before
+        self.startup: tuple[float, int] | None = None  # (train_seconds, examples) at 1st point
+        self.resumed_from_device: str | None = None  # a checkpoint's device, when another
         self.order = torch.empty(0, dtype=torch.long)
         # Running figures since the last curve point; the sums stay on the device.
         self.seen = 0
@@ -63,6 +66,7 @@ class Loop:
         self.wrong_sum = torch.zeros((), device=device, dtype=torch.long)
         self.curve: list[CurvePoint] = []
         self.layers: list[LayerPoint] = []
+        self.eval_batch = EVAL_BATCH  # halved for good when an evaluation runs out of memory
 
     @property
     def last_loss(self) -> float | None:
@@ -81,7 +85,8 @@ class Loop:
 
     def count(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
         """Add a trained minibatch to the running figures and take the step."""
-        wrong = (logits.detach().argmax(1) != y).sum()
+        # float(): bf16 logits tie where float32 ones differ, which would count as mistakes
+        wrong = (logits.detach().float().argmax(1) != y).sum()
         self.loss_sum += loss.detach() * len(y)
         self.wrong_sum += wrong
         self.seen += len(y)
@@ -92,8 +97,7 @@ class Loop:
     def point(self, net: nn.Module, precision: str) -> CurvePoint:
         """Close the running figures into a curve point, with the test set measured now."""
         train_loss = (self.loss_sum / self.seen).item()  # the one sync per curve point
-        ds = self.data
-        test_loss, test_error = evaluate(net, ds.x_test, ds.y_test, ds.inputs, precision)
+        test_loss, test_error = self.evaluate(net, "test", precision)
         point = CurvePoint(
             step=self.step,
             epoch=self.step / self.steps_per_epoch,
@@ -108,6 +112,38 @@ class Loop:
         self.wrong_sum.zero_()
         self.seen = 0
         return point
+
+    def evaluate(self, net: nn.Module, split: str, precision: str) -> tuple[float, float]:
+        """(mean loss, error) of `net` on the whole `split` (train or test), as it is stored.
+
+        An evaluation batch may need more memory than a training step (it is larger): on a GPU
+        that runs out, the batch is halved, for this evaluation and every later one.
+        """
+        ds = self.data
+        x, y = (ds.x_train, ds.y_train) if split == "train" else (ds.x_test, ds.y_test)
+        while True:
+            try:
+                return evaluate(net, x, y, ds.inputs, precision, self.eval_batch)
+            except torch.cuda.OutOfMemoryError:
+                if self.eval_batch <= self.batch_size:
+                    raise  # no smaller than a training batch: the run itself does not fit
+                torch.cuda.empty_cache()
+                self.eval_batch = max(self.batch_size, self.eval_batch // 2)
+
+    def started(self, seconds: float) -> None:
+        """The first curve point is done, `seconds` into the loop: the steady state begins."""
+        if self.startup is None:
+            self.startup = (seconds, self.examples)
+
+    def speed(self) -> tuple[float | None, float | None]:
+        """(startup_seconds, samples_per_s): the steady state's examples a second, after the
+        first curve point; the whole loop's when there is nothing after it."""
+        if self.startup is None:
+            return None, (self.examples / self.train_seconds if self.train_seconds > 0 else None)
+        seconds, examples = self.startup
+        if self.examples > examples and self.train_seconds > seconds:
+            return seconds, (self.examples - examples) / (self.train_seconds - seconds)
+        return seconds, self.examples / self.train_seconds if self.train_seconds > 0 else None
 
     def measure(self, kinds: tuple[str, ...]) -> None:
         """Record `train.diagnostics` now, on the first batch_size training examples."""
@@ -129,9 +165,11 @@ class Loop:
             "augment": self.augment.get_state(),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "device": self.device.type,
             "step": self.step,
             "examples": self.examples,
             "train_seconds": self.train_seconds,
+            "startup": list(self.startup) if self.startup else None,
             "order": self.order.cpu(),
             "seen": self.seen,
             "loss_sum": self.loss_sum.cpu(),
@@ -146,23 +184,25 @@ class Loop:
         self.scheduler.load_state_dict(state["scheduler"])
         self.warmup.load_state_dict(state["warmup"])
         self.shuffle.set_state(state["shuffle"])
-        self.augment.set_state(state["augment"])
         torch.set_rng_state(state["rng"])
-        if self.device.type == "cuda" and state["cuda_rng"] is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.step, self.examples = state["step"], state["examples"]
         self.train_seconds = state["train_seconds"]
+        self.startup = tuple(state["startup"]) if state["startup"] else None  # type: ignore[assignment]
+        if state["device"] == self.device.type:
+            self.augment.set_state(state["augment"])
+            if self.device.type == "cuda" and state["cuda_rng"] is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        else:
+            # A device's random state means nothing to another type of device: augmentation
+            # goes on from a stream of its own, seeded by the step, and the record says so.
+            self.augment.manual_seed(self.seed + AUGMENT_SEED + self.step)
+            self.resumed_from_device = state["device"]
         self.order = state["order"].to(self.device)
         self.seen = state["seen"]
         self.loss_sum.copy_(state["loss_sum"])
         self.wrong_sum.copy_(state["wrong_sum"])
         self.curve = [CurvePoint(**p) for p in state["curve"]]
         self.layers = [LayerPoint(**p) for p in state["layers"]]
-
-
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """bf16: matrix products and convolutions in bfloat16, the rest in float32; fp32: no change."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 @torch.no_grad()
@@ -172,16 +212,17 @@ def evaluate(
     y: torch.Tensor,
     inputs: Callable[[torch.Tensor], torch.Tensor] | None = None,
     precision: str = "fp32",
+    batch_size: int = EVAL_BATCH,
 ) -> tuple[float, float]:
     """(mean loss, error rate) of `model` on (x, y) in eval mode; `inputs` prepares each batch."""
     was_training = model.training
     model.eval()
     loss, wrong = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
-    for i in range(0, len(x), EVAL_BATCH):
-        batch = x[i : i + EVAL_BATCH]
+    for i in range(0, len(x), batch_size):
+        batch = x[i : i + batch_size]
         with autocast(x.device, precision):
             logits = model(inputs(batch) if inputs else batch).float()
-        target = y[i : i + EVAL_BATCH]
+        target = y[i : i + batch_size]
         loss += F.cross_entropy(logits, target, reduction="sum")
         wrong += (logits.argmax(1) != target).sum()
     model.train(was_training)

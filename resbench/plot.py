@@ -40,7 +40,7 @@ def arch_colors(archs: list[str]) -> dict[str, str]:
 def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """The sweep's variants: (title, their runs), or one untitled group when it has none."""
     from resbench.render import variant_title
-    from resbench.summary import variant_columns
+    from resbench.variants import variant_columns
 
     columns = variant_columns(runs)
     if not columns:
@@ -55,8 +55,9 @@ def _width(archs: int, two: float) -> float:
 
 
 def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error") -> Path:
-    """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot;
-    a panel per variant of the sweep."""
+    """Final `metric` vs depth: per arch the mean over ok seeds, a min–max band, each seed a dot,
+    and a triangle where the report shows ▲ (worse than a shallower net, beyond noise); a panel
+    per variant of the sweep."""
     from matplotlib.figure import Figure
 
     from resbench.render import header_line
@@ -77,6 +78,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
         ax.axis("off")  # the last row's spare panels
     for ax, (title, group) in zip(axes, variants, strict=False):
         summary = summarize(group, metric)
+        marked = False
         for arch in arch_order(group["arch"]):
             arch_runs = group[group["arch"] == arch]
             s = summary[(summary["arch"] == arch) & (summary["n_ok"] > 0)]
@@ -88,9 +90,15 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             ax.fill_between(s["depth"], s["min"], s["max"], color=color, alpha=0.2, lw=0)
             ok = arch_runs[arch_runs["status"] == "ok"]
             ax.plot(ok["depth"], ok[metric], ".", color=color, alpha=0.6, ms=5)
+            worse = s[s["worse"]]  # the report's ▲, the same decision (resbench.check.worse)
+            ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12)
+            marked = marked or bool(len(worse))
         ax.set_xticks(sorted(set(summary["depth"])))
         ax.set_xlabel("depth (layers)")
         ax.grid(alpha=0.3)
+        if marked:  # one legend entry for the markers
+            label = "worse than a shallower net, beyond noise"
+            ax.plot([], [], "^", color="black", mfc="none", ms=12, label=label)
         small = "small" if len(variants) == 1 else "x-small"
         ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize=small)
         if title:
@@ -172,7 +180,8 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from matplotlib.lines import Line2D
 
     from resbench.render import header_line, variant_title
-    from resbench.summary import arch_order, describe, variant_columns
+    from resbench.summary import arch_order, describe
+    from resbench.variants import variant_columns
 
     grads = layers[(layers["kind"] == "grad_norm") & (layers["value"] > 0)]
     if grads.empty:

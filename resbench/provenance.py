@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,10 +18,14 @@ from resbench import __version__
 
 
 def environment(device: str) -> dict[str, str]:
-    """Versions and machine facts of the process that trained a run on `device` (imports torch)."""
+    """Versions and machine facts of the process that trained a run on `device` (imports torch).
+
+    Where it ran, too: the host, the process (a worker's pid) and the GPUs it was shown
+    (`CUDA_VISIBLE_DEVICES`, an index or a UUID, when set), so that placement can be checked.
+    """
     import torch
 
-    return {
+    env = {
         "resbench": __version__,
         "torch": str(torch.__version__),  # TorchVersion would import torch where unpickled
         "python": platform.python_version(),
@@ -29,7 +34,52 @@ def environment(device: str) -> dict[str, str]:
         "cpus": str(os.cpu_count()),
         "threads": str(torch.get_num_threads()),
         "device": device,
+        "cpu_model": cpu_model(),
+        **gpu_environment(device),
+        "host": platform.node(),
+        "pid": str(os.getpid()),
     }
+    if (visible := os.environ.get("CUDA_VISIBLE_DEVICES")) is not None:
+        env["cuda_visible_devices"] = visible
+    return env
+
+
+def gpu_environment(device: str) -> dict[str, str]:
+    """The GPU's name, NVIDIA driver and cuDNN version when the run used CUDA; else nothing."""
+    import torch
+
+    if device.startswith(("cpu", "mps")) or not device or not torch.cuda.is_available():
+        return {}
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {
+        "gpu": torch.cuda.get_device_name(),
+        "gpu_driver": nvidia_driver(),
+        "cudnn": str(cudnn) if cudnn is not None else "none",
+    }
+
+
+@functools.cache
+def nvidia_driver() -> str:
+    """The NVIDIA driver's version, as its kernel module reports it (Linux), else by NVML."""
+    try:
+        if version := driver_version(Path("/proc/driver/nvidia/version").read_text()):
+            return version
+    except OSError:
+        pass
+    try:
+        import pynvml  # nvidia-ml-py, where installed
+
+        pynvml.nvmlInit()
+        version = pynvml.nvmlSystemGetDriverVersion()
+        return version.decode() if isinstance(version, bytes) else str(version)
+    except Exception:  # no NVML library, no driver: a record is still written
+        return "unknown"
+
+
+def driver_version(proc_text: str) -> str | None:
+    """'550.54.15' from /proc/driver/nvidia/version's 'NVRM version: ... Kernel Module ...'."""
+    match = re.search(r"Kernel Module\b.*?\s(\d+\.\d+(?:\.\d+)?)\s", proc_text)
+    return match.group(1) if match else None
 
 
 @functools.cache

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from resbench.summary import RATIO_COLUMNS, arch_order, summarize, summary_variants
+from resbench.summary import RATIO_COLUMNS, arch_order, summarize
+from resbench.variants import summary_variants
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
     from resbench.check import Outcome
 
 WORSE_MARK = "▲"
-LEGEND = f"{WORSE_MARK} worse than a shallower net of the same arch · (n) ok runs"
+LEGEND = (
+    f"{WORSE_MARK} worse than a shallower net of the same arch, beyond the noise over seeds · "
+    "(n) ok runs"
+)
 RATIO_LEGEND = (
     "first ÷ last weight layer's gradient norm, geometric mean over seeds (n) · "
     "≪1 vanishing towards the input, ≫1 exploding"
@@ -335,7 +339,8 @@ def outcome_detail(o: Outcome) -> str:
     if o.diff is not None:
         parts.append(f"diff {o.diff:+.3f}")
     if o.interval is not None:
-        parts.append(f"95% CI [{o.interval.low:+.3f}, {o.interval.high:+.3f}]")
+        level = f"{100 * o.interval.level:.1f}".removesuffix(".0")
+        parts.append(f"{level}% CI [{o.interval.low:+.3f}, {o.interval.high:+.3f}]")
     return " · ".join(parts)
 
 

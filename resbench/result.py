@@ -70,14 +70,24 @@ class RunResult(BaseModel):
     seconds: float = 0.0  # the whole call: set-up, training, final evaluation, figures
     train_seconds: float = 0.0  # the training loop, its curve points included
     eval_seconds: float = 0.0  # the final evaluation of the training set
+    # The loop up to its first curve point: compiling, cuDNN's autotuning, first touches. Left
+    # out of samples_per_s, which is the steady state after it (the whole loop when the run
+    # has no second curve point).
+    startup_seconds: float | None = None
     samples_per_s: float | None = None
     flops_per_sample: int | None = None  # forward pass, one example; a multiply-add is 2
     gflops: float | None = None  # achieved training GFLOP/s: about 3 forward passes a step
     mfu: float | None = None  # gflops over the device's measured matrix-multiply peak
     warmup_steps: int | None = None  # steps at train.warmup_lr, when that warm-up is on
+    compiled: bool | None = None  # train.compile asked: whether torch.compile really compiled
     device: str = ""
     attempts: int = 1
     resumed_at: int | None = Field(None, description="the step a checkpoint resumed the run from")
+    resumed_from_device: str | None = Field(
+        None,
+        description="the device type of a checkpoint made elsewhere (resumed with a fresh "
+        "augmentation stream: like any run on another device, another draw)",
+    )
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []

@@ -49,10 +49,11 @@ EXECUTION_FIELDS = {
     ("dataset", "format"),
 }
 
-# Fields added after runs were recorded, with their defaults: a run that leaves one at its
-# default keeps the run id it had before the field existed, so no result is orphaned.
-ADDED_FIELDS: dict[tuple[str, str], Any] = {
+# Fields added after runs were recorded, with their default as JSON: at the default, a field is
+# left out of the run id, so that every run recorded before it keeps its id and its record.
+LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("train", "diagnostics"): [],
+    ("train", "deterministic"): False,
     ("model", "block"): "basic",
     ("model", "init"): "he",
     ("model", "activation"): "relu",
@@ -187,8 +188,16 @@ class TrainConfig(Strict):
     warmup_until_error: float = Field(
         0.8, gt=0, le=1, description="the training error that ends the warm-up at warmup_lr"
     )
-    precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16: autocast the forward pass to bfloat16 (fast on recent GPUs)"
+    precision: Literal["fp32", "tf32", "bf16"] = Field(
+        "fp32",
+        description="fp32: IEEE float32 throughout; tf32: float32 tensors, TF32 tensor-core "
+        "products on CUDA GPUs since Ampere (fp32 elsewhere); bf16: autocast the forward pass "
+        "to bfloat16",
+    )
+    deterministic: bool = Field(
+        False,
+        description="CUDA: deterministic kernels only (cuDNN autotuning off), so two identical "
+        "runs on one GPU give identical numbers; slower. CPU runs are deterministic anyway",
     )
     compile: bool = Field(False, description="torch.compile the model (slow start, fast steps)")
     eval_every: PositiveInt | None = Field(
@@ -298,9 +307,9 @@ class RunSpec(Strict):
         data = self.model_dump(mode="json", exclude={"sweep"})
         for section, key in EXECUTION_FIELDS:
             data[section].pop(key, None)
-        for (section, key), default in ADDED_FIELDS.items():
+        for (section, key), default in LATER_FIELDS.items():
             if data[section].get(key) == default:
-                del data[section][key]  # at its default, the id is the one runs had before it
+                del data[section][key]  # at its default, the id is the one runs had before
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.result import STATUSES
+from resbench.variants import truthy, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,9 +26,9 @@ DEFAULT_METRICS = ("train_error", "test_error")
 # The runs.csv columns that make sense per (depth, arch); named when a metric is unknown.
 METRICS = (
     "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
-    "flops_per_sample", "params", "train_seconds", "eval_seconds", "seconds", "epochs", "steps",
+    "flops_per_sample", "params", "train_seconds", "eval_seconds", "startup_seconds", "seconds",
+    "epochs", "steps",
 )  # fmt: skip
-DIGITS = 3  # shown precision: differences below it are ties, not degradation
 RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "end"]
 
 
@@ -51,8 +52,8 @@ def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
 def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
-    `worse` marks the degradation: the mean exceeds that of a shallower depth of the same arch
-    by at least the shown precision (whether that is more than noise is for `check` to say).
+    `worse` marks the degradation: worse than a shallower net of the same arch beyond the noise
+    over seeds, as `resbench.check.worse` decides it for `check` too.
     """
     import pandas as pd
 
@@ -79,20 +80,17 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
         rows,
         columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
     )
-    summary["worse"] = _worse_than_shallower(summary)
+    summary["worse"] = _worse_than_shallower(runs, metric, summary)
     return summary
 
 
-def _worse_than_shallower(summary: pd.DataFrame) -> list[bool]:
-    """Per row: is the mean above the lowest mean of a shallower depth of the same arch?"""
-    best: dict[str, float] = {}  # arch -> lowest mean among the shallower depths
-    worse = dict.fromkeys(summary.index, False)
-    for i, row in summary.sort_values("depth", kind="stable").iterrows():
-        shallower = best.get(row["arch"], math.inf)
-        worse[i] = bool(round(row["mean"], DIGITS) > round(shallower, DIGITS))  # NaN: False
-        if not math.isnan(row["mean"]):
-            best[row["arch"]] = min(shallower, row["mean"])
-    return [worse[i] for i in summary.index]
+def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame) -> list[bool]:
+    """Per row: `resbench.check.worse` than the best shallower net of the same arch?"""
+    from resbench.check import groups, worse_than_shallower
+
+    worse = worse_than_shallower(groups(runs, metric))
+    keys = zip(summary["arch"], summary["depth"], strict=True)
+    return [worse.get((str(arch), int(depth)), False) for arch, depth in keys]
 
 
 def check_metric(runs: pd.DataFrame, metric: str) -> None:
@@ -114,11 +112,11 @@ def describe(runs: pd.DataFrame) -> dict[str, str]:
         if key in runs:
             out[key] = _values(runs[key])
     if "model.batch_norm" in runs:
-        out["batch_norm"] = _values(runs["model.batch_norm"].map(_truthy))
+        out["batch_norm"] = _values(runs["model.batch_norm"].map(truthy))
     if "model.shortcut" in runs:
         out["shortcut"] = _values(runs["model.shortcut"])
-    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(_truthy).any():
-        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(_truthy))
+    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(truthy).any():
+        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(truthy))
     for key, usual in (("block", "basic"), ("init", "he"), ("activation", "relu")):
         column = runs.get(f"model.{key}")
         if column is not None and (column.dropna() != usual).any():
@@ -155,49 +153,6 @@ def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) 
         "status": status_counts(runs),
         "metrics": {m: summarize(runs, m) for m in metrics},
     }
-
-
-def variant_columns(runs: pd.DataFrame) -> list[str]:
-    """The spec columns, besides depth, arch and seed, that take several values within one
-    (depth, arch). A column that only follows depth or arch (a learning rate zipped with depth)
-    is part of what a depth or an arch is, not a variant."""
-    from resbench.spec import EXECUTION_FIELDS
-
-    where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
-    spec = ["dataset", "family", "width"] + [c for c in runs.columns if "." in c]
-    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
-    if not spec:
-        return []
-    within = runs.groupby(["depth", "arch"])[spec].nunique(dropna=False).max()
-    return [c for c in spec if within[c] > 1]
-
-
-def summary_variants(summary: pd.DataFrame) -> list[str]:
-    """The variant columns of a summary (or ratio) frame: spec columns, never statistics."""
-    return [c for c in summary.columns if "." in c or c in ("dataset", "family", "width")]
-
-
-def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
-    """The runs whose fields (dotted spec names, as in a sweep) have the values in `where`."""
-    from resbench.tables import column_of
-
-    keep = runs.index == runs.index
-    for key, value in where.items():
-        column = column_of(key)
-        if column not in runs:
-            raise ResbenchError(f"where: {key}: no such column in the runs table")
-        keep &= runs[column].map(lambda v, want=value: _same_value(v, want)).to_numpy()
-    return runs[keep]
-
-
-def _same_value(value: Any, want: Any) -> bool:
-    """A runs.csv cell against a value from a sweep file: True == 'True', 0.1 == '0.1'."""
-    if isinstance(want, bool) or isinstance(value, bool):
-        return _truthy(value) == _truthy(want) and str(want).lower() in ("true", "false")
-    try:
-        return float(value) == float(want)
-    except (TypeError, ValueError):
-        return str(value) == str(want)
 
 
 def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -241,10 +196,6 @@ def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
             row[name] = 10 ** logs.mean() if len(logs) else math.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=[*variants, *RATIO_COLUMNS])
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() == "true"
 
 
 def _values(column: pd.Series) -> str:

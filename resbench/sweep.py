@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from resbench import plugins
 from resbench.spec import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep_errors import Invalid, describe, related
 
@@ -52,6 +53,7 @@ def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Swee
     `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
     """
     path = resolve(str(ref))
+    plugins.search_here(path.parent, Path.cwd())  # where a sweep's own code is looked for
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -133,11 +135,15 @@ def schema_json() -> str:
 
     from resbench import data
 
-    # In the schema, `dataset:` is what validation accepts: one of the registered datasets.
-    datasets = Annotated[
+    # In the schema, `dataset:` is what validation accepts: one of the registered datasets,
+    # told apart by name, or user code (any other name: an import path or an installed plugin).
+    from resbench.data.plugin import PluginOptions
+
+    registered = Annotated[
         Union[tuple(data.options_classes())],  # type: ignore[valid-type]  # noqa: UP007
         Field(discriminator="name"),
     ]
+    datasets = Union[registered, PluginOptions]  # noqa: UP007
     default = Sweep.model_fields["dataset"]
     schema_sweep = create_model(
         "Sweep",

@@ -14,7 +14,7 @@ from resbench.spec import GRID_ALIASES, ExecutorSection, ModelSection, Sweep, Tr
 # Discriminated unions add the tag to error locations; these are the claims'.
 CLAIM_TAGS = ("degrades", "holds", "beats")
 # The registry's own errors about `dataset.name` (resbench.data.registry.validate).
-DATASET_NAME_ERRORS = ("dataset_name_missing", "dataset_name_unknown")
+DATASET_NAME_ERRORS = ("dataset_name_missing", "dataset_name_unknown", "dataset_plugin")
 
 
 class Invalid(Exception):

@@ -25,9 +25,12 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 RESULT_COLUMNS = [
     "status", "train_error", "test_error", "train_loss", "test_loss", "epochs", "steps",
-    "params", "seconds", "train_seconds", "eval_seconds", "samples_per_s", "flops_per_sample",
-    "gflops", "mfu", "device",
+    "params", "seconds", "train_seconds", "eval_seconds", "startup_seconds", "samples_per_s",
+    "flops_per_sample", "gflops", "mfu", "compiled", "device",
 ]  # fmt: skip
+# Where a run was made, from its record's env: the same spec gives the same numbers only on the
+# same CPU model (or GPU), thread count (in `device`) and torch build.
+MACHINE_COLUMNS = ["cpu_model", "gpu", "torch"]
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
 # Spec fields shown by their short identity column instead, and that column.
@@ -62,11 +65,13 @@ def runs_frame(results: list[RunResult]) -> pd.DataFrame:
                 row[key] = json.dumps(value) if isinstance(value, list) else value
         for key in RESULT_COLUMNS:
             row[key] = getattr(r, key)
+        for key in MACHINE_COLUMNS:
+            row[key] = r.env.get(key)
         row["error"] = r.error
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=[*RUN_COLUMNS, *RESULT_COLUMNS, "error"])
+        return pd.DataFrame(columns=[*RUN_COLUMNS, *RESULT_COLUMNS, *MACHINE_COLUMNS, "error"])
     return frame
 
 

@@ -6,16 +6,19 @@ serve the executors without changing what a run computes: `progress`, called aft
 and `checkpoint`, a file path the caller chooses to save the loop's state to and resume from.
 
 On a GPU the step never waits for the host: data, shuffling indices, augmentation draws and
-running sums all live on the device, and figures are read only at curve points. There, too,
-cuDNN picks its fastest kernels for the fixed shapes and `train.precision: bf16` autocasts the
-forward pass. Image nets run channels-last on GPUs and CPUs alike (not on Apple's MPS).
+running sums all live on the device, and figures are read only at curve points. The run's
+arithmetic is what `train.precision` and `train.deterministic` say (`resbench.precision`).
+Image nets run channels-last on GPUs and CPUs alike (not on Apple's MPS).
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +28,9 @@ import torch.nn.functional as F
 
 from resbench import checkpoint as checkpoints
 from resbench import data, perf
-from resbench.loop import Loop, autocast, evaluate
+from resbench.loop import Loop
 from resbench.models import build_model, count_parameters
+from resbench.precision import autocast, configure
 from resbench.provenance import environment
 from resbench.recipe import ErrorGatedWarmup, lr_factor, make_optimizer
 from resbench.result import Progress, RunResult, Status
@@ -50,11 +54,17 @@ def train_run(
     started = _now()
     t0 = time.perf_counter()
     try:
-        result = _train(spec, progress, Path(checkpoint) if checkpoint is not None else None)
+        with _compiling(spec.train.compile):
+            result = _train(spec, progress, Path(checkpoint) if checkpoint is not None else None)
     except torch.cuda.OutOfMemoryError as e:
         result = _broken(spec, "oom", e)
     except Exception as e:  # a failing run is a result, never the end of a sweep
         result = _broken(spec, "failed", e)
+    if result.status == "oom":
+        # What the run holds (its frames were kept by the exception until the block ended) is
+        # no use to the next run on this GPU, and would crowd it out: free it now.
+        gc.collect()
+        torch.cuda.empty_cache()
     result.started_at = started
     result.seconds = time.perf_counter() - t0
     result.env = environment(result.device)
@@ -75,6 +85,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     loop = Loop(spec, ds, model, optimizer, scheduler, warmup, device)
     eval_every = cfg.eval_every or steps_per_epoch
 
+    graphs = _graphs() if cfg.compile else 0
     # ---- resume: every piece of loop state comes back, so the rest of the run is unchanged
     resumed_at = None
     if checkpoint is not None and (saved := checkpoints.load(checkpoint, spec.run_id)):
@@ -100,6 +111,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
 
         if loop.step % eval_every == 0 or loop.step == total_steps:
             point = loop.point(net, cfg.precision)
+            loop.started(time.perf_counter() - clock)
             loop.measure(cfg.diagnostics)
             if point.train_loss is None:
                 status = "diverged"  # a result, not an error: record it and stop
@@ -112,6 +124,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
             progress(loop.step, total_steps, loop.last_loss)
     loop.train_seconds = time.perf_counter() - clock
 
+    startup_seconds, samples_per_s = loop.speed()
     result = RunResult(
         run_id=spec.run_id,
         spec=spec,
@@ -120,15 +133,18 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
         steps=loop.step,
         params=count_parameters(model),
         train_seconds=loop.train_seconds,
-        samples_per_s=loop.examples / loop.train_seconds if loop.train_seconds > 0 else None,
+        startup_seconds=startup_seconds,
+        samples_per_s=samples_per_s,
         warmup_steps=warmup.steps,
+        compiled=_graphs() > graphs if cfg.compile else None,
         device=device_name(device),
         resumed_at=resumed_at,
+        resumed_from_device=loop.resumed_from_device,
         curve=loop.curve,
         layers=loop.layers,
     )
     if status == "ok":
-        _final_metrics(result, net, ds, cfg.precision)
+        _final_metrics(result, loop, net, cfg.precision)
     _speed_figures(result, spec, ds.input_shape, ds.num_classes, device)
     return result
 
@@ -136,25 +152,44 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
 def _model(spec: RunSpec, ds: Data, device: torch.device) -> tuple[nn.Module, nn.Module]:
     """The run's network, seeded (a spec always starts from the same weights), on `device`; and
     what the loop calls: the same network, compiled when `train.compile` says so."""
+    configure(device, spec.train.precision, spec.train.deterministic)
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # shapes are fixed: find the fastest kernels once
     if spec.model.family == "cifar" and device.type in ("cuda", "cpu"):
         # NHWC: the layout tensor cores read, and oneDNN's CPU convolutions run fastest on
         # (ResNet-20 trains 1.2x as fast on one core: docs/performance.md)
         model = model.to(memory_format=torch.channels_last)
-    net = torch.compile(model) if spec.train.compile else model  # same parameters
-    return model, net
+    if not spec.train.compile:
+        return model, model
+    # Each run compiles afresh: guards of earlier runs' models would pile up in Dynamo's caches
+    # to its recompile limit, past which it would run every later model uncompiled.
+    torch._dynamo.reset()
+    return model, torch.compile(model)  # same parameters, compiled forward
 
 
-def _final_metrics(result: RunResult, net: nn.Module, ds: Data, precision: str) -> None:
+@contextmanager
+def _compiling(compiled: bool) -> Iterator[None]:
+    """While a compiled run trains: hitting Dynamo's recompile limit fails the run instead of
+    quietly running the rest uncompiled under a record that says compile."""
+    if not compiled:
+        yield
+        return
+    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+        yield
+
+
+def _graphs() -> int:
+    """The graphs Dynamo has compiled in this process so far."""
+    from torch._dynamo.utils import counters
+
+    return counters["stats"]["unique_graphs"]
+
+
+def _final_metrics(result: RunResult, loop: Loop, net: nn.Module, precision: str) -> None:
     """The headline figures, in eval mode and without augmentation: the whole training set as it
     is, and the test set, which the last curve point has just measured with this very model."""
     t0 = time.perf_counter()
-    result.train_loss, result.train_error = evaluate(
-        net, ds.x_train, ds.y_train, ds.inputs, precision
-    )
+    result.train_loss, result.train_error = loop.evaluate(net, "train", precision)
     # A finished loop always ends on a curve point: `step == total_steps` forces one.
     result.test_loss, result.test_error = result.curve[-1].test_loss, result.curve[-1].test_error
     result.eval_seconds = time.perf_counter() - t0

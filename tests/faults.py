@@ -74,3 +74,47 @@ class Slow:
         if spec.run_id not in self.fast:
             time.sleep(self.seconds)
         return train_run(spec, progress=progress)
+
+
+_POISONED = False  # this process's "CUDA context": dead once a fault has hit it
+
+
+@dataclass(frozen=True)
+class Poisoning:
+    """A GPU fault, as a CUDA device-side assert leaves it: the first attempt at `poison`
+    fails and leaves its process unable to run anything (every later call there fails at once,
+    as every CUDA call does after such an assert). Other runs, in a sound process, train."""
+
+    marks: Path
+    poison: str  # the run id whose first attempt faults
+
+    def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
+        global _POISONED
+        mark = self.marks / spec.run_id
+        if spec.run_id == self.poison and not mark.exists():
+            mark.touch()
+            _POISONED = True
+        if _POISONED:
+            return RunResult(
+                run_id=spec.run_id,
+                spec=spec,
+                status="failed",
+                error="AcceleratorError: CUDA error: device-side assert triggered",
+                env={"pid": str(os.getpid())},
+            )
+        return train_run(spec, progress=progress)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """train_run after a pause of `pause` seconds, its wall-clock start and end in the record's
+    env (`t0`, `t1`): long enough to overlap with the runs beside it, and to show that it did."""
+
+    pause: float = 1.5
+
+    def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
+        t0 = time.time()
+        time.sleep(self.pause)
+        result = train_run(spec, progress=progress)
+        result.env.update(t0=repr(t0), t1=repr(time.time()))
+        return result

@@ -1,4 +1,5 @@
-"""benchmarks/: gpu.sh and its parts run where only torch is installed; diagnostics.py runs."""
+"""benchmarks/: gpu.sh and its parts run where only torch is installed; diagnostics.py runs;
+gate.py makes its regressions and draws as it says."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, checkout_env
 
 from resbench.sweep import expand, load_sweep
@@ -58,3 +60,57 @@ def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Pa
     (row,) = line["rows"]
     assert row["model"] == "conv1d-8" and row["n"] == 1
     assert row["cpu_ratio"] > 0 and row["wall_ratio"] > 0
+
+
+def _gate_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gate", ROOT / "benchmarks" / "gate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gate_benchmark_makes_its_regressions_as_documented() -> None:
+    from conftest import make_runs
+
+    gate = _gate_module()
+    runs = make_runs(
+        {
+            ("plain", 8): [0.10, 0.20],
+            ("plain", 56): [0.70, 0.90],
+            ("residual", 8): [0.05, 0.06],
+            ("residual", 56): [0.10, 0.80],
+        }
+    )
+
+    def values(frame, arch, depth, metric="train_error"):
+        rows = frame[(frame.arch == arch) & (frame.depth == depth)].sort_values("seed")
+        return list(rows[metric])
+
+    lost = gate.lost_shortcut(runs)
+    assert values(lost, "residual", 56) == values(runs, "plain", 56) and len(lost) == len(runs)
+    worse = gate.residual_worse(0.3)(runs)
+    assert values(worse, "residual", 56) == pytest.approx([0.4, 1.0])  # clipped at error 1
+    assert values(worse, "residual", 8, "test_error") == pytest.approx([0.37, 0.38])
+    assert values(worse, "plain", 56) == values(runs, "plain", 56)
+    halved = gate.effect_halved(runs)
+    gap = sum(values(runs, "plain", 56)) / 2 - sum(values(runs, "residual", 56)) / 2
+    new_gap = sum(values(halved, "plain", 56)) / 2 - sum(values(halved, "residual", 56)) / 2
+    assert new_gap == pytest.approx(gap / 2) and values(halved, "plain", 8) == [0.10, 0.20]
+
+
+def test_gate_benchmark_draws_disjoint_seeds_for_its_two_sides() -> None:
+    import random
+
+    from conftest import make_runs
+
+    gate = _gate_module()
+    pool = make_runs({("plain", 8): [0.1] * 6, ("residual", 8): [0.05] * 6})
+    draws = gate.scenarios(pool, None, None, n=3)
+    kind, other_seeds = draws["other seeds"]
+    now, ref = other_seeds(random.Random(0))
+    assert kind == "false alarm" and len(now) == len(ref) == 6
+    assert not set(now["seed"]) & set(ref["seed"])
+    assert {k for k, (kind, _) in draws.items() if kind == "detection"} == set(gate.REGRESSIONS)

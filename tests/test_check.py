@@ -9,10 +9,10 @@ from conftest import BOTH_DEGRADE, PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench import ResbenchError
+from resbench.baseline import compare_baseline
 from resbench.check import (
     all_passed,
     check,
-    compare_baseline,
     completeness,
     evaluate_claims,
 )
@@ -196,21 +196,20 @@ def test_a_mean_that_moved_beyond_tolerance_fails_and_within_passes() -> None:
     outcomes = compare_baseline(moved, make_runs(PAPER), tolerance=0.05)
     failed = [o for o in outcomes if not o.passed]
     assert [o.text for o in failed] == [
-        "residual-20 train_error within 0.05 of the reference",
-        "residual-20 test_error within 0.05 of the reference",
+        "residual-20 train_error: no change beyond ±0.05 from the reference",
+        "residual-20 test_error: no change beyond ±0.05 from the reference",
     ]
     assert failed[0].diff == pytest.approx(0.1) and failed[0].note == "worse than the reference"
     assert all_passed(compare_baseline(moved, make_runs(PAPER), tolerance=0.15))
 
 
 def test_a_shrunken_effect_fails_the_baseline() -> None:
-    # plain-56 within tolerance of its reference, residual-56 too, but the gap lost 0.08.
-    shrunk = make_runs(
-        {**PAPER, ("plain", 56): [0.66, 0.71, 0.76], ("residual", 56): [0.045, 0.047, 0.046]}
-    )
-    outcomes = compare_baseline(shrunk, make_runs(PAPER), tolerance=0.05)
+    # plain-56 within tolerance of its reference, residual-56 too, but the gap lost 0.09.
+    tight = {**PAPER, ("plain", 56): [0.749, 0.750, 0.751]}
+    shrunk = {**tight, ("plain", 56): [0.704, 0.705, 0.706], ("residual", 56): [0.05, 0.052, 0.051]}
+    outcomes = compare_baseline(make_runs(shrunk), make_runs(tight), tolerance=0.05)
     assert [o.text.split(" (")[0] for o in outcomes if not o.passed] == ["effect at 56"]
-    assert outcomes[-1].diff == pytest.approx(-0.08)
+    assert outcomes[-1].diff == pytest.approx(-0.09)
 
 
 def test_a_group_missing_from_the_results_is_not_a_pass() -> None:

@@ -127,3 +127,23 @@ def test_a_resumed_run_draws_the_same_augmentations_and_warm_up(tmp_path: Path) 
     assert resumed.resumed_at == 55 and resumed.status == whole.status == "ok"
     assert resumed.warmup_steps == whole.warmup_steps == 50
     assert resumed.train_loss == whole.train_loss and resumed.curve == whole.curve
+
+
+def test_a_checkpoint_made_on_another_device_type_resumes_and_says_so(tmp_path: Path) -> None:
+    # A GPU's checkpoint as a CPU-only machine meets it: the augmentation stream's state is a
+    # CUDA generator's (16 bytes of Philox state, not a CPU generator's 5056), and so is the
+    # CUDA random state. Such a state cannot be set on a CPU generator.
+    write_cifar(tmp_path / "data", "cifar10", "binary", archive=False)
+    (spec,) = expand(parse_sweep(AUGMENTED_CIFAR.format(root=tmp_path / "data")))
+    ckpt = tmp_path / "run.ckpt"
+    train_run(spec, progress=interrupted_at(57), checkpoint=ckpt)
+    saved = torch.load(ckpt, weights_only=True)
+    philox = torch.zeros(16, dtype=torch.uint8)
+    with pytest.raises(RuntimeError):
+        torch.Generator().set_state(philox)
+    saved["loop"].update(device="cuda", augment=philox, cuda_rng=philox)
+    torch.save(saved, ckpt)
+    resumed = train_run(spec, checkpoint=ckpt)
+    assert resumed.status == "ok", resumed.error
+    assert resumed.resumed_at == 55 and resumed.resumed_from_device == "cuda"
+    assert train_run(spec).resumed_from_device is None

@@ -17,7 +17,7 @@ from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
 from resbench.models import build_model
 from resbench.models.registry import get_family
-from resbench.spec import ADDED_FIELDS, EXECUTION_FIELDS, ModelConfig, RunSpec, SweepError
+from resbench.spec import EXECUTION_FIELDS, LATER_FIELDS, ModelConfig, RunSpec, SweepError
 from resbench.store import Store
 from resbench.sweep import expand, load_sweep, parse_sweep
 from resbench.tables import LAYER_COLUMNS
@@ -150,8 +150,8 @@ def test_run_id_changes_with_diagnostics_and_stays_as_it_was_without() -> None:
     data_ = spec.model_dump(mode="json", exclude={"sweep"})
     for section, key in EXECUTION_FIELDS:
         data_[section].pop(key, None)
-    for section, key in ADDED_FIELDS:  # diagnostics and the model fields added since
-        del data_[section][key]  # as the spec hashed before the fields existed
+    for section, key in LATER_FIELDS:  # diagnostics, deterministic, the model fields added
+        del data_[section][key]  # as the spec hashed before these fields existed
     canonical = json.dumps(data_, sort_keys=True, separators=(",", ":"))
     assert spec.run_id == hashlib.sha256(canonical.encode()).hexdigest()[:12]
     on = tiny(**{"train.diagnostics": BOTH})

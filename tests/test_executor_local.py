@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_SWEEP, assert_same_as_inline
-from faults import Faulty, where_am_i
+from faults import Faulty, Poisoning, where_am_i
 
 from resbench.executors import RunRetried, RunStarted, RunStep
 from resbench.executors.inline import InlineExecutor
@@ -44,6 +44,26 @@ def test_a_worker_is_pinned_to_its_gpu_and_threads() -> None:
     (r,) = LocalExecutor([slot]).map(where_am_i, tiny_specs()[:1])
     assert "CUDA_VISIBLE_DEVICES=7 " in r.error and "threads=2" in r.error
     assert f"pid={os.getpid()}" not in r.error  # it ran in another process
+
+
+def test_workers_are_pinned_to_mig_instances_listed_by_uuid() -> None:
+    migs = ["MIG-2f1c6a3e-0b8d-5a47-9d35-0e5d8c1b7a10", "MIG-7a0e4b2c-11f3-5e9a-8c64-3d2b9f0a6e21"]
+    pool = LocalExecutor(plan_slots("cuda", gpus=migs, threads_per_run=1))
+    seen = {r.error.split()[0] for r in pool.map(where_am_i, tiny_specs()[:4])}
+    assert seen == {f"CUDA_VISIBLE_DEVICES={uuid}" for uuid in migs}
+
+
+def test_a_gpu_worker_whose_run_faults_is_replaced(tmp_path: Path) -> None:
+    # One GPU slot, three runs; the first attempt at the first run leaves its worker's CUDA
+    # context dead. A worker kept on would fail the two others, in seconds, and the retry too.
+    specs = tiny_specs()[:3]
+    events: list = []
+    pool = LocalExecutor([Slot(0, threads=1, gpu="0")], retries=1, on_event=events.append)
+    results = list(pool.map(Poisoning(tmp_path, specs[0].run_id), specs))
+    assert [r.status for r in results] == ["ok", "ok", "ok"], [r.error for r in results]
+    (fault,) = [e.result for e in events if isinstance(e, RunRetried)]
+    assert fault.run_id == specs[0].run_id and "device-side assert" in fault.error
+    assert fault.env["pid"] not in {r.env["pid"] for r in results}  # all ran in a fresh worker
 
 
 @pytest.fixture(scope="module")

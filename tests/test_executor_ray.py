@@ -5,14 +5,13 @@ One Ray instance serves the whole module: starting one takes seconds.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP, assert_same_as_inline, checkout_env
+from conftest import TINY_SWEEP, assert_same_as_inline, checkout_env, start_local_ray
 from faults import Faulty, Slow
 from typer.testing import CliRunner
 
@@ -29,14 +28,7 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     """One small local Ray for every test here; executors find it initialised and keep it."""
-    # Its workers import this checkout, and the tests' own run functions (faults.py).
-    path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        logging_level="warning",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
+    start_local_ray(num_cpus=2)
     yield
     ray.shutdown()
 
@@ -54,6 +46,20 @@ def test_ray_results_equal_inline_results_on_cpu() -> None:
     started = [e for e in events if isinstance(e, RunStarted)]
     assert sorted(e.spec.run_id for e in started) == sorted(inline)
     assert {e.slot for e in started} == {0, 1}  # two CPUs, one CPU per run: two in flight
+
+
+def test_each_node_measures_its_missing_peaks_before_runs_start() -> None:
+    import json
+
+    from resbench import peak
+    from resbench.executors.ray_cluster import _probe_nodes
+
+    # Three threads: a peak no other test measures. The node's task shares this process's
+    # cache directory (its Ray was started here, with this environment).
+    wanted = peak.key(peak.cpu_model(), 3, "fp32")
+    assert wanted not in peak.known()
+    _probe_nodes(ray, 3, ["fp32"])
+    assert json.loads(peak.peak_path().read_text())[wanted] > 0
 
 
 def test_a_task_reserves_its_num_cpus_as_torch_threads() -> None:

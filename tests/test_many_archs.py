@@ -17,8 +17,9 @@ from resbench.models import registry
 from resbench.plot import ARCH_PANEL_WIDTH, DEPTH_SIZE, DPI, plot_curves, plot_depth
 from resbench.render import depth_tables, report_markdown
 from resbench.spec import Beats, Degrades, Holds, SweepError
-from resbench.summary import report_data, select_runs, summarize, variant_columns
+from resbench.summary import report_data, summarize
 from resbench.sweep import parse_sweep
+from resbench.variants import select_runs, variant_columns
 
 runner = CliRunner()
 ARCHS = registry.arch_names()

@@ -8,7 +8,7 @@ from resbench import ResbenchError
 from resbench.executors import make_executor
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
-from resbench.executors.slots import Slot, plan_slots, visible_gpus
+from resbench.executors.slots import Slot, gpu_entries, plan_slots, visible_gpus
 from resbench.spec import ExecutorSection
 
 
@@ -57,6 +57,16 @@ def test_visible_gpus_keep_the_parents_restriction(monkeypatch: pytest.MonkeyPat
     assert visible_gpus() == ["3", "5"]
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert visible_gpus() == ["0", "1"]
+
+
+def test_mig_instances_listed_by_uuid_are_all_kept() -> None:
+    # CUDA shows a process only the first MIG instance listed: it counts 1 device.
+    migs = "MIG-2f1c6a3e-0b8d-5a47-9d35-0e5d8c1b7a10,MIG-7a0e4b2c-11f3-5e9a-8c64-3d2b9f0a6e21"
+    assert gpu_entries(migs, count=1) == migs.split(",")
+    assert gpu_entries("3,5,9", count=2) == ["3", "5"]  # CUDA stops at the entry it cannot find
+    assert gpu_entries(None, count=2) == ["0", "1"]
+    slots = plan_slots("cuda", runs_per_gpu=2, gpus=gpu_entries(migs, 1))
+    assert [s.gpu for s in slots] == migs.split(",") * 2
 
 
 def test_make_executor_follows_the_settings() -> None:

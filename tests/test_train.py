@@ -89,11 +89,20 @@ def test_the_headline_train_error_is_the_eval_mode_error_of_the_whole_training_s
     assert r.train_error == eval_error
 
 
-def test_samples_per_s_counts_the_examples_trained_on() -> None:
-    # 70 examples in batches of 16: 5 steps an epoch, the last of 6 examples.
+def test_samples_per_s_counts_the_examples_trained_on_in_the_steady_state() -> None:
+    # 70 examples in batches of 16: 5 steps an epoch, the last of 6 examples. The first curve
+    # point (step 2, 32 examples) ends the start-up: compiling, autotuning, first touches.
     r = train_run(tiny(**{"dataset.n_train": 70}))
-    assert r.steps == 10
-    assert r.samples_per_s * r.train_seconds == pytest.approx(140)
+    assert r.steps == 10 and r.curve[0].step == 2
+    assert 0 < r.startup_seconds < r.train_seconds
+    steady = r.train_seconds - r.startup_seconds
+    assert r.samples_per_s * steady == pytest.approx(140 - 32)
+
+
+def test_a_run_with_one_curve_point_times_its_whole_loop() -> None:
+    r = train_run(tiny(**{"train.eval_every": 100}))  # the only point is the last step
+    assert len(r.curve) == 1 and r.startup_seconds <= r.train_seconds
+    assert r.samples_per_s * r.train_seconds == pytest.approx(128)
 
 
 def test_final_test_figures_are_the_last_curve_point_of_the_trained_model() -> None:

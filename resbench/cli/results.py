@@ -239,7 +239,11 @@ def check(
     ] = None,
     tolerance: Annotated[
         float,
-        typer.Option(min=0.0, help="Baseline: how far a mean or the effect may move."),
+        typer.Option(
+            min=0.0,
+            help="Baseline: the change of a mean (either way), or shrinkage of the effect, that "
+            "counts as a regression once it is beyond the noise over seeds.",
+        ),
     ] = 0.05,
     fmt: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="markdown suits $GITHUB_STEP_SUMMARY.")
@@ -253,6 +257,12 @@ def check(
     failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
     2: bad input.
 
+    The baseline compares each (arch, depth) group's seeds with the reference's as two samples
+    and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at
+    the deepest depth) fails only if it shrank. The comparisons share a 5% false-alarm rate, so
+    results from another CPU, thread count or torch build (another draw, said in one line)
+    pass when nothing changed. docs/ci.md has the statistics and the measured rates.
+
     Examples:
 
         resbench check                      # the newest results/SWEEP/
@@ -261,6 +271,7 @@ def check(
 
         resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
     """
+    from resbench.baseline import machine_note
     from resbench.check import all_passed
     from resbench.check import check as run_checks
     from resbench.render import check_grid, check_markdown, check_summary
@@ -276,13 +287,17 @@ def check(
             load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
         )
         outcomes = run_checks(runs, claims, reference, tolerance)
+    machine = machine_note(runs, reference) if reference is not None else None
     if fmt is CheckFormat.markdown:
-        typer.echo(check_markdown(outcomes, str(csv)))
+        typer.echo(check_markdown(outcomes, str(csv)) + (f"\n{machine}\n" if machine else ""))
     else:
         from rich.console import Console
+        from rich.markup import escape
 
         console = Console(highlight=False)
         console.print(check_grid(outcomes))
+        if machine:
+            console.print(f"[dim]{escape(machine)}[/]", soft_wrap=True)  # one line
         console.print(check_summary(outcomes))
     if not all_passed(outcomes):
         raise typer.Exit(1)

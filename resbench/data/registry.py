@@ -12,6 +12,8 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
+import resbench.data.plugin as plugin
+from resbench import plugins
 from resbench.data.base import DatasetError, DatasetOptions, Loader
 from resbench.data.cifar import Cifar10Options, Cifar100Options, load_cifar
 from resbench.data.generated import Mnist1dOptions, SyntheticOptions, load_mnist1d, load_synthetic
@@ -61,13 +63,19 @@ def validate(value: Any) -> DatasetOptions:
         raise PydanticCustomError(
             "dataset_name_missing", "required (one of {valid})", {"valid": ", ".join(_REGISTRY)}
         )
-    if name not in _REGISTRY:
+    if name in _REGISTRY:
+        return options_class(name).model_validate(value)
+    if not isinstance(name, str) or not plugin.is_plugin(name):
+        valid = [*_REGISTRY, *plugins.entry_points(plugin.GROUP), "or module:callable"]
         raise PydanticCustomError(
             "dataset_name_unknown",
             "unknown dataset {name} (valid: {valid})",
-            {"name": repr(name), "valid": ", ".join(_REGISTRY)},
+            {"name": repr(name), "valid": ", ".join(valid)},
         )
-    return options_class(name).model_validate(value)
+    try:
+        return plugin.validate(value)
+    except plugins.PluginError as e:
+        raise PydanticCustomError("dataset_plugin", str(e)) from None
 
 
 def load(options: DatasetOptions, device: str = "cpu") -> Data:
@@ -77,7 +85,9 @@ def load(options: DatasetOptions, device: str = "cpu") -> Data:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(options_json: str, device: str) -> Data:
-    options_cls, loader = _REGISTRY[json.loads(options_json)["name"]]
+    name = json.loads(options_json)["name"]
+    user_code = (plugin.PluginOptions, plugin.load_plugin)
+    options_cls, loader = _REGISTRY.get(name, user_code)
     return loader(options_cls.model_validate_json(options_json)).to(device)
 
 

@@ -86,8 +86,8 @@ class LocalExecutor:
                     if worker is None:
                         continue
                     ended = self._collect(i, worker)
-                    if worker.exited:
-                        worker.stop(gracefully=False)
+                    if worker.exited or _faulted(worker, ended):
+                        worker.stop(gracefully=not worker.exited)
                         workers[i] = None  # a fresh worker takes the slot when it has work
                     for task, result in ended:
                         result.attempts = task.attempt
@@ -213,6 +213,14 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
+
+
+def _faulted(worker: _Worker, ended: list[tuple[_Task, RunResult]]) -> bool:
+    """Whether a GPU worker must be replaced: one of its runs failed for a reason other than
+    memory. After a device-side assert or an illegal address its CUDA context is dead for good,
+    and it would fail every run it is handed, in seconds, eating the queue; which failures did
+    that cannot be told from outside, and a fresh process costs a second or two."""
+    return worker.slot.gpu is not None and any(r.status == "failed" for _, r in ended)
 
 
 def _death(exitcode: int | None) -> str:

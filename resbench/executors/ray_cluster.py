@@ -39,6 +39,8 @@ INSTALL_HINT = '--executor ray needs Ray, which is not installed: pip install "r
 # How often the driver looks again at the cluster's size (to hand out more runs) and lets a
 # Ctrl-C through while it waits for results.
 POLL_SECONDS = 0.5
+RESOURCE_UNITS = 10_000  # Ray counts fractional resources in ten-thousandths
+PROBE_SECONDS = 120  # the longest the nodes' peak probes may hold up a sweep's start
 
 
 def import_ray() -> ModuleType:
@@ -95,9 +97,19 @@ class RayExecutor:
         flying: dict[Any, _Task] = {}  # ObjectRef -> the attempt it will hold the result of
         try:
             num_gpus = self._num_gpus(ray)
-            remote = ray.remote(_attempt).options(
-                num_cpus=self.num_cpus, num_gpus=num_gpus, max_retries=0, retry_exceptions=False
-            )
+            if self.address:  # a cluster of its own: nodes measure their peaks now, idle
+                _probe_nodes(ray, self.threads, sorted({s.train.precision for s in specs}))
+            # A GPU task runs in a process of its own (max_calls=1), as Ray does by default
+            # only for functions declared with GPUs: a reused process would keep its CUDA
+            # context, its cached memory, its dataset, and its first GPU, since CUDA ignores a
+            # later CUDA_VISIBLE_DEVICES. CPU tasks reuse their processes (torch loads once).
+            remote = ray.remote(
+                num_cpus=self.num_cpus,
+                num_gpus=num_gpus,
+                max_calls=1 if num_gpus > 0 else 0,
+                max_retries=0,
+                retry_exceptions=False,
+            )(_attempt)
             fn_ref = ray.put(fn)  # pickled once, not once per task
             queue = [(spec, 1) for spec in reversed(specs)]  # popped from the end: in order
             remaining = len(specs)
@@ -159,14 +171,52 @@ class RayExecutor:
     def _capacity(self, ray: ModuleType, num_gpus: float) -> int:
         """Runs the cluster can execute at once now (at least one, so a sweep always moves)."""
         resources = ray.cluster_resources()
-        fits = resources.get("CPU", 0) // self.num_cpus
+        fits = _fits(resources.get("CPU", 0), self.num_cpus)
         if num_gpus > 0:
-            fits = min(fits, resources.get("GPU", 0) // num_gpus)
-        return max(1, int(fits))
+            fits = min(fits, _fits(resources.get("GPU", 0), num_gpus))
+        return max(1, fits)
 
     def _emit(self, event: Event) -> None:
         if self.on_event is not None:
             self.on_event(event)
+
+
+def _fits(total: float, each: float) -> int:
+    """How many reservations of `each` fit in `total`, counted as Ray counts resources: in
+    ten-thousandths. In floats 1 // 0.2 is 4.0, and a slot would be lost."""
+    return round(total * RESOURCE_UNITS) // max(1, round(each * RESOURCE_UNITS))
+
+
+def _probe_nodes(ray: ModuleType, threads: int, precisions: list[str]) -> None:
+    """Measure each live node's missing matrix-multiply peaks (behind MFU) before any run
+    starts there: a task per node that holds the whole node, so nothing shares it meanwhile.
+
+    A probe that fails or takes too long is no error: a run then probes for itself.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    refs = []
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        held = node.get("Resources", {})
+        task = ray.remote(
+            num_cpus=held.get("CPU", 0),
+            num_gpus=held.get("GPU", 0),
+            max_calls=1,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
+        )(_probe)
+        refs.append(task.remote(threads, precisions, held.get("GPU", 0) > 0))
+    with suppress(Exception):
+        ray.wait(refs, num_returns=len(refs), timeout=PROBE_SECONDS)
+
+
+def _probe(threads: int, precisions: list[str], gpus: bool) -> None:
+    """What a node's probe task runs: resbench.peak for its CPU, or each of its GPUs."""
+    from resbench.peak import main
+
+    args = ["--device", "cuda" if gpus else "cpu", "--threads", str(threads)]
+    main(args + [arg for p in precisions for arg in ("--precision", p)])
 
 
 def _slots(flying: dict[Any, _Task]) -> set[int]:

@@ -56,12 +56,25 @@ def visible_gpus() -> list[str]:
         return []  # and torch, a second's import, stays out of the driver
     import torch
 
-    count = torch.cuda.device_count()
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return gpu_entries(os.environ.get("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count())
+
+
+def gpu_entries(listed: str | None, count: int) -> list[str]:
+    """The devices for workers, from this process's CUDA_VISIBLE_DEVICES (`listed`) and the
+    number of devices CUDA shows it (`count`).
+
+    Unset: every device by index. Set: the parent's restriction is kept, each worker is shown
+    one of the listed entries. MIG instances (`MIG-<uuid>`) are all kept: CUDA shows a process
+    only the first MIG instance listed, so `count` says 1 however many there are, while a
+    worker shown one of them sees it. Other lists stop where CUDA stops counting (an entry it
+    cannot find ends the list for CUDA too).
+    """
     if listed is None:
         return [str(i) for i in range(count)]
-    # Keep the parent's own restriction: a worker's single device is one of the listed ones.
-    return [entry.strip() for entry in listed.split(",") if entry.strip()][:count]
+    entries = [entry.strip() for entry in listed.split(",") if entry.strip()]
+    if entries and all(entry.startswith("MIG-") for entry in entries):
+        return entries
+    return entries[:count]
 
 
 def usable_cores() -> int:

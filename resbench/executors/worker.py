@@ -20,6 +20,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, NoReturn
 
 from resbench.executors import Throttle
+from resbench.precision import CUBLAS_DETERMINISTIC
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -34,6 +35,9 @@ def serve(conn: Connection, slot: Slot, fn_pickle: bytes, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if slot.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = slot.gpu
+        # Read by cuBLAS once, at its first use: set now, a run with train.deterministic finds
+        # it whatever the runs before it in this worker were.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC)
     os.environ["OMP_NUM_THREADS"] = str(slot.threads)
     _exit_with(parent)
 

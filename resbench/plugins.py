@@ -1,0 +1,92 @@
+"""User code in a sweep: families and datasets named by import path or by installed entry point.
+
+A sweep may name `model.family: "my_pkg.nets:build"` or `dataset.name: "my_pkg.data:load"`: a
+module and a callable in it. Installed packages may give such callables short names through the
+entry-point groups `resbench.families` and `resbench.datasets`. Either way the code is imported
+when the sweep is loaded (so a bad path is one line before anything trains) and again where
+runs execute. Loading user code runs that code; YAML itself still never executes anything.
+
+Where the code is looked for: the installed packages, the folder of the sweep file, and the
+current directory (both put on `sys.path` when a sweep file is loaded, and so inherited by local
+worker processes). Ray workers elsewhere need the code installed, or shipped with the job
+(`runtime_env`'s `working_dir`: docs/plugins.md).
+
+A plugin's identity joins the run id: its import path, its options, and its version, the
+version of the installed package that provides it or, for code that is not installed, a hash of
+its module's source, so two different models never share a record.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.metadata
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+from resbench import ResbenchError
+
+GROUPS = ("resbench.families", "resbench.datasets")
+
+
+class PluginError(ResbenchError):
+    """User code that cannot be used, in one line."""
+
+
+def is_path(name: str) -> bool:
+    """Whether `name` is an import path, `module:callable`, rather than a registered name."""
+    return ":" in name
+
+
+def search_here(*folders: str | Path) -> None:
+    """Let import paths find code in `folders` (the sweep file's folder, the current one)."""
+    for folder in folders:
+        entry = str(Path(folder).resolve())
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+
+
+def resolve(path: str) -> Any:
+    """The callable at `path` (`module:name`, the name may be dotted); PluginError if none."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise PluginError(f"{path!r} is not an import path: give module:callable")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # whatever the module raises on import is the user's one line
+        raise PluginError(f"cannot import {module_name} ({type(e).__name__}: {e})") from None
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise PluginError(f"{module_name} has no {attr!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise PluginError(f"{path} is not callable (it is a {type(target).__name__})")
+    return target
+
+
+def identity(path: str) -> str:
+    """What version of the code at `path` a run used: its package's version when it is
+    installed, else `source:` and a hash of its module's file (any edit makes new runs)."""
+    module_name = path.partition(":")[0]
+    top = module_name.split(".")[0]
+    for dist in importlib.metadata.packages_distributions().get(top, []):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    try:
+        source = Path(inspect.getfile(module)).read_bytes()
+    except (OSError, TypeError):
+        return "unknown"
+    return "source:" + hashlib.sha256(source).hexdigest()[:12]
+
+
+@functools.cache
+def entry_points(group: str) -> dict[str, str]:
+    """Installed plugins of `group`: short name -> import path (read once per process)."""
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=group)}
