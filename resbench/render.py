@@ -42,11 +42,12 @@ NOTES = "\x00"  # in a cell, what follows is a note (dimmed on a terminal)
 
 
 def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = True) -> list[str]:
-    """A GitHub markdown table's lines; `numeric` right-aligns the columns."""
+    """A GitHub markdown table's lines; `numeric` right-aligns the columns but the names."""
     cells = [[c.replace("|", "\\|") for c in row] for row in rows]
+    right = [numeric and _justify(name) == "right" for name in header]
     return [
         "| " + " | ".join(header) + " |",
-        "|" + ("---:|" if numeric else "---|") * len(header),
+        "|" + "".join("---:|" if r else "---|" for r in right),
         *("| " + " | ".join(row) + " |" for row in cells),
     ]
 

@@ -188,3 +188,19 @@ def test_models_lists_every_arch_of_a_family_by_default() -> None:
     rows = [line.split(",") for line in result.output.splitlines()[1:]]
     assert [r[1] for r in rows] == ARCHS
     assert {r[1]: r[2] for r in rows}["fixup"] == "false"  # built as it can be: without BN
+
+
+def test_the_remedies_preset_runs_every_arch_from_8_to_110_layers_with_and_without_bn() -> None:
+    from resbench.sweep import expand, load_sweep
+
+    sweep = load_sweep("remedies")
+    specs = expand(sweep)
+    combos = {(s.model.arch, s.model.batch_norm) for s in specs}
+    assert {arch for arch, _ in combos} == set(ARCHS)
+    assert all((arch, False) in combos for arch in ARCHS)
+    # With batch norm where it applies; SkipInit and ReZero replace it (the preset says why).
+    assert {arch for arch, bn in combos if bn} == {"plain", "residual", "preact", "highway"}
+    assert min(s.model.depth for s in specs) == 8 and max(s.model.depth for s in specs) >= 110
+    assert len({s.seed for s in specs}) >= 3
+    # Every claim names the variant it is about: none pools batch norm with its absence.
+    assert sweep.expect and all(claim.where for claim in sweep.expect)
