@@ -75,7 +75,7 @@ class Block(nn.Module):
         return self.norm2
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(Block):
     """Block with three weight layers, 1-3-1 (He et al. 2015): g(z3 + a) or, plain, g(z3)."""
 
     def __init__(
@@ -85,10 +85,8 @@ class Bottleneck(nn.Module):
         shortcut: nn.Module | None,
         act: nn.Module,
     ) -> None:
-        super().__init__()
-        self.layer1, self.layer2, self.layer3 = layers
-        self.norm1, self.norm2, self.norm3 = norms
-        self.shortcut, self.act = shortcut, act
+        super().__init__(layers[0], norms[0], layers[1], norms[1], shortcut, act)
+        self.layer3, self.norm3 = layers[2], norms[2]
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         a1 = self.act(self.norm1(self.layer1(a)))

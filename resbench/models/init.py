@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from resbench.models.blocks import Block, Bottleneck, FixupBlock, HighwayBlock
+from resbench.models.blocks import Block, FixupBlock, HighwayBlock
 from resbench.models.layers import BATCH_NORM, WEIGHT_LAYERS
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def initialise(model: nn.Module, cfg: ModelConfig) -> None:
         # deep residual MLPs train; plain blocks have no identity to fall back on, so skip them.
         for m in model.modules():
             if (
-                isinstance(m, (Block, Bottleneck))
+                isinstance(m, Block)  # and Bottleneck, its three-layer kind
                 and m.shortcut is not None
                 and isinstance(m.branch_end, tuple(BATCH_NORM.values()))
             ):
