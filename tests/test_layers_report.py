@@ -183,3 +183,15 @@ def test_run_then_report_and_plot_layers_on_a_real_tiny_sweep(
     plot = runner.invoke(app, ["plot", str(results), "--layers"])
     assert plot.exit_code == 0, plot.output
     assert png_size(results / "layers.png")[0] == 1800
+
+
+def test_plot_layers_has_a_panel_per_arch(tmp_path: Path) -> None:
+    from resbench.plot import ARCH_PANEL_WIDTH
+
+    extra = {(a, d): [(0.9, 1.1)] * 2 for a in ("preact", "skipinit") for d in (8, 56)}
+    runs, layers = hand_made(ratios={**RATIOS, **extra})
+    root = write_results(tmp_path / "hand", runs, claims=None)
+    layers.to_csv(root / "layers.csv", index=False)
+    out = tmp_path / "layers.png"
+    assert runner.invoke(app, ["plot", str(root), "--layers", "-o", str(out)]).exit_code == 0
+    assert png_size(out)[0] == round(ARCH_PANEL_WIDTH * 4 * DPI) == 2100  # wider than two archs
