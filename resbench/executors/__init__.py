@@ -90,7 +90,7 @@ def make_executor(
     if settings.name == "inline":
         from resbench.executors.inline import InlineExecutor
 
-        return InlineExecutor(settings.retries, on_event)
+        return InlineExecutor(settings.retries, on_event, settings.threads_per_run)
     if settings.name == "local":
         from resbench.executors.local import LocalExecutor
         from resbench.executors.slots import plan_slots
