@@ -40,8 +40,39 @@ def test_gpu_sweep_loads_and_expands() -> None:
     }
 
 
-def test_gpu_script_is_valid_bash() -> None:
-    subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
+def test_gpu_packing_sweep_is_eight_resnet20_runs_on_the_gpu() -> None:
+    specs = expand(load_sweep(ROOT / "benchmarks" / "gpu-packing.yaml"))
+    assert len(specs) == 8 and {(s.model.family, s.model.depth) for s in specs} == {("cifar", 20)}
+    assert {s.train.device for s in specs} == {"cuda"}
+
+
+def test_gpu_scripts_are_valid_bash_and_wheels_sh_says_how_to_use_it() -> None:
+    for script in ("gpu.sh", "wheels.sh"):
+        subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / script)], check=True)
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "wheels.sh")], capture_output=True)
+    assert done.returncode == 2 and b"usage: wheels.sh download DIR" in done.stderr
+
+
+def test_packing_benchmark_runs_the_sweep_at_each_packing() -> None:
+    # On the CPU (--workers in place of --runs-per-gpu), two tiny runs at 1 and 2 at once.
+    tiny = ["train.steps=2", "train.eval_every=2", "train.batch_size=8", "dataset.n_train=64"]
+    tiny += ["dataset.n_test=16", "model.width=4", "grid.seed=[0,1]"]
+    args = ["--cpu", "--packings", "1,2", *(a for item in tiny for a in ("-s", item))]
+    out = subprocess.run(
+        [sys.executable, "benchmarks/packing.py", *args],
+        cwd=ROOT,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [(r["runs_per_gpu"], r["runs"], r["statuses"]) for r in rows] == [
+        (1, 2, {"ok": 2}),
+        (2, 2, {"ok": 2}),
+    ]
+    assert all(r["summed_samples_per_s"] > 0 and r["wall_s"] > 0 for r in rows)
+    assert rows[0]["summed_vs_first"] == 1.0
 
 
 def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Path) -> None:
