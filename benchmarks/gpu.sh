@@ -65,4 +65,4 @@ echo "records and CSVs: $out/gpu-smoke"
 
 echo "== 3. packing: 8 ResNet-20 runs (bf16, $PACK_STEPS steps) at 1, 2, 4 and 8 runs per GPU"
 "$PY" benchmarks/packing.py --packings 1,2,4,8 -s "train.steps=$PACK_STEPS" \
-  -s "train.eval_every=$PACK_STEPS"
+  -s "train.eval_every=$((PACK_STEPS / 5))"
