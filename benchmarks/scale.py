@@ -99,26 +99,27 @@ def sweep_file(runs: int, steps: int) -> Path:
     return path
 
 
-def one_run(steps: int) -> float:
-    """The `seconds` of one run of `steps` steps, in this process (after a first, warm-up run)."""
+def time_alone(steps: int, repeats: int = 3) -> float:
+    """The shortest `seconds` of `repeats` runs of `steps` steps here, one thread, after a
+    warm-up run (imports, the FLOP count and the peak probe happen once per process)."""
+    import torch
+
     from resbench.sweep import expand, parse_sweep
     from resbench.train import train_run
 
+    torch.set_num_threads(1)  # as the executors' runs have it
     text = yaml.safe_dump({**SWEEP, "train": {**SWEEP["train"], "steps": steps}})
     (spec,) = expand(parse_sweep(text))
-    train_run(spec)  # imports, the FLOP count and the peak probe happen once per process
-    return train_run(spec).seconds
+    train_run(spec)
+    return min(train_run(spec).seconds for _ in range(repeats))
 
 
 def calibrate(seconds: float) -> int:
-    """The steps that make a run last `seconds`, from two runs' lengths."""
-    short, long = one_run(10), one_run(110)
-    per_step = (long - short) / 100
-    return max(1, round((seconds - (short - 10 * per_step)) / per_step))
-
-
-def time_alone(steps: int) -> float:
-    return min(one_run(steps) for _ in range(3))
+    """The steps that make a run last `seconds` here, from the shortest of three runs of 20 and
+    of 220 steps (the shortest: other work on the machine only ever adds time)."""
+    short, long = time_alone(20), time_alone(220)
+    per_step = (long - short) / 200
+    return max(1, round((seconds - (short - 20 * per_step)) / per_step))
 
 
 def measure(sweep: Path, executor: str, runs: int, keep: bool) -> dict:

@@ -32,8 +32,6 @@ ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
 
 STALL = "RESBENCH_TEST_STALL"  # set on a node whose runs stall until it is killed
-# A killed node is declared dead after a missed health check or two, not Ray's default 15 s.
-FAST_DEATH = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +39,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A head and one worker node, a CPU each, each with a dataset cache of its own; this
     process is connected to it as a driver."""
     caches = tmp_path_factory.mktemp("node-caches")
-    head = Cluster(caches / "head", num_cpus=1, _system_config=FAST_DEATH)
+    head = Cluster(caches / "head", num_cpus=1)
     head.add(caches / "worker")
+    session = head.cluster.head_node.get_session_dir_path()
     ray.init(address=head.cluster.address, logging_level="warning", log_to_driver=False)
     head.cluster.wait_for_nodes()
     yield head
     ray.shutdown()
     head.cluster.shutdown()
+    # Every process the cluster started ends with it: its own, and the nodes' workers.
+    deadline = time.monotonic() + 30
+    while left := processes_of(session, caches):
+        assert time.monotonic() < deadline, f"Ray processes left running: {left}"
+        time.sleep(0.2)
 
 
 class Cluster:
@@ -71,6 +75,25 @@ class Cluster:
     def _env(cache: Path) -> dict[str, str]:
         path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
         return {"RESBENCH_CACHE": str(cache), "PYTHONPATH": path}
+
+
+def processes_of(session: str, caches: Path) -> list[str]:
+    """The live processes of a Ray cluster: those naming its session folder (the head's, the
+    raylets') or carrying one of its nodes' caches in their environment (the workers, whose
+    command line Ray rewrites to `ray::IDLE` and the like)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if session.encode() in cmdline or f"RESBENCH_CACHE={caches}".encode() in environ:
+            program = cmdline.split(b"\0")[0].decode(errors="replace")
+            found.append(f"{proc.name} {program}")
+    return found
 
 
 def alive_nodes() -> set[str]:
