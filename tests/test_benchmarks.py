@@ -7,9 +7,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, checkout_env
 
+from resbench.executors.slots import usable_cores
 from resbench.sweep import expand, load_sweep
+
+
+def json_lines(script: str, *args: str) -> list[dict]:
+    """The JSON lines `benchmarks/SCRIPT ARGS` prints, run from the checkout's root."""
+    out = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *args],
+        cwd=ROOT,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
 def test_gpu_throughput_runs_without_pydantic_or_mnist1d() -> None:
@@ -58,15 +73,7 @@ def test_packing_benchmark_runs_the_sweep_at_each_packing() -> None:
     tiny = ["train.steps=2", "train.eval_every=2", "train.batch_size=8", "dataset.n_train=64"]
     tiny += ["dataset.n_test=16", "model.width=4", "grid.seed=[0,1]"]
     args = ["--cpu", "--packings", "1,2", *(a for item in tiny for a in ("-s", item))]
-    out = subprocess.run(
-        [sys.executable, "benchmarks/packing.py", *args],
-        cwd=ROOT,
-        env=checkout_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    rows = json_lines("packing.py", *args)
     assert [(r["runs_per_gpu"], r["runs"], r["statuses"]) for r in rows] == [
         (1, 2, {"ok": 2}),
         (2, 2, {"ok": 2}),
@@ -77,15 +84,18 @@ def test_packing_benchmark_runs_the_sweep_at_each_packing() -> None:
 
 def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Path) -> None:
     args = ["--sweep", str(tiny_sweep_file), "--depths", "8", "--epochs", "1", "--repeats", "1"]
-    out = subprocess.run(
-        [sys.executable, "benchmarks/diagnostics.py", *args],
-        cwd=ROOT,
-        env=checkout_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (line,) = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    (line,) = json_lines("diagnostics.py", *args)
     (row,) = line["rows"]
     assert row["model"] == "conv1d-8" and row["n"] == 1
     assert row["cpu_ratio"] > 0 and row["wall_ratio"] > 0
+
+
+def test_scale_benchmark_times_each_executor_against_the_ideal() -> None:
+    rows = json_lines("scale.py", "--runs", "6", "--steps", "1", "--executors", "inline,local")
+    assert [(r["executor"], r["slots"], r["recorded"]) for r in rows] == [
+        ("inline", 1, 6),
+        ("local", usable_cores(), 6),
+    ]
+    for r in rows:
+        assert r["wall_s"] > r["ideal_s"] > 0 and r["start_s"] > 0
+        assert r["overhead"] == pytest.approx((r["wall_s"] - r["ideal_s"]) / r["ideal_s"], rel=0.01)
