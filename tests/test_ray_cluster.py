@@ -22,6 +22,7 @@ import pytest
 from conftest import TINY_SWEEP, checkout_env
 from faults import StallWhere
 
+from resbench.data import load
 from resbench.executors import RunRetried
 from resbench.executors.ray_cluster import RayExecutor
 from resbench.spec import RunSpec
@@ -39,8 +40,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A head and one worker node, a CPU each, each with a dataset cache of its own; this
     process is connected to it as a driver."""
     caches = tmp_path_factory.mktemp("node-caches")
-    head = Cluster(caches / "head", num_cpus=1)
-    head.add(caches / "worker")
+    head = Cluster(caches, num_cpus=1)
+    head.add("worker")
     session = head.cluster.head_node.get_session_dir_path()
     ray.init(address=head.cluster.address, logging_level="warning", log_to_driver=False)
     head.cluster.wait_for_nodes()
@@ -56,25 +57,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 
 class Cluster:
     """A `ray.cluster_utils.Cluster` whose nodes import this checkout and the tests' faults,
-    and each cache generated datasets in a folder of their own ($RESBENCH_CACHE)."""
+    and each cache generated datasets in a folder of their own ($RESBENCH_CACHE): `root`/NAME."""
 
-    def __init__(self, cache: Path, **head: object) -> None:
-        self.caches: dict[str, Path] = {}
-        self.cluster = cluster_utils.Cluster(
-            initialize_head=True,
-            head_node_args={"include_dashboard": False, "env_vars": self._env(cache), **head},
-        )
-        self.caches[self.cluster.head_node.node_id] = cache
+    def __init__(self, root: Path, **head: object) -> None:
+        self.root = root
+        self.caches: dict[str, Path] = {}  # node id -> its cache
+        args = {"include_dashboard": False, "env_vars": self._env("head"), **head}
+        self.cluster = cluster_utils.Cluster(initialize_head=True, head_node_args=args)
+        self.caches[self.cluster.head_node.node_id] = root / "head"
 
-    def add(self, cache: Path, **env: str):
-        node = self.cluster.add_node(num_cpus=1, env_vars={**self._env(cache), **env})
-        self.caches[node.node_id] = cache
+    def add(self, name: str, **env: str):
+        """A node of one CPU whose cache is `root`/`name`, with `env` in its environment."""
+        node = self.cluster.add_node(num_cpus=1, env_vars={**self._env(name), **env})
+        self.caches[node.node_id] = self.root / name
         return node
 
-    @staticmethod
-    def _env(cache: Path) -> dict[str, str]:
+    def _env(self, name: str) -> dict[str, str]:
         path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
-        return {"RESBENCH_CACHE": str(cache), "PYTHONPATH": path}
+        return {"RESBENCH_CACHE": str(self.root / name), "PYTHONPATH": path}
 
 
 def processes_of(session: str, caches: Path) -> list[str]:
@@ -118,8 +118,6 @@ def test_runs_spread_over_the_nodes_each_builds_or_finds_its_data_and_names_its_
     head_cache = cluster.caches[cluster.cluster.head_node.node_id]
     with pytest.MonkeyPatch.context() as env:
         env.setenv("RESBENCH_CACHE", str(head_cache))
-        from resbench.data import load
-
         load(specs[0].dataset)
     (found,) = head_cache.glob("mnist1d-*.npz")
     stamp = found.stat().st_mtime_ns
@@ -139,7 +137,7 @@ def test_runs_spread_over_the_nodes_each_builds_or_finds_its_data_and_names_its_
 def test_a_node_killed_mid_sweep_has_its_runs_retried_elsewhere_each_recorded_once(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    victim = cluster.add(tmp_path / "victim-cache", **{STALL: "1"})
+    victim = cluster.add("victim", **{STALL: "1"})
     cluster.cluster.wait_for_nodes()
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -185,17 +183,19 @@ def test_a_driver_killed_mid_sweep_resumes_with_nothing_lost_or_run_twice(
     runs = out / "tiny" / "runs"
     command = [sys.executable, "-m", "resbench", "run", str(sweep), "--out", str(out)]
     command += ["--executor", "ray", "--address", cluster.cluster.address]
-    driver = subprocess.Popen(
-        command, env=checkout_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    log = tmp_path / "first.log"  # a file, not a pipe: Ray's worker logs could fill a pipe
+    with log.open("w") as stderr:
+        driver = subprocess.Popen(command, env=checkout_env(), stdout=stderr, stderr=stderr)
+    deadline = time.monotonic() + 240
     try:
         while not list(runs.glob("*.json")) and driver.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.02)
     finally:
         driver.kill()  # SIGKILL: no handler, no clean-up, the lock freed by the OS
-        _, err = driver.communicate(timeout=30)
+        driver.wait(timeout=30)
     before = {p.name: p.read_bytes() for p in runs.glob("*.json")}
-    assert 1 <= len(before) < 8, err
+    assert 1 <= len(before) < 8, log.read_text()
 
     # The dead driver's tasks go with it: the cluster's CPUs come back for the next sweep.
     deadline = time.monotonic() + 60
