@@ -24,8 +24,8 @@ timed once here first). Per executor it prints:
 
 The runs' own time is read from their records, so a machine slowed by other work inflates both
 wall and ideal alike, not the overhead; that the driver takes CPU from the runs shows in
-`run s` (mean run seconds) against the same runs timed alone (`alone s`). One JSON line per
-executor follows the table.
+`run s` (mean run seconds) against the CPU seconds of the same run here (`alone s`). One JSON
+line per executor is printed as each finishes, then the table.
 """
 
 from __future__ import annotations
@@ -72,7 +72,11 @@ def main() -> None:
     steps = calibrate(args.run_seconds) if args.run_seconds else args.steps
     alone = time_alone(steps)
     sweep = sweep_file(args.runs, steps)
-    rows = [measure(sweep, name, args.runs, args.keep) for name in args.executors.split(",")]
+    rows = []
+    for name in args.executors.split(","):
+        rows.append({"runs": args.runs, "steps": steps, "alone_s": round(alone, 4)})
+        rows[-1] |= measure(sweep, name, args.runs, args.keep)
+        print(json.dumps(rows[-1]), flush=True)  # each as it comes: a long sweep may be cut short
     print(f"{args.runs} runs of {steps} steps ({alone:.3f} s each alone), {usable_cores()} cores")
     print(
         f"{'executor':>8} {'slots':>5} {'wall s':>8} {'ideal s':>8} {'overhead':>8} "
@@ -87,8 +91,6 @@ def main() -> None:
             f"{r['end_s']:>6.1f} {r['run_s_mean']:>6.3f} {r['rss_mb_10pct']:>8.0f} "
             f"{r['rss_mb_end']:>8.0f} {r['rss_mb_per_1000_runs']:>10.2f}"
         )
-    for r in rows:
-        print(json.dumps({"runs": args.runs, "steps": steps, "alone_s": alone, **r}))
 
 
 def sweep_file(runs: int, steps: int) -> Path:
@@ -100,8 +102,10 @@ def sweep_file(runs: int, steps: int) -> Path:
 
 
 def time_alone(steps: int, repeats: int = 3) -> float:
-    """The shortest `seconds` of `repeats` runs of `steps` steps here, one thread, after a
-    warm-up run (imports, the FLOP count and the peak probe happen once per process)."""
+    """The CPU seconds of a run of `steps` steps here, one thread: the least of `repeats`, after
+    a warm-up run (imports, the FLOP count and the peak probe happen once per process). CPU
+    time, not wall time: other work on the machine would stretch the wall clock, and the run
+    length chosen from it."""
     import torch
 
     from resbench.sweep import expand, parse_sweep
@@ -111,12 +115,16 @@ def time_alone(steps: int, repeats: int = 3) -> float:
     text = yaml.safe_dump({**SWEEP, "train": {**SWEEP["train"], "steps": steps}})
     (spec,) = expand(parse_sweep(text))
     train_run(spec)
-    return min(train_run(spec).seconds for _ in range(repeats))
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        train_run(spec)
+        times.append(time.process_time() - t0)
+    return min(times)
 
 
 def calibrate(seconds: float) -> int:
-    """The steps that make a run last `seconds` here, from the shortest of three runs of 20 and
-    of 220 steps (the shortest: other work on the machine only ever adds time)."""
+    """The steps that make a run last `seconds` of one core here, from runs of 20 and 220."""
     short, long = time_alone(20), time_alone(220)
     per_step = (long - short) / 200
     return max(1, round((seconds - (short - 20 * per_step)) / per_step))
