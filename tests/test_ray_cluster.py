@@ -81,7 +81,9 @@ def processes_of(session: str, caches: Path) -> list[str]:
     """The live processes of a Ray cluster: those naming its session folder (the head's, the
     raylets') or carrying one of its nodes' caches in their environment (the workers, whose
     command line Ray rewrites to `ray::IDLE` and the like)."""
-    found = []
+    found: list[str] = []
+    if not Path("/proc").is_dir():
+        return found  # no /proc to look in (macOS): nothing can be checked
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
