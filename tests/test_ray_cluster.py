@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_SWEEP, checkout_env
+from conftest import TINY_SWEEP, checkout_env, ray_worker_path
 from faults import StallWhere
 
 from resbench.data import load
@@ -73,8 +73,7 @@ class Cluster:
         return node
 
     def _env(self, name: str) -> dict[str, str]:
-        path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
-        return {"RESBENCH_CACHE": str(self.root / name), "PYTHONPATH": path}
+        return {"RESBENCH_CACHE": str(self.root / name), "PYTHONPATH": ray_worker_path()}
 
 
 def processes_of(session: str, caches: Path) -> list[str]:
