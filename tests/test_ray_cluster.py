@@ -170,7 +170,6 @@ def test_a_node_killed_mid_sweep_has_its_runs_retried_elsewhere_each_recorded_on
     assert [e.result.run_id for e in retried] == list(stalled)
     assert retried[0].result.status == "killed" and "Ray lost the task" in retried[0].result.error
     assert victim.node_id not in {r.env["ray_node"] for r in done}
-    assert victim.node_id not in alive_nodes()
 
 
 def test_a_driver_killed_mid_sweep_resumes_with_nothing_lost_or_run_twice(
