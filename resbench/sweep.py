@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from resbench import plugins
 from resbench.spec import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep_errors import Invalid, describe, related
+from resbench.sweep_size import MAX_RUNS, axis_rows, check_size, matches
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # --------------------------------------------------------------------------- loading
@@ -47,10 +48,13 @@ def resolve(ref: str) -> Path:
     raise SweepError(f"{ref}: no such sweep file, and not a preset ({presets})")
 
 
-def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Sweep:
+def load_sweep(
+    ref: str | Path, overrides: dict[str, Any] | None = None, max_runs: int | None = MAX_RUNS
+) -> Sweep:
     """Read, validate and check-expand the sweep at `ref` (a path or a preset name).
 
     `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
+    A sweep of more than `max_runs` runs is refused before any is made (None: no limit).
     """
     path = resolve(str(ref))
     plugins.search_here(path.parent, Path.cwd())  # where a sweep's own code is looked for
@@ -66,7 +70,7 @@ def load_sweep(ref: str | Path, overrides: dict[str, Any] | None = None) -> Swee
             f"{path}: not UTF-8 text: byte {e.start} is 0x{raw[e.start]:02x}{bom}; "
             "save the sweep as UTF-8"
         ) from None
-    return parse_sweep(text, str(path), overrides)
+    return parse_sweep(text, str(path), overrides, max_runs)
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -84,7 +88,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def parse_sweep(
-    text: str, source: str = "<sweep>", overrides: dict[str, Any] | None = None
+    text: str,
+    source: str = "<sweep>",
+    overrides: dict[str, Any] | None = None,
+    max_runs: int | None = MAX_RUNS,
 ) -> Sweep:
     """Validate sweep YAML `text`; `source` names it in errors, and any override at fault."""
     overrides = overrides or {}
@@ -111,6 +118,7 @@ def parse_sweep(
         except ValidationError as e:
             raise Invalid(*describe(e)) from None
         _check_axes(sweep)
+        check_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
         specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
         _check_claims(sweep, specs)
     except Invalid as e:
@@ -252,17 +260,14 @@ def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
 
 def _located_points(sweep: Sweep) -> list[tuple[dict[str, Any], dict[str, str]]]:
     """Each point with where each of its values was written (`grid.depth`, `zip[0].train.lr`)."""
-    axes = [[{key: value} for value in values] for key, values in sweep.grid.items()]
-    for group in sweep.zip:
-        rows = zip(*group.values(), strict=True)
-        axes.append([dict(zip(group, row, strict=True)) for row in rows])
+    axes = axis_rows(sweep)
     where = {key: f"grid.{key}" for key in sweep.grid}
     for i, group in enumerate(sweep.zip):
         where.update({key: f"zip[{i}].{key}" for key in group})
     out = []
     for combo in itertools.product(*axes):
         point = {key: value for part in combo for key, value in part.items()}
-        if not any(_matches(point, pattern) for pattern in sweep.exclude):
+        if not any(matches(point, pattern) for pattern in sweep.exclude):
             out.append((point, where))
     for i, extra in enumerate(sweep.include):
         out.append((dict(extra), {key: f"include[{i}].{key}" for key in extra}))
@@ -277,14 +282,6 @@ def _expand(sweep: Sweep) -> list[RunSpec]:
     if not specs:
         raise Invalid("exclude", "no runs left: every point is excluded")
     return list(specs.values())
-
-
-def _matches(point: dict[str, Any], pattern: dict[str, Any]) -> bool:
-    for key, want in pattern.items():
-        options = want if isinstance(want, list) else [want]
-        if point.get(key) not in options:
-            return False
-    return True
 
 
 def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunSpec:

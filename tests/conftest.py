@@ -22,18 +22,22 @@ def checkout_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
+def ray_worker_path() -> str:
+    """The PYTHONPATH of Ray workers: this checkout, and the tests' own run functions."""
+    return checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
+
+
 def start_local_ray(**resources: float) -> None:
     """A local Ray with `resources` (num_cpus=, num_gpus=: Ray counts, it does not check),
     whose workers import this checkout and the tests' own run functions (faults.py)."""
     import ray
 
-    path = checkout_env()["PYTHONPATH"] + os.pathsep + str(Path(__file__).parent)
     ray.init(
         address="local",  # a Ray of its own, never one already running on this machine
         **resources,
         include_dashboard=False,
         logging_level="warning",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
+        runtime_env={"env_vars": {"PYTHONPATH": ray_worker_path()}},
     )
 
 

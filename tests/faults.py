@@ -118,3 +118,20 @@ class Timed:
         result = train_run(spec, progress=progress)
         result.env.update(t0=repr(t0), t1=repr(time.time()))
         return result
+
+
+@dataclass(frozen=True)
+class StallWhere:
+    """train_run, except on the nodes whose processes have the environment variable `variable`:
+    there a run notes its id in `marks` and sleeps `seconds`, for a test to kill the node under
+    it. Elsewhere it trains, and so does its retry once that node is gone."""
+
+    variable: str
+    marks: Path
+    seconds: float = 300.0
+
+    def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
+        if os.environ.get(self.variable):
+            (self.marks / spec.run_id).touch()
+            time.sleep(self.seconds)
+        return train_run(spec, progress=progress)

@@ -11,7 +11,21 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, checkout_env
 
+from resbench.executors.slots import usable_cores
 from resbench.sweep import expand, load_sweep
+
+
+def json_lines(script: str, *args: str) -> list[dict]:
+    """The JSON lines `benchmarks/SCRIPT ARGS` prints, run from the checkout's root."""
+    out = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *args],
+        cwd=ROOT,
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
 def test_gpu_throughput_runs_without_pydantic_or_mnist1d() -> None:
@@ -42,21 +56,36 @@ def test_gpu_sweep_loads_and_expands() -> None:
     }
 
 
-def test_gpu_script_is_valid_bash() -> None:
-    subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")], check=True)
+def test_gpu_packing_sweep_is_eight_resnet20_runs_on_the_gpu() -> None:
+    specs = expand(load_sweep(ROOT / "benchmarks" / "gpu-packing.yaml"))
+    assert len(specs) == 8 and {(s.model.family, s.model.depth) for s in specs} == {("cifar", 20)}
+    assert {s.train.device for s in specs} == {"cuda"}
+
+
+def test_gpu_scripts_are_valid_bash_and_wheels_sh_says_how_to_use_it() -> None:
+    for script in ("gpu.sh", "wheels.sh"):
+        subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / script)], check=True)
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "wheels.sh")], capture_output=True)
+    assert done.returncode == 2 and b"usage: wheels.sh download DIR" in done.stderr
+
+
+def test_packing_benchmark_runs_the_sweep_at_each_packing() -> None:
+    # On the CPU (--workers in place of --runs-per-gpu), two tiny runs at 1 and 2 at once.
+    tiny = ["train.steps=2", "train.eval_every=2", "train.batch_size=8", "dataset.n_train=64"]
+    tiny += ["dataset.n_test=16", "model.width=4", "grid.seed=[0,1]"]
+    args = ["--cpu", "--packings", "1,2", *(a for item in tiny for a in ("-s", item))]
+    rows = json_lines("packing.py", *args)
+    assert [(r["runs_per_gpu"], r["runs"], r["statuses"]) for r in rows] == [
+        (1, 2, {"ok": 2}),
+        (2, 2, {"ok": 2}),
+    ]
+    assert all(r["summed_samples_per_s"] > 0 and r["wall_s"] > 0 for r in rows)
+    assert rows[0]["summed_vs_first"] == 1.0
 
 
 def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Path) -> None:
     args = ["--sweep", str(tiny_sweep_file), "--depths", "8", "--epochs", "1", "--repeats", "1"]
-    out = subprocess.run(
-        [sys.executable, "benchmarks/diagnostics.py", *args],
-        cwd=ROOT,
-        env=checkout_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (line,) = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    (line,) = json_lines("diagnostics.py", *args)
     (row,) = line["rows"]
     assert row["model"] == "conv1d-8" and row["n"] == 1
     assert row["cpu_ratio"] > 0 and row["wall_ratio"] > 0
@@ -114,3 +143,10 @@ def test_gate_benchmark_draws_disjoint_seeds_for_its_two_sides() -> None:
     assert kind == "false alarm" and len(now) == len(ref) == 6
     assert not set(now["seed"]) & set(ref["seed"])
     assert {k for k, (kind, _) in draws.items() if kind == "detection"} == set(gate.REGRESSIONS)
+
+
+def test_scale_benchmark_times_each_executor_against_the_ideal() -> None:
+    (r,) = json_lines("scale.py", "--runs", "6", "--steps", "1", "--executors", "local")
+    assert (r["executor"], r["slots"], r["recorded"]) == ("local", usable_cores(), 6)
+    assert r["wall_s"] > r["ideal_s"] > 0 and r["start_s"] > 0
+    assert r["overhead"] == pytest.approx((r["wall_s"] - r["ideal_s"]) / r["ideal_s"], rel=0.01)

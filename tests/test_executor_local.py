@@ -9,12 +9,12 @@ import pytest
 from conftest import TINY_SWEEP, assert_same_as_inline
 from faults import Faulty, Poisoning, where_am_i
 
-from resbench.executors import RunRetried, RunStarted, RunStep
+from resbench.executors import RunRetried, RunStarted, RunStep, make_executor
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, plan_slots
 from resbench.result import RunResult
-from resbench.spec import RunSpec
+from resbench.spec import ExecutorSection, RunSpec
 from resbench.store import Checkpointed
 from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
@@ -134,3 +134,13 @@ def test_inline_executor_retries_failures_too(tmp_path: Path) -> None:
     (r,) = InlineExecutor(retries=2, on_event=events.append).map(fn, [spec])
     assert r.status == "failed" and r.attempts == 3
     assert sum(isinstance(e, RunRetried) for e in events) == 2
+
+
+def test_inline_runs_use_threads_per_run_and_leave_the_process_as_it_was() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    pool = make_executor(ExecutorSection(name="inline", threads_per_run=2), "cpu")
+    (r,) = pool.map(train_run, tiny_specs()[:1])
+    assert r.status == "ok" and r.env["threads"] == "2" != str(before)
+    assert torch.get_num_threads() == before

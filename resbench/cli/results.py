@@ -282,7 +282,7 @@ def check(
         csv = find_results(results)
         runs = load_runs(csv)
         sweep_file = csv.with_name("sweep.yaml")
-        claims = list(load_sweep(sweep_file).expect) if sweep_file.is_file() else []
+        claims = list(load_sweep(sweep_file, max_runs=None).expect) if sweep_file.is_file() else []
         reference = (
             load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
         )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from resbench.cli.app import user_errors
+from resbench.sweep_size import MAX_RUNS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -157,6 +158,15 @@ def run(
             "-s train.epochs=5 -s grid.depth=[8,20].",
         ),
     ] = None,
+    max_runs: Annotated[
+        int,
+        typer.Option(
+            "--max-runs",
+            min=1,
+            help="Refuse a sweep of more runs than this, counted before any run is made "
+            "(a guard against a typo in a grid).",
+        ),
+    ] = MAX_RUNS,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -203,11 +213,11 @@ def run(
         overrides = parse_overrides(set_ or [])
         if device:
             overrides["train.device"] = device.value
-        spec_sweep = load_sweep(sweep, overrides)
+        spec_sweep = load_sweep(sweep, overrides, max_runs)
         if data_dir or download:
             root = str(data_dir) if data_dir else None
             overrides |= file_overrides(spec_sweep.dataset, root, download)
-            spec_sweep = load_sweep(sweep, overrides)
+            spec_sweep = load_sweep(sweep, overrides, max_runs)
         settings = spec_sweep.executor.override(
             name=executor.value if executor else None,
             workers=workers,

@@ -90,7 +90,7 @@ def make_executor(
     if settings.name == "inline":
         from resbench.executors.inline import InlineExecutor
 
-        return InlineExecutor(settings.retries, on_event)
+        return InlineExecutor(settings.retries, on_event, settings.threads_per_run)
     if settings.name == "local":
         from resbench.executors.local import LocalExecutor
         from resbench.executors.slots import plan_slots
@@ -116,11 +116,13 @@ def make_executor(
 
 
 def check_available(settings: ExecutorSection) -> None:
-    """Fail now, with one line, when the executor `settings` name cannot run here."""
+    """Fail now, with one line, when the executor `settings` name cannot run here, or names a
+    Ray cluster that does not answer."""
     if settings.name == "ray":
-        from resbench.executors.ray_cluster import import_ray
+        from resbench.executors.ray_cluster import check_reachable, import_ray
 
         import_ray()
+        check_reachable(settings.address)
 
 
 def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) -> None:

@@ -26,13 +26,29 @@ if TYPE_CHECKING:
 class InlineExecutor:
     """Runs in the calling process, in order: simplest to debug, no parallelism.
 
-    It cannot survive a crash of its own process; use `local` for that.
+    It cannot survive a crash of its own process; use `local` for that. Runs use `threads`
+    torch threads, as in the other executors (None: leave this process's setting alone).
     """
 
-    def __init__(self, retries: int = 0, on_event: EventHandler | None = None) -> None:
-        self.retries, self.on_event = retries, on_event
+    def __init__(
+        self, retries: int = 0, on_event: EventHandler | None = None, threads: int | None = None
+    ) -> None:
+        self.retries, self.on_event, self.threads = retries, on_event, threads
 
     def map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
+        if self.threads is None or not specs:
+            yield from self._map(fn, specs)
+            return
+        import torch  # the inline executor trains here: torch is loaded for the runs anyway
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            yield from self._map(fn, specs)
+        finally:
+            torch.set_num_threads(before)
+
+    def _map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
         for spec in specs:
             attempt = 1
             while True:

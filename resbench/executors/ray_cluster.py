@@ -6,13 +6,17 @@ imported only when this executor is used, and `@ray.remote` is applied then too,
 `import resbench` nor `resbench --help` pays for it.
 
 Ray's own task retries are off: a task whose worker or node dies comes back to the driver as
-an error, and the sweep's `retries` decide, exactly as with the local executor. Per-step
-progress is not reported: it would need an actor every task calls into, a round trip per
-report across the cluster; the view shows each run from submission to result instead.
+an error, and the sweep's `retries` decide, exactly as with the local executor: a run lost with
+its node is handed out again, to the nodes still alive. Each record names the Ray node that ran
+it (`env.ray_node`, its node id; `env.ray_node_ip`, its address). Per-step progress is not
+reported: it would need an actor every task calls into, a round trip per report across the
+cluster; the view shows each run from submission to result instead.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -41,6 +45,9 @@ INSTALL_HINT = '--executor ray needs Ray, which is not installed: pip install "r
 POLL_SECONDS = 0.5
 RESOURCE_UNITS = 10_000  # Ray counts fractional resources in ten-thousandths
 PROBE_SECONDS = 120  # the longest the nodes' peak probes may hold up a sweep's start
+# ray.init waits for an unreachable head without end (minutes, Ctrl-C ignored): a plain TCP
+# connection to it is tried first, for this long.
+CONNECT_SECONDS = 5.0
 
 
 def import_ray() -> ModuleType:
@@ -152,6 +159,7 @@ class RayExecutor:
         kwargs: dict[str, Any] = {"logging_level": "warning"}
         if address == "local":
             kwargs["include_dashboard"] = False
+        check_reachable(address)
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as e:
@@ -235,6 +243,23 @@ def _outcome(ray: ModuleType, ref: Any, task: _Task) -> RunResult:
         return broken_result(task.spec, "killed", why, None, seconds, "ray")
 
 
+def check_reachable(address: str | None) -> None:
+    """Fail in one line when nothing answers at the head `address` names: HOST:PORT,
+    ray://HOST:PORT, or auto through $RAY_ADDRESS. Other forms (none: a local Ray; auto
+    without $RAY_ADDRESS: the cluster this machine belongs to) are Ray's to find."""
+    shown = address
+    if address == "auto":
+        address = os.environ.get("RAY_ADDRESS")
+    host, sep, port = (address or "").removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), CONNECT_SECONDS).close()
+    except OSError as e:
+        why = f"nothing answers at {host}:{port}: {e.strerror or type(e).__name__}"
+        raise ResbenchError(f"--address {shown}: cannot reach a Ray cluster ({why})") from None
+
+
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
@@ -247,9 +272,20 @@ def _attempt(fn: RunFn, spec: RunSpec, threads: int) -> RunResult:
     torch.set_num_threads(threads)  # Ray reuses worker processes: set it for every task
     t0 = time.perf_counter()
     try:
-        return fn(spec)
+        result = fn(spec)
     except Exception as e:  # fn is meant to be total; one that is not ends one run
         message = f"{type(e).__name__}: {e}"
-        return broken_result(
+        result = broken_result(
             spec, "failed", message, traceback.format_exc(), time.perf_counter() - t0
         )
+    result.env.update(_node())
+    return result
+
+
+def _node() -> dict[str, str]:
+    """The Ray node this task runs on: its id (unique in the cluster, as `ray list nodes` shows
+    it) and its IP address (shared by nodes on one machine)."""
+    import ray
+
+    node_id = ray.get_runtime_context().get_node_id()
+    return {"ray_node": node_id, "ray_node_ip": ray.util.get_node_ip_address()}
