@@ -33,7 +33,7 @@ from resbench.variants import select_runs, variant_columns
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.spec import Beats, Claim, Degrades, Holds
+    from resbench.claims import Beats, Claim, Degrades, Holds
 
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
 OutcomeKind = Literal["runs", "claim", "baseline"]

@@ -98,11 +98,11 @@ def format_cell(row: pd.Series, mark: bool = True, sep: str = "\n") -> str:
 
 def compact_cell(row: pd.Series, sep: str = NOTES) -> str:
     """'0.012 ▲', then after `sep` '± 0.003 (3)', then the runs that did not end ok."""
+    mark = f" {WORSE_MARK}" if row.get("worse", False) else ""
     if row["n_ok"] == 0:
-        lines = ["—"]
+        lines = [f"—{mark}"]
     else:
         spread = "" if math.isnan(row["std"]) else f"± {row['std']:.3f} "
-        mark = f" {WORSE_MARK}" if row.get("worse", False) else ""
         lines = [f"{row['mean']:.3f}{mark}", f"{spread}({row['n_ok']})"]
     notes = _notes(row)
     return sep.join(lines + ([notes] if notes else []))
@@ -202,15 +202,10 @@ def _marked(cell: str) -> str:
     from rich.markup import escape
 
     # The mark is the point of the table: make it stand out, and dim the status notes.
-    text = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]")
-    lines = text.split(NOTES)
-    if len(lines) == 1:
-        first, _, notes = text.partition("\n")  # a ratio cell: notes after a newline
-        return f"{first}\n[yellow]{notes}[/]" if notes else first
-    # A compact cell: its numbers on their lines, the notes (if any) last.
+    # A cell's lines are split by NOTES: its numbers first, then the notes of runs gone wrong.
+    lines = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
     notes = [x for x in lines[1:] if x.startswith(("diverged", "failed"))]
-    numbers = [x for x in lines if x not in notes]
-    return "\n".join(numbers + [f"[yellow]{n}[/]" for n in notes])
+    return "\n".join([x for x in lines if x not in notes] + [f"[yellow]{n}[/]" for n in notes])
 
 
 # --------------------------------------------------------------------------- whole reports
@@ -309,7 +304,7 @@ def _ratio_at(
 def ratio_tables(ratios: pd.DataFrame) -> list[RenderableType]:
     """One rich table per variant: each arch's ratio at init and end at each depth; the last
     one carries the legend."""
-    groups = _ratio_rows(ratios, sep="\n")
+    groups = _ratio_rows(ratios, sep=NOTES)
     return _rich_tables(groups, "gradient norm, first ÷ last layer", RATIO_LEGEND)
 
 

@@ -1,8 +1,9 @@
-"""The sweep file's schema: its sections, the claims, and `RunSpec`, one fully resolved run.
+"""The sweep file's schema: its sections and `RunSpec`, one fully resolved run.
 
 Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of everything the
 run computes. Loading a file, applying overrides and expanding the axes into runs is
-`resbench.sweep`'s job; wording a validation error as one line is `resbench.sweep_errors`'.
+`resbench.sweep`'s job; wording a validation error as one line is `resbench.sweep_errors`';
+the claims of `expect:` are `resbench.claims`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from resbench import ResbenchError, data
+from resbench.claims import Claim
 from resbench.data import DatasetOptions
 from resbench.models import registry
 
@@ -244,52 +245,6 @@ class TrainConfig(Strict):
     @property
     def unit(self) -> str:
         return "epochs" if self.epochs is not None else "steps"
-
-
-def _registered_arch(arch: str) -> str:
-    if problem := registry.arch_known_problem(arch):
-        raise ValueError(problem)
-    return arch
-
-
-ArchName = Annotated[str, AfterValidator(_registered_arch)]
-
-
-class _Claim(Strict):
-    metric: str = "train_error"
-    where: dict[str, Any] = Field(
-        default_factory=dict,
-        description="only the runs whose fields have these values, e.g. {model.batch_norm: false}",
-    )
-
-
-class Degrades(_Claim):
-    """For `arch`, the deepest net's metric exceeds the best shallower one's by >= min_gap."""
-
-    claim: Literal["degrades"]
-    arch: ArchName = "plain"
-    min_gap: NonNegativeFloat = 0.0
-
-
-class Holds(_Claim):
-    """For `arch`, the deepest net's metric is no worse than the shallowest's + tolerance."""
-
-    claim: Literal["holds"]
-    arch: ArchName = "residual"
-    tolerance: NonNegativeFloat = 0.0
-
-
-class Beats(_Claim):
-    """`arch`'s metric is below `than`'s at `depths` (default: every shared depth) by >= min_gap."""
-
-    claim: Literal["beats"]
-    arch: ArchName = "residual"
-    than: ArchName = "plain"
-    depths: tuple[PositiveInt, ...] = ()
-    min_gap: NonNegativeFloat = 0.0
-
-
-Claim = Annotated[Degrades | Holds | Beats, Field(discriminator="claim")]
 
 
 class RunSpec(Strict):

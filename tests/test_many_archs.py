@@ -12,11 +12,12 @@ from test_plot import png_size
 from typer.testing import CliRunner
 
 from resbench.check import evaluate_claims
+from resbench.claims import Beats, Degrades, Holds
 from resbench.cli import app
 from resbench.models import registry
 from resbench.plot import ARCH_PANEL_WIDTH, DEPTH_SIZE, DPI, plot_curves, plot_depth
 from resbench.render import depth_tables, report_markdown
-from resbench.spec import Beats, Degrades, Holds, SweepError
+from resbench.spec import SweepError
 from resbench.summary import report_data, summarize
 from resbench.sweep import parse_sweep
 from resbench.variants import select_runs, variant_columns
