@@ -41,6 +41,9 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
         batch_norm=True,
         shortcut="A",
         zero_init_residual=False,
+        block="basic",
+        init="he",
+        activation="relu",
     )
     configure(device, precision, args.deterministic)  # as train_run sets the backends
     torch.manual_seed(0)

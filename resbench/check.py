@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Literal
 from resbench import ResbenchError
 from resbench.result import FINISHED, MISSING
 from resbench.stats import LEVEL, Interval, welch_interval
+from resbench.variants import select_runs, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.spec import Beats, Claim, Degrades, Holds
+    from resbench.claims import Beats, Claim, Degrades, Holds
 
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
 OutcomeKind = Literal["runs", "claim", "baseline"]
@@ -181,10 +182,20 @@ def completeness(runs: pd.DataFrame) -> Outcome:
 
 
 def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
-    """One outcome per claim (per depth for `beats`)."""
+    """One outcome per claim (per depth for `beats`), each on the runs its `where` selects."""
     out: list[Outcome] = []
     for claim in claims:
-        by_key = groups(runs, claim.metric)
+        chosen = select_runs(runs, claim.where)
+        archs = [claim.arch, *([claim.than] if claim.claim == "beats" else [])]
+        if mixed := variant_columns(chosen[chosen["arch"].isin(archs)]):
+            # Pooling the seeds of different nets would judge neither: say which to pick.
+            text = f"{claim.claim}: {' vs '.join(archs)} ({_scope(claim)})"
+            note = (
+                f"the runs of one depth differ in {', '.join(mixed)}: narrow the claim with where:"
+            )
+            out.append(_inconclusive(text, note))
+            continue
+        by_key = groups(chosen, claim.metric)
         if claim.claim == "degrades":
             out.append(_degrades(claim, by_key))
         elif claim.claim == "holds":
@@ -192,6 +203,17 @@ def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
         else:
             out += _beats(claim, by_key)
     return out
+
+
+def _scope(claim: Claim) -> str:
+    """What a claim is about besides its archs: 'train_error', or 'train_error; batch_norm
+    false' when it selects runs."""
+    chosen = [f"{k.split('.')[-1]} {_shown(v)}" for k, v in claim.where.items()]
+    return "; ".join([claim.metric, *chosen])
+
+
+def _shown(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _depths(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:
@@ -207,7 +229,7 @@ def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
 
 def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     depths = _depths(by_key, claim.arch)
-    text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({claim.metric})"
+    text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
         return too_few
     shallower = [by_key[(claim.arch, d)] for d in depths[:-1]]
@@ -220,20 +242,20 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     assert best is not None  # every shallower group is whole
     text = (
         f"{claim.arch} degrades: {deepest.label} − {best.label} (best shallower) "
-        f"≥ {claim.min_gap:g} ({claim.metric})"
+        f"≥ {claim.min_gap:g} ({_scope(claim)})"
     )
     return _compare(text, deepest, best, at_least=claim.min_gap)
 
 
 def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
     depths = _depths(by_key, claim.arch)
-    text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({claim.metric})"
+    text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
         return too_few
     deepest, shallowest = by_key[(claim.arch, depths[-1])], by_key[(claim.arch, depths[0])]
     text = (
         f"{claim.arch} holds: {deepest.label} − {shallowest.label} "
-        f"≤ {claim.tolerance:g} ({claim.metric})"
+        f"≤ {claim.tolerance:g} ({_scope(claim)})"
     )
     return _compare(text, deepest, shallowest, at_most=claim.tolerance)
 
@@ -242,7 +264,7 @@ def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
     shared = sorted(set(_depths(by_key, claim.arch)) & set(_depths(by_key, claim.than)))
     depths = list(claim.depths) or shared
     if not depths:
-        text = f"{claim.arch} beats {claim.than} by ≥ {claim.min_gap:g} ({claim.metric})"
+        text = f"{claim.arch} beats {claim.than} by ≥ {claim.min_gap:g} ({_scope(claim)})"
         return [_inconclusive(text, f"no depth has runs of both {claim.arch} and {claim.than}")]
     out = []
     for depth in depths:
@@ -250,7 +272,7 @@ def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
         loser = by_key.get((claim.than, depth), Group(claim.than, depth))
         text = (
             f"{claim.arch} beats {claim.than} at {depth}: {loser.label} − {winner.label} "
-            f"≥ {claim.min_gap:g} ({claim.metric})"
+            f"≥ {claim.min_gap:g} ({_scope(claim)})"
         )
         out.append(_compare(text, loser, winner, at_least=claim.min_gap))
     return out

@@ -12,9 +12,9 @@ that leaves training exactly as it was:
 - no random numbers are drawn, and the pass runs in fp32 whatever `train.precision` says.
 
 Indices run from input to output. Weight layers: every Conv/Linear weight on the main path —
-the stem, both layers of each block, the head — so 0..depth-1; a projection shortcut (option B)
-is left out, as depth leaves it out. Activations: the output of the stem (0) and of each block
-(1..n), after its ReLU; the head's logits are not a signal through depth.
+the stem, each block's branch, the head — so 0..depth-1; a projection shortcut (option B)
+and a highway gate are left out, as depth leaves them out. Activations: the output of the
+stem (0) and of each block (1..n); the head's logits are not a signal through depth.
 """
 
 from __future__ import annotations
@@ -25,19 +25,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resbench.models import CONV, Block
+from resbench.models.blocks import OFF_PATH
+from resbench.models.layers import WEIGHT_LAYERS
 from resbench.result import LayerPoint, finite
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
-    """The Conv/Linear layers on the main path, input to output (registration order)."""
-    blocks = [b for b in model.modules() if isinstance(b, Block) and b.shortcut is not None]
-    skipped = {id(m) for b in blocks for m in b.shortcut.modules()}
-    return [
-        m
-        for m in model.modules()
-        if isinstance(m, (*CONV.values(), nn.Linear)) and id(m) not in skipped
-    ]
+    """The Conv/Linear layers on the main path, input to output (registration order): not a
+    block's shortcut projection, nor a highway gate."""
+    side = [getattr(b, name, None) for b in model.modules() for name in OFF_PATH]
+    skipped = {id(m) for part in side if isinstance(part, nn.Module) for m in part.modules()}
+    return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS) and id(m) not in skipped]
 
 
 def signal_layers(model: nn.Sequential) -> list[nn.Module]:

@@ -1,19 +1,26 @@
 """How summaries and check outcomes are shown: rich tables, GitHub markdown, CSV and JSON.
 
 The same rows serve the terminal and markdown alike (`markdown_table` is the one markdown
-table builder); the numbers come from `resbench.summary` and `resbench.check`.
+table builder); the numbers come from `resbench.summary` and `resbench.check`. A table per
+variant of the sweep; with one or two archs, a row per depth and a column per arch (and
+residual − plain); with more, a row per arch and a column per depth, each cell on two lines,
+so that a sweep of every remedy still reads at 80 columns.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 from resbench.summary import RATIO_COLUMNS, arch_order, summarize
+from resbench.variants import summary_variants
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import RenderableType
     from rich.table import Table
 
     from resbench.check import Outcome
@@ -29,14 +36,18 @@ RATIO_LEGEND = (
 )
 VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}
 VERDICT_STYLES = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
+MAX_ARCH_COLUMNS = 2  # beyond this many archs, tables turn: a row per arch
+WHEN = ("init", "end")  # the moments of the gradient ratio tables
+NOTES = "\x00"  # in a cell, what follows is a note (dimmed on a terminal)
 
 
 def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = True) -> list[str]:
-    """A GitHub markdown table's lines; `numeric` right-aligns the columns."""
+    """A GitHub markdown table's lines; `numeric` right-aligns the columns but the names."""
     cells = [[c.replace("|", "\\|") for c in row] for row in rows]
+    right = [numeric and _justify(name) == "right" for name in header]
     return [
         "| " + " | ".join(header) + " |",
-        "|" + ("---:|" if numeric else "---|") * len(header),
+        "|" + "".join("---:|" if r else "---|" for r in right),
         *("| " + " | ".join(row) + " |" for row in cells),
     ]
 
@@ -54,6 +65,7 @@ def header_line(info: dict[str, str]) -> str:
         parts.append(f"shortcut {info['shortcut']}")
     if info.get("zero_init_residual") == "True":
         parts.append("zero_init_residual")
+    parts += [f"{key} {info[key]}" for key in ("block", "init", "activation") if key in info]
     parts += [f"{info[u]} {u}" for u in ("epochs", "steps") if u in info]
     return " · ".join(p for p in parts if p)
 
@@ -80,8 +92,25 @@ def format_cell(row: pd.Series, mark: bool = True, sep: str = "\n") -> str:
         text = f"{row['mean']:.3f} ± {row['std']:.3f} ({row['n_ok']})"
     if mark and row.get("worse", False):
         text += f" {WORSE_MARK}"
-    notes = [f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0)]
-    return text + (sep + ", ".join(notes) if notes else "")
+    notes = _notes(row)
+    return text + (sep + notes if notes else "")
+
+
+def compact_cell(row: pd.Series, sep: str = NOTES) -> str:
+    """'0.012 ▲', then after `sep` '± 0.003 (3)', then the runs that did not end ok."""
+    mark = f" {WORSE_MARK}" if row.get("worse", False) else ""
+    if row["n_ok"] == 0:
+        lines = [f"—{mark}"]
+    else:
+        spread = "" if math.isnan(row["std"]) else f"± {row['std']:.3f} "
+        lines = [f"{row['mean']:.3f}{mark}", f"{spread}({row['n_ok']})"]
+    notes = _notes(row)
+    return sep.join(lines + ([notes] if notes else []))
+
+
+def _notes(row: pd.Series) -> str:
+    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok."""
+    return ", ".join(f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0))
 
 
 def _diff_cell(cells: dict[str, pd.Series]) -> str:
@@ -92,38 +121,91 @@ def _diff_cell(cells: dict[str, pd.Series]) -> str:
     return f"{residual['mean'] - plain['mean']:+.3f}"
 
 
-def _rows(summary: pd.DataFrame, sep: str) -> tuple[list[str], list[list[str]]]:
-    archs = arch_order(summary["arch"])
+Cells = Callable[["pd.Series"], str]
+Rows = tuple[list[str], list[list[str]]]  # the header, the rows
+
+
+def _by_depth(summary: pd.DataFrame, archs: list[str], cell: Cells) -> Rows:
+    """A row per depth, a column per arch (and residual − plain when both are there)."""
     both = {"plain", "residual"} <= set(archs)
     header = ["depth", *archs, *(["res − plain"] if both else [])]
     rows = []
     for depth, group in summary.groupby("depth", sort=True):
         cells = {row["arch"]: row for _, row in group.iterrows()}
-        row = [str(depth), *(format_cell(cells[a], sep=sep) if a in cells else "" for a in archs)]
+        row = [str(depth), *(cell(cells[a]) if a in cells else "" for a in archs)]
         rows.append(row + ([_diff_cell(cells)] if both else []))
     return header, rows
 
 
-def depth_table(runs: pd.DataFrame, metric: str = "train_error") -> Table:
-    """Rows: depth; columns: each arch's mean ± std (n) of `metric`, and residual − plain."""
-    from rich.table import Table
+def _by_arch(summary: pd.DataFrame, archs: list[str], cell: Cells) -> Rows:
+    """A row per arch, a column per depth."""
+    depths = sorted(set(summary["depth"]))
+    cells = {(r["arch"], r["depth"]): r for _, r in summary.iterrows()}
+    rows = [[a, *(cell(cells[(a, d)]) if (a, d) in cells else "" for d in depths)] for a in archs]
+    return ["arch", *map(str, depths)], rows
 
-    header, rows = _rows(summarize(runs, metric), sep="\n")
-    table = Table(title=f"{metric} by depth · mean ± std (n)", caption=LEGEND)
-    for name in header:
-        table.add_column(name, justify="right")
-    for row in rows:
-        table.add_row(*(_marked(c) for c in row))
-    return table
+
+def _tables(
+    summary: pd.DataFrame, markdown: bool = False
+) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
+    """Per variant of the sweep: (its values, the header, the rows)."""
+    variants = summary_variants(summary)
+    groups = summary.groupby(variants, sort=True, dropna=False) if variants else [((), summary)]
+    out = []
+    for key, group in groups:
+        archs = arch_order(group["arch"])
+        if len(archs) <= MAX_ARCH_COLUMNS:
+            layout, cell = _by_depth, partial(format_cell, sep=" · " if markdown else NOTES)
+        else:  # markdown has no width to keep to: one line per cell there
+            layout, cell = _by_arch, partial(format_cell, sep=" · ") if markdown else compact_cell
+        header, rows = layout(group, archs, cell)
+        out.append((dict(zip(variants, key, strict=True)), header, rows))
+    return out
+
+
+def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[RenderableType]:
+    """Per variant: each arch's mean ± std (n) of `metric` at each depth (and residual −
+    plain); the last table carries the legend."""
+    groups = _tables(summarize(runs, metric))
+    return _rich_tables(groups, f"{metric} by depth · mean ± std (n)", LEGEND)
+
+
+def _rich_tables(
+    groups: list[tuple[dict[str, Any], list[str], list[list[str]]]], title: str, legend: str
+) -> list[RenderableType]:
+    """A rich table per variant, the variant's values in bold above it (as a title they would
+    wrap to the table's width); the last table carries the legend."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[RenderableType] = []
+    for i, (values, header, rows) in enumerate(groups):
+        caption = legend if i == len(groups) - 1 else None
+        # As wide as its title and legend, which would wrap in a table of few columns.
+        width = max(len(title), len(caption or "")) + 4
+        table = Table(title=title, caption=caption, min_width=width)
+        for name in header:
+            table.add_column(name, justify=_justify(name))
+        for row in rows:
+            table.add_row(*(_marked(c) for c in row))
+        out.append(Group(Text(variant_title(values), style="bold"), table) if values else table)
+    return out
+
+
+def _justify(header: str) -> Literal["left", "right"]:
+    """Names to the left, numbers to the right."""
+    return "left" if header in ("arch", "at") else "right"
 
 
 def _marked(cell: str) -> str:
     from rich.markup import escape
 
     # The mark is the point of the table: make it stand out, and dim the status notes.
-    text = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]")
-    first, _, notes = text.partition("\n")
-    return f"{first}\n[yellow]{notes}[/]" if notes else first
+    # A cell's lines are split by NOTES: its numbers first, then the notes of runs gone wrong.
+    lines = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
+    notes = [x for x in lines[1:] if x.startswith(("diverged", "failed"))]
+    return "\n".join([x for x in lines if x not in notes] + [f"[yellow]{n}[/]" for n in notes])
 
 
 # --------------------------------------------------------------------------- whole reports
@@ -135,9 +217,9 @@ def report_markdown(data: dict[str, Any], source: str = "") -> str:
     if source:
         lines += [f"`{source}`", ""]
     for metric, summary in data["metrics"].items():
-        header, rows = _rows(summary, sep=" · ")
-        lines += [f"**{metric}** by depth · mean ± std (n)", ""]
-        lines += [*markdown_table(header, rows), ""]
+        for values, header, rows in _tables(summary, markdown=True):
+            title = f"**{metric}** by depth · mean ± std (n) {variant_title(values)}".rstrip()
+            lines += [title, "", *markdown_table(header, rows), ""]
     lines += [LEGEND, "", status_line(data["status"]), ""]
     return "\n".join(lines)
 
@@ -186,46 +268,44 @@ def _ratio_cell(row: pd.Series, when: str, sep: str) -> str:
 def _ratio_rows(
     ratios: pd.DataFrame, sep: str
 ) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
-    """Per variant: (its values, the header, the rows: depth, then init and end per arch)."""
+    """Per variant: (its values, the header, the rows): a row per depth with init and end per
+    arch, or with more archs, a row per arch and moment with a column per depth."""
     variants = [c for c in ratios.columns if c not in RATIO_COLUMNS]
     groups = ratios.groupby(variants, sort=True, dropna=False) if variants else [((), ratios)]
     out = []
     for key, group in groups:
         values = dict(zip(variants, key, strict=True))  # grouped by a list: keys are tuples
         archs = arch_order(group["arch"])
-        header = ["depth", *(f"{a} {when}" for a in archs for when in ("init", "end"))]
-        rows = []
-        for depth, at_depth in group.groupby("depth", sort=True):
-            cells = {r["arch"]: r for _, r in at_depth.iterrows()}
-            row = [str(depth)]
-            for arch in archs:
-                r = cells.get(arch)
-                for when in ("init", "end"):
-                    row.append("" if r is None else _ratio_cell(r, when, sep))
-            rows.append(row)
+        cells = {(r["arch"], r["depth"]): r for _, r in group.iterrows()}
+        depths = sorted(set(group["depth"]))
+
+        cell = partial(_ratio_at, cells, sep=sep)
+        if len(archs) <= MAX_ARCH_COLUMNS:
+            header = ["depth", *(f"{a} {when}" for a in archs for when in WHEN)]
+            rows = [[str(d), *(cell(a, d, w) for a in archs for w in WHEN)] for d in depths]
+        else:  # a row per arch and moment, a column per depth: readable at 80 columns
+            header = ["arch", "at", *map(str, depths)]
+            rows = [
+                [a if w == "init" else "", w, *(cell(a, d, w) for d in depths)]
+                for a in archs
+                for w in WHEN
+            ]
         out.append((values, header, rows))
     return out
 
 
-def ratio_tables(ratios: pd.DataFrame) -> list[Table]:
-    """One rich table per variant: rows depth, columns each arch's ratio at init and end; the
-    last one carries the legend."""
-    from rich.table import Table
+def _ratio_at(
+    cells: dict[tuple[str, int], pd.Series], arch: str, depth: int, when: str, sep: str
+) -> str:
+    r = cells.get((arch, depth))
+    return "" if r is None else _ratio_cell(r, when, sep)
 
-    tables = []
-    groups = _ratio_rows(ratios, sep="\n")
-    for i, (values, header, rows) in enumerate(groups):
-        title = "gradient norm, first ÷ last layer"
-        if values:
-            title += f" · {variant_title(values)}"
-        caption = RATIO_LEGEND if i == len(groups) - 1 else None
-        table = Table(*header, title=title, caption=caption)
-        for column in table.columns:
-            column.justify = "right"
-        for row in rows:
-            table.add_row(*(_marked(cell) for cell in row))
-        tables.append(table)
-    return tables
+
+def ratio_tables(ratios: pd.DataFrame) -> list[RenderableType]:
+    """One rich table per variant: each arch's ratio at init and end at each depth; the last
+    one carries the legend."""
+    groups = _ratio_rows(ratios, sep=NOTES)
+    return _rich_tables(groups, "gradient norm, first ÷ last layer", RATIO_LEGEND)
 
 
 def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:

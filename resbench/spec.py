@@ -1,8 +1,9 @@
-"""The sweep file's schema: its sections, the claims, and `RunSpec`, one fully resolved run.
+"""The sweep file's schema: its sections and `RunSpec`, one fully resolved run.
 
 Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of everything the
 run computes. Loading a file, applying overrides and expanding the axes into runs is
-`resbench.sweep`'s job; wording a validation error as one line is `resbench.sweep_errors`'.
+`resbench.sweep`'s job; wording a validation error as one line is `resbench.sweep_errors`';
+the claims of `expect:` are `resbench.claims`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from pydantic import (
 )
 
 from resbench import ResbenchError, data
+from resbench.claims import Claim
 from resbench.data import DatasetOptions
-from resbench.families import depth_problem
+from resbench.models import registry
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -48,12 +50,14 @@ EXECUTION_FIELDS = {
     ("dataset", "format"),
 }
 
-
 # Fields added after runs were recorded, with their default as JSON: at the default, a field is
 # left out of the run id, so that every run recorded before it keeps its id and its record.
 LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("train", "diagnostics"): [],
     ("train", "deterministic"): False,
+    ("model", "block"): "basic",
+    ("model", "init"): "he",
+    ("model", "activation"): "relu",
 }
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
@@ -75,9 +79,13 @@ DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(data.v
 
 
 class ModelSection(Strict):
-    """The `model:` section: everything about the network except depth and arch (swept)."""
+    """The `model:` section: everything about the network except depth and arch (swept).
 
-    family: Literal["mlp", "conv1d", "cifar"] = "conv1d"
+    Families, archs and blocks are looked up in `resbench.models.registry` when a sweep is
+    validated, so ones registered after import are known.
+    """
+
+    family: str = Field("conv1d", description="a registered family: mlp, conv1d, cifar, ...")
     width: PositiveInt = Field(
         16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
@@ -88,6 +96,24 @@ class ModelSection(Strict):
     zero_init_residual: bool = Field(
         False, description="start each residual branch's last batch norm at 0 (Goyal et al. 2017)"
     )
+    block: str = Field(
+        "basic",
+        description="basic: two 3-wide layers; bottleneck: 1, 3, 1 with 4x wider outputs "
+        "(conv1d, cifar; depth 9n+2)",
+    )
+    init: Literal["he", "orthogonal", "delta_orthogonal"] = Field(
+        "he",
+        description="hidden weight layers: he (Kaiming normal), orthogonal, or delta_orthogonal "
+        "(conv kernels zero but an orthogonal centre tap; Xiao et al. 2018)",
+    )
+    activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
+
+    @field_validator("family")
+    @classmethod
+    def _family_registered(cls, family: str) -> str:
+        if problem := registry.family_problem(family):
+            raise ValueError(problem)
+        return family
 
     @field_validator("zero_init_residual")
     @classmethod
@@ -96,19 +122,46 @@ class ModelSection(Strict):
             raise ValueError("zero_init_residual needs batch_norm: true")
         return value
 
+    @field_validator("block")
+    @classmethod
+    def _block_of_family(cls, block: str, info: ValidationInfo) -> str:
+        if "family" in info.data and (
+            problem := registry.block_problem(info.data["family"], block)
+        ):
+            raise ValueError(problem)
+        return block
+
 
 class ModelConfig(ModelSection):
     """A network fully described: the section plus the swept depth and arch."""
 
     depth: PositiveInt
-    arch: Literal["plain", "residual"]
+    arch: str
 
     @field_validator("depth")
     @classmethod
     def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
-        if "family" in info.data and (problem := depth_problem(info.data["family"], depth)):
+        if "family" not in info.data or "block" not in info.data:
+            return depth  # already refused: the error is theirs
+        if problem := registry.depth_problem(info.data["family"], depth, info.data["block"]):
             raise ValueError(problem)
         return depth
+
+    @field_validator("arch")
+    @classmethod
+    def _arch_placeable(cls, arch: str, info: ValidationInfo) -> str:
+        if "family" not in info.data:
+            problem = registry.arch_known_problem(arch)
+        else:
+            problem = registry.arch_problem(
+                info.data["family"],
+                arch,
+                info.data.get("batch_norm", True),
+                info.data.get("zero_init_residual", False),
+            )
+        if problem:
+            raise ValueError(problem)
+        return arch
 
 
 class TrainConfig(Strict):
@@ -192,39 +245,6 @@ class TrainConfig(Strict):
     @property
     def unit(self) -> str:
         return "epochs" if self.epochs is not None else "steps"
-
-
-class _Claim(Strict):
-    metric: str = "train_error"
-
-
-class Degrades(_Claim):
-    """For `arch`, the deepest net's metric exceeds the best shallower one's by >= min_gap."""
-
-    claim: Literal["degrades"]
-    arch: Literal["plain", "residual"] = "plain"
-    min_gap: NonNegativeFloat = 0.0
-
-
-class Holds(_Claim):
-    """For `arch`, the deepest net's metric is no worse than the shallowest's + tolerance."""
-
-    claim: Literal["holds"]
-    arch: Literal["plain", "residual"] = "residual"
-    tolerance: NonNegativeFloat = 0.0
-
-
-class Beats(_Claim):
-    """`arch`'s metric is below `than`'s at `depths` (default: every shared depth) by >= min_gap."""
-
-    claim: Literal["beats"]
-    arch: Literal["plain", "residual"] = "residual"
-    than: Literal["plain", "residual"] = "plain"
-    depths: tuple[PositiveInt, ...] = ()
-    min_gap: NonNegativeFloat = 0.0
-
-
-Claim = Annotated[Degrades | Holds | Beats, Field(discriminator="claim")]
 
 
 class RunSpec(Strict):

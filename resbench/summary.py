@@ -1,5 +1,9 @@
 """Statistics over seeds per (depth, arch): what `report`, `plot` and `check` summarise.
 
+A sweep that varies more than depth, arch and seed (batch norm, say, or the family) has
+variants: the spec columns that take several values within one (depth, arch). Summaries are
+per variant, depth and arch; a variant's runs are never pooled with another's.
+
 Means are over the runs that ended `ok`. Runs that diverged or failed are counted beside the
 mean ("diverged 1/3"), never averaged in and never dropped silently. Everything here is data
 (pandas frames and dicts); `resbench.render` turns it into tables and text.
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.result import STATUSES
+from resbench.variants import truthy, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +33,23 @@ RATIO_COLUMNS = ["depth", "arch", "n", "diverged", "n_init", "init", "n_end", "e
 
 
 def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
+    """Per variant, depth and arch: run counts, and mean, std, min, max of `metric` over the ok
+    runs; the variant columns come first, when the sweep has variants."""
+    import pandas as pd
+
+    variants = variant_columns(runs)
+    if not variants:
+        return _summarize(runs, metric)
+    frames = []
+    for key, group in runs.groupby(variants, sort=True, dropna=False):
+        summary = _summarize(group, metric)
+        for column, value in zip(variants, key, strict=True):
+            summary.insert(variants.index(column), column, value)
+        frames.append(summary)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
     `worse` marks the degradation: worse than a shallower net of the same arch beyond the noise
@@ -90,11 +112,15 @@ def describe(runs: pd.DataFrame) -> dict[str, str]:
         if key in runs:
             out[key] = _values(runs[key])
     if "model.batch_norm" in runs:
-        out["batch_norm"] = _values(runs["model.batch_norm"].map(_truthy))
+        out["batch_norm"] = _values(runs["model.batch_norm"].map(truthy))
     if "model.shortcut" in runs:
         out["shortcut"] = _values(runs["model.shortcut"])
-    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(_truthy).any():
-        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(_truthy))
+    if "model.zero_init_residual" in runs and runs["model.zero_init_residual"].map(truthy).any():
+        out["zero_init_residual"] = _values(runs["model.zero_init_residual"].map(truthy))
+    for key, usual in (("block", "basic"), ("init", "he"), ("activation", "relu")):
+        column = runs.get(f"model.{key}")
+        if column is not None and (column.dropna() != usual).any():
+            out[key] = _values(column)
     for unit in ("epochs", "steps"):
         column = runs.get(f"train.{unit}")
         if column is not None and column.notna().any():
@@ -127,15 +153,6 @@ def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) 
         "status": status_counts(runs),
         "metrics": {m: summarize(runs, m) for m in metrics},
     }
-
-
-def variant_columns(runs: pd.DataFrame) -> list[str]:
-    """The spec columns, besides depth, arch and seed, whose values differ between runs."""
-    from resbench.spec import EXECUTION_FIELDS
-
-    where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
-    spec = ["dataset", "family", "width"] + [c for c in runs.columns if "." in c]
-    return [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
 
 
 def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -181,17 +198,16 @@ def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*variants, *RATIO_COLUMNS])
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() == "true"
-
-
 def _values(column: pd.Series) -> str:
     """A column's distinct values, '8' or '8, 16' when it was swept."""
     return ", ".join(str(v) for v in sorted(set(column.dropna()), key=str))
 
 
 def arch_order(archs: Iterable[str]) -> list[str]:
-    """The distinct archs in the order tables and figures show them: plain and residual first."""
+    """The distinct archs in the order tables and figures show them: the registry's (plain,
+    residual, then the remedies), then any it does not know, by name."""
+    from resbench.models.registry import arch_names
+
     present = set(archs)
-    first = [a for a in ("plain", "residual") if a in present]
+    first = [a for a in arch_names() if a in present]
     return first + sorted(present - set(first))

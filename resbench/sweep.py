@@ -119,7 +119,8 @@ def parse_sweep(
             raise Invalid(*describe(e)) from None
         _check_axes(sweep)
         check_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
-        _expand(sweep)  # every run must validate: bad axis values fail at load time
+        specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
+        _check_claims(sweep, specs)
     except Invalid as e:
         blame = next((k for k in overrides if related(e.path, k)), None)
         by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
@@ -160,7 +161,22 @@ def schema_json() -> str:
     )
     schema = schema_sweep.model_json_schema()
     schema["title"] = "resbench sweep"
+    _registered_names(schema)
     return json.dumps(schema, indent=2) + "\n"
+
+
+def _registered_names(schema: dict[str, Any]) -> None:
+    """Name the registered families, blocks and archs in the schema, for editors to offer."""
+    from resbench.models import registry
+
+    defs = schema["$defs"]
+    blocks = sorted({b for f in registry.family_names() for b in registry.get_family(f).blocks})
+    model = defs["ModelSection"]["properties"]
+    model["family"]["enum"] = registry.family_names()
+    model["block"]["enum"] = blocks
+    for claim, fields in (("Degrades", ["arch"]), ("Holds", ["arch"]), ("Beats", ["arch", "than"])):
+        for field in fields:
+            defs[claim]["properties"][field]["enum"] = registry.arch_names()
 
 
 def starter_sweep(name: str) -> str:
@@ -193,6 +209,32 @@ def _check_axes(sweep: Sweep) -> None:
         missing = [k for k in REQUIRED_GRID_KEYS if k not in extra]
         if missing:
             raise Invalid(f"include[{i}]", f"missing {', '.join(missing)}")
+
+
+def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
+    """A claim's `where:` must name fields of the runs, with values some run has."""
+    dumps = [spec.model_dump(mode="json") for spec in specs]
+    for i, claim in enumerate(sweep.expect):
+        for key in claim.where:
+            try:
+                _field(dumps[0], key)
+            except KeyError:
+                where = f"expect[{i}].where.{key}"
+                raise Invalid(where, "not a field of the runs (e.g. model.batch_norm)") from None
+        if claim.where and not any(
+            all(_field(d, k) == v for k, v in claim.where.items()) for d in dumps
+        ):
+            raise Invalid(f"expect[{i}].where", f"no run of the sweep has {_yaml(claim.where)}")
+
+
+def _field(dump: dict[str, Any], key: str) -> Any:
+    """The value of a dumped RunSpec at a swept or dotted key; KeyError when it has none."""
+    value: Any = dump
+    for part in split_key(key):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(key)
+        value = value[part]
+    return value
 
 
 def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
@@ -269,13 +311,7 @@ def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunS
 def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
     """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
     data = spec.model_dump(mode="json")
-    out = {}
-    for key in sweep.swept_keys():
-        value = data
-        for part in split_key(key):
-            value = value[part]
-        out[key] = value
-    return out
+    return {key: _field(data, key) for key in sweep.swept_keys()}
 
 
 def _yaml(value: Any) -> str:

@@ -33,8 +33,14 @@ RESULT_COLUMNS = [
 MACHINE_COLUMNS = ["cpu_model", "gpu", "torch"]
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
-# Spec fields shown by their short identity column instead.
-SHOWN = {"dataset.name", "model.family", "model.arch", "model.depth", "model.width"}
+# Spec fields shown by their short identity column instead, and that column.
+SHOWN = {
+    "dataset.name": "dataset",
+    "model.family": "family",
+    "model.arch": "arch",
+    "model.depth": "depth",
+    "model.width": "width",
+}
 
 
 def runs_frame(results: list[RunResult]) -> pd.DataFrame:
@@ -93,6 +99,15 @@ def layers_frame(results: list[RunResult]) -> pd.DataFrame:
         key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
         rows += [(*key, p.step, p.layer, p.kind, p.value) for p in r.layers]
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def column_of(key: str) -> str:
+    """The runs.csv column of a sweep's key: 'model.batch_norm' -> itself, 'model.width' ->
+    'width' (an identity column), 'depth' -> 'depth'."""
+    from resbench.spec import split_key
+
+    dotted = ".".join(split_key(key))
+    return SHOWN.get(dotted, dotted)
 
 
 def find_results(

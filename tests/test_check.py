@@ -16,8 +16,8 @@ from resbench.check import (
     completeness,
     evaluate_claims,
 )
+from resbench.claims import Beats, Degrades, Holds
 from resbench.cli import app
-from resbench.spec import Beats, Degrades, Holds
 from resbench.stats import welch_interval
 
 runner = CliRunner()

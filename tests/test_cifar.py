@@ -94,7 +94,27 @@ def test_models_command_writes_csv() -> None:
         app, ["models", "cifar", "--depths", "20", "--arch", "residual", "--format", "csv"]
     )
     assert result.exit_code == 0
-    assert result.output.splitlines() == ["depth,arch,params,flops", "20,residual,269722,81102080"]
+    assert result.output.splitlines() == [
+        "depth,arch,batch_norm,params,weights,flops",
+        "20,residual,true,269722,268346,81102080",
+    ]
+
+
+def test_pre_activation_bottleneck_nets_have_the_2016_papers_sizes() -> None:
+    # He et al. 2016, Table 2: ResNet-164 1.7M, ResNet-1001 10.2M parameters (bottleneck units,
+    # projection shortcuts). 10.2M is the weight layers alone: with batch norm's scales and
+    # shifts the 1001-layer net has 10.33M, which the paper's rounding does not give.
+    result = CliRunner().invoke(
+        app,
+        ["models", "cifar", "--arch", "preact", "--depths", "164,1001", "--block", "bottleneck"],
+        env={"COLUMNS": "120"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if "preact" in line}
+    params_164, weights_1001 = rows["164"].split()[3], rows["1001"].split()[5]
+    assert paper_rounding(int(params_164.replace(",", "")), 1.7) == 1.7
+    assert paper_rounding(int(weights_1001.replace(",", "")), 10.2) == 10.2
+    assert "shortcut B" in result.output  # the papers' projections, the default for bottlenecks
 
 
 @pytest.mark.parametrize(
@@ -104,6 +124,9 @@ def test_models_command_writes_csv() -> None:
         (["cifar", "--depths", "21"], "6n+2"),
         (["cifar", "--depths", "20,x"], "--depths: expected comma-separated integers"),
         (["cifar", "--arch", "skip"], "unknown arch 'skip'"),
+        (["cifar", "--arch", "fixup", "--batch-norm"], "fixup takes no batch norm"),
+        (["mlp", "--block", "bottleneck"], "--block: mlp has no 'bottleneck' blocks"),
+        (["cifar", "--block", "bottleneck", "--depths", "20,32"], "9n+2"),
     ],
 )
 def test_models_command_explains_bad_input(args: list[str], message: str) -> None:

@@ -15,9 +15,9 @@ from torch import nn
 
 from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
-from resbench.families import FAMILIES
 from resbench.models import build_model
-from resbench.spec import EXECUTION_FIELDS, ModelConfig, RunSpec, SweepError
+from resbench.models.registry import get_family
+from resbench.spec import EXECUTION_FIELDS, LATER_FIELDS, ModelConfig, RunSpec, SweepError
 from resbench.store import Store
 from resbench.sweep import expand, load_sweep, parse_sweep
 from resbench.tables import LAYER_COLUMNS
@@ -35,12 +35,12 @@ def tiny(**overrides) -> RunSpec:
 def build(family: str, depth: int, arch: str, **kw) -> nn.Sequential:
     torch.manual_seed(0)
     cfg = ModelConfig(family=family, depth=depth, arch=arch, width=4, **kw)
-    return build_model(cfg, FAMILIES[family].input_shape, 10)
+    return build_model(cfg, get_family(family).input_shape, 10)
 
 
 def batch(family: str, n: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(n, *FAMILIES[family].input_shape, generator=gen)
+    x = torch.randn(n, *get_family(family).input_shape, generator=gen)
     return x, torch.randint(0, 10, (n,), generator=gen)
 
 
@@ -150,8 +150,8 @@ def test_run_id_changes_with_diagnostics_and_stays_as_it_was_without() -> None:
     data_ = spec.model_dump(mode="json", exclude={"sweep"})
     for section, key in EXECUTION_FIELDS:
         data_[section].pop(key, None)
-    del data_["train"]["diagnostics"]  # as the spec hashed before these fields existed
-    del data_["train"]["deterministic"]
+    for section, key in LATER_FIELDS:  # diagnostics, deterministic, the model fields added
+        del data_[section][key]  # as the spec hashed before these fields existed
     canonical = json.dumps(data_, sort_keys=True, separators=(",", ":"))
     assert spec.run_id == hashlib.sha256(canonical.encode()).hexdigest()[:12]
     on = tiny(**{"train.diagnostics": BOTH})

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from resbench.baseline import FAMILY_ALPHA, compare_baseline, machine_note
 from resbench.check import Group, all_passed, evaluate_claims, worse
+from resbench.claims import Degrades
 from resbench.cli import app
-from resbench.spec import Degrades
 from resbench.stats import contrast_interval, one_sided, welch_interval
 from resbench.summary import summarize
 

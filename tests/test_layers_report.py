@@ -29,16 +29,19 @@ RATIOS = {
 }
 
 
-def hand_made(family: str = "conv1d") -> tuple[pd.DataFrame, pd.DataFrame]:
+def hand_made(
+    family: str = "conv1d", ratios: dict | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and their layers.csv: layer 0 holds the ratio, every later layer 1, at steps 0, 40."""
+    ratios = ratios or RATIOS
     statuses = {
-        k: [0.1 if end is not None else "diverged" for _, end in v] for k, v in RATIOS.items()
+        k: [0.1 if end is not None else "diverged" for _, end in v] for k, v in ratios.items()
     }
     runs = make_runs(statuses, family=family)
     runs["run_id"] = family + "-" + runs["run_id"]
     rows = []
     for _, run in runs.iterrows():
-        init, end = RATIOS[run["arch"], run["depth"]][run["seed"]]
+        init, end = ratios[run["arch"], run["depth"]][run["seed"]]
         for step, first in ((0, init), (40, end)):
             for layer in range(run["depth"]):
                 value = math.nan if first is None else first if layer == 0 else 1.0
@@ -106,6 +109,22 @@ def test_report_layers_prints_the_ratio_table(tmp_path: Path) -> None:
     assert "1e+03 (2)" in out and "diverged 1/2" in out
 
 
+def test_report_layers_of_many_archs_has_a_row_per_arch_and_moment_within_80_columns(
+    tmp_path: Path,
+) -> None:
+    ratios = {**RATIOS, **{(a, d): [(0.9, 1.1)] * 2 for a in ("preact", "fixup") for d in (8, 56)}}
+    runs, layers = hand_made(ratios=ratios)
+    root = write_results(tmp_path / "hand", runs, claims=None)
+    layers.to_csv(root / "layers.csv", index=False)
+    result = runner.invoke(app, ["report", str(root), "--layers"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    header = next(line for line in lines if "arch" in line and "at" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]] == ["arch", "at", "8", "56"]
+    assert any("preact" in line and "init" in line and "0.9 (2)" in line for line in lines)
+
+
 def test_report_layers_as_csv_and_json_and_markdown(tmp_path: Path) -> None:
     root = str(results_dir(tmp_path))
     csv = runner.invoke(app, ["report", root, "--layers", "-f", "csv"])
@@ -164,3 +183,15 @@ def test_run_then_report_and_plot_layers_on_a_real_tiny_sweep(
     plot = runner.invoke(app, ["plot", str(results), "--layers"])
     assert plot.exit_code == 0, plot.output
     assert png_size(results / "layers.png")[0] == 1800
+
+
+def test_plot_layers_has_a_panel_per_arch(tmp_path: Path) -> None:
+    from resbench.plot import ARCH_PANEL_WIDTH
+
+    extra = {(a, d): [(0.9, 1.1)] * 2 for a in ("preact", "skipinit") for d in (8, 56)}
+    runs, layers = hand_made(ratios={**RATIOS, **extra})
+    root = write_results(tmp_path / "hand", runs, claims=None)
+    layers.to_csv(root / "layers.csv", index=False)
+    out = tmp_path / "layers.png"
+    assert runner.invoke(app, ["plot", str(root), "--layers", "-o", str(out)]).exit_code == 0
+    assert png_size(out)[0] == round(ARCH_PANEL_WIDTH * 4 * DPI) == 2100  # wider than two archs

@@ -1,16 +1,30 @@
-"""The families: shapes, finite outputs, equal parameters, and the one-line difference."""
+"""The families: shapes, finite outputs, equal parameters, and the one-line difference; the
+registry they are validated against."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from resbench.families import FAMILIES, depth_problem
-from resbench.models import Block, build_model, count_parameters
+from resbench.diagnostics import weight_layers
+from resbench.models import Block, build_model, count_parameters, registry
+from resbench.models.blocks import Bottleneck
+from resbench.models.nets import ARCHS
+from resbench.models.registry import depth_problem, get_family
 from resbench.spec import ModelConfig
 
+FAMILIES = registry.family_names()
 DEPTHS = {"mlp": (4, 10, 24), "conv1d": (8, 20, 56), "cifar": (8, 20, 56)}
 CASES = [(family, depth) for family in FAMILIES for depth in DEPTHS[family]]
+# Every buildable (family, arch, block, batch norm), each at its smallest usual depth.
+BUILDS = [
+    (f, a, b, bn)
+    for f in FAMILIES
+    for a in get_family(f).archs
+    for b in get_family(f).blocks
+    for bn in (True, False)
+    if registry.arch_problem(f, a, bn) is None
+]
 
 
 def config(family: str, depth: int, arch: str, **kw) -> ModelConfig:
@@ -19,11 +33,28 @@ def config(family: str, depth: int, arch: str, **kw) -> ModelConfig:
 
 def build(family: str, depth: int, arch: str, seed: int = 0, **kw) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return build_model(config(family, depth, arch, **kw), FAMILIES[family].input_shape, 10)
+    return build_model(config(family, depth, arch, **kw), get_family(family).input_shape, 10)
 
 
 def test_every_family_has_depths_under_test() -> None:
     assert set(DEPTHS) == set(FAMILIES)
+
+
+def test_every_registered_family_has_a_builder_that_places_each_of_its_archs() -> None:
+    for name in FAMILIES:
+        assert callable(get_family(name).builder())
+        assert set(get_family(name).archs) <= set(ARCHS) == set(registry.arch_names())
+
+
+@pytest.mark.parametrize(("family", "arch", "block", "batch_norm"), BUILDS)
+def test_every_arch_builds_in_every_family_with_depth_weight_layers(
+    family: str, arch: str, block: str, batch_norm: bool
+) -> None:
+    depth = get_family(family).depths[block].examples[0]
+    model = build(family, depth, arch, block=block, batch_norm=batch_norm)
+    logits = model(torch.randn(3, *get_family(family).input_shape))
+    assert logits.shape == (3, 10) and torch.isfinite(logits).all()
+    assert len(weight_layers(model)) == depth  # shortcuts and gates are not counted
 
 
 @pytest.mark.parametrize(("family", "depth"), CASES)
@@ -31,7 +62,7 @@ def test_every_family_has_depths_under_test() -> None:
 @pytest.mark.parametrize("batch_norm", [True, False])
 def test_forward_gives_finite_logits(family: str, depth: int, arch: str, batch_norm: bool) -> None:
     model = build(family, depth, arch, batch_norm=batch_norm)
-    logits = model(torch.randn(5, *FAMILIES[family].input_shape))
+    logits = model(torch.randn(5, *get_family(family).input_shape))
     assert logits.shape == (5, 10)
     assert torch.isfinite(logits).all()
 
@@ -135,3 +166,35 @@ def test_unbuildable_depths_are_explained(family: str, depth: int) -> None:
 
 def test_valid_depths_have_no_problem() -> None:
     assert depth_problem("conv1d", 110) is None and depth_problem("mlp", 100) is None
+
+
+def test_bottleneck_depths_are_9n_plus_2() -> None:
+    assert depth_problem("cifar", 164, "bottleneck") is None
+    assert depth_problem("cifar", 1001, "bottleneck") is None
+    assert "9n+2" in (depth_problem("cifar", 56 + 6, "bottleneck") or "")
+
+
+def test_bottleneck_blocks_are_1_3_1_four_times_wider_out_and_one_line_apart() -> None:
+    plain = build("conv1d", 11, "plain", block="bottleneck", batch_norm=False)
+    residual = build("conv1d", 11, "residual", block="bottleneck", batch_norm=False)
+    block = residual[1]
+    assert isinstance(block, Bottleneck)
+    assert [layer.kernel_size for layer in (block.layer1, block.layer2, block.layer3)] == [
+        (1,),
+        (3,),
+        (1,),
+    ]
+    assert block.layer3.out_channels == 4 * block.layer2.out_channels == 4 * 8
+    for p, r in zip(plain.state_dict().values(), residual.state_dict().values(), strict=True):
+        assert torch.equal(p, r)  # option A: the same weights, the shortcut aside
+    a = torch.relu(torch.randn(2, 8, 40))
+    z3 = block.layer3(torch.relu(block.layer2(torch.relu(block.layer1(a)))))
+    assert torch.allclose(block(a), torch.relu(z3 + block.shortcut(a)))
+    assert torch.allclose(plain[1](a), torch.relu(z3))
+
+
+def test_tanh_is_the_activation_of_every_block_when_chosen() -> None:
+    block = build("mlp", 4, "residual", batch_norm=False, activation="tanh")[1]
+    a = torch.randn(3, 8)
+    z2 = block.layer2(torch.tanh(block.layer1(a)))
+    assert torch.allclose(block(a), torch.tanh(z2 + a))

@@ -22,12 +22,37 @@ def models(
         Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(help="Comma-separated depths (default: the family's usual ones)."),
     ] = None,
-    arch: Annotated[str, typer.Option(help="Comma-separated: plain, residual.")] = "plain,residual",
+    arch: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Comma-separated archs: plain, residual, preact, highway, fixup, skipinit, "
+            "rezero (default: every arch of the family).",
+            show_default=False,
+        ),
+    ] = None,
     width: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(min=1, help="First stage's channels, or the mlp's width (default 16)."),
     ] = None,
-    shortcut: Annotated[str, typer.Option(help="A (zero-pad) or B (1x1 projection).")] = "A",
+    shortcut: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A (zero-pad) or B (1x1 projection). Default: the papers' own, A for basic "
+            "blocks (He et al. 2015's CIFAR nets), B for bottlenecks (He et al. 2016's).",
+            show_default=False,
+        ),
+    ] = None,
+    block: Annotated[
+        str, typer.Option(help="basic, or bottleneck (conv1d, cifar: 1-3-1, depth 9n+2).")
+    ] = "basic",
+    batch_norm: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--batch-norm/--no-batch-norm",
+            help="Default: with batch norm, but for archs that take none (fixup).",
+            show_default=False,
+        ),
+    ] = None,
     classes: Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")] = 10,
     output: Annotated[
         TableFormat, typer.Option("--format", help="A table to read, or CSV to process.")
@@ -35,40 +60,58 @@ def models(
 ) -> None:
     """Print each network's parameters and forward FLOPs per example (multiply-add = 2).
 
-    FLOPs are counted on one example of the family's natural data: cifar (3, 32, 32),
-    conv1d (1, 40), mlp (40,).
+    `weights` counts the weight layers' parameters alone, batch norms and scalars aside, as
+    He et al. 2016 count their pre-activation nets. FLOPs are counted on one example of the
+    family's natural data: cifar (3, 32, 32), conv1d (1, 40), mlp (40,).
 
     Examples:
 
-        resbench models cifar --depths 20,32,44,56,110,1202
+        resbench models cifar --depths 20,32,44,56,110,1202 --arch plain,residual
+
+        resbench models cifar --arch preact --depths 164,1001 --block bottleneck
 
         resbench models cifar --depths 56 --arch residual --shortcut B --classes 100
 
-        resbench models conv1d --format csv > conv1d.csv
+        resbench models conv1d --no-batch-norm --format csv > conv1d.csv
     """
-    from resbench.families import FAMILIES
-    from resbench.models import size_table
+    from resbench.models import registry, size_table
 
     with user_errors():
+        known = family in registry.family_names()
         if depths is None:  # an unknown family gets no depths, and size_table names it
-            depth_list = list(FAMILIES[family].examples) if family in FAMILIES else []
+            rules = registry.get_family(family).depths if known else {}
+            depth_list = list(rules[block].examples) if block in rules else []
         else:
             depth_list = _int_list("--depths", depths)
-        archs = [a.strip() for a in arch.split(",") if a.strip()]
-        rows = size_table(family, depth_list, archs, width, shortcut, classes)
+        if arch is None:
+            archs = list(registry.get_family(family).archs) if known else []
+        else:
+            archs = [a.strip() for a in arch.split(",") if a.strip()]
+        shortcut = shortcut or ("A" if block == "basic" else "B")
+        options = {"shortcut": shortcut, "block": block, "batch_norm": batch_norm}
+        options |= {"width": width} if width else {}
+        rows = size_table(family, depth_list, archs, options, classes)
     if output is TableFormat.csv:
-        typer.echo("depth,arch,params,flops")
+        typer.echo("depth,arch,batch_norm,params,weights,flops")
         for r in rows:
-            typer.echo(f"{r['depth']},{r['arch']},{r['params']},{r['flops']}")
+            typer.echo(
+                f"{r['depth']},{r['arch']},{str(r['batch_norm']).lower()},"
+                f"{r['params']},{r['weights']},{r['flops']}"
+            )
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("depth", "arch", "params", "FLOPs", title=f"{family} nets", box=None)
+    title = f"{family} nets, {block} blocks, shortcut {shortcut}"
+    table = Table("depth", "arch", "BN", "params", "weights", "FLOPs", title=title, box=None)
     for r in rows:
-        params, flops = int(r["params"]), int(r["flops"])
         table.add_row(
-            str(r["depth"]), str(r["arch"]), f"{params:,} ({params / 1e6:.2f}M)", _si(flops)
+            str(r["depth"]),
+            str(r["arch"]),
+            "yes" if r["batch_norm"] else "no",
+            _count(r["params"]),
+            _count(r["weights"]),
+            _si(r["flops"]),
         )
     Console().print(table)
 
@@ -81,6 +124,11 @@ def _int_list(option: str, text: str) -> list[int]:
     if not values:
         raise ResbenchError(f"{option}: give at least one value")
     return values
+
+
+def _count(n: int) -> str:
+    """10,328,602 (10.33M); below 0.1M three decimals would round to nothing: 269,722 (0.27M)."""
+    return f"{n:,} ({n / 1e6:.2f}M)"
 
 
 def _si(n: int) -> str:

@@ -85,7 +85,7 @@ def report(
     from rich.markup import escape
 
     from resbench.render import (
-        depth_table,
+        depth_tables,
         header_line,
         report_frame,
         report_json,
@@ -118,7 +118,8 @@ def report(
                 f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
             )
             for m in metrics:
-                console.print(depth_table(runs, m))
+                for table in depth_tables(runs, m):
+                    console.print(table)
             console.print(status_line(data["status"]), highlight=False)
 
 

@@ -347,13 +347,14 @@ def _finish(tables: list[Path], console: Console) -> None:
     """The sweep's table, where its files are, and exit 1 when some run has no result."""
     from rich.console import Console
 
-    from resbench.render import depth_table
+    from resbench.render import depth_tables
     from resbench.result import MISSING
     from resbench.tables import load_runs
 
     runs = load_runs(tables[0])
     if not runs.empty:
-        Console().print(depth_table(runs))
+        for table in depth_tables(runs):
+            Console().print(table)
     console.print("results: " + "  ".join(map(str, tables)))
     broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):

@@ -1,0 +1,203 @@
+"""The registry of network families and archs: names, depth rules and what goes with what.
+
+Plain data, without torch: the driver of a sweep validates every run against it and never
+imports torch. A family names its builder by import path (`module:function`), imported only
+where networks are built, in the workers. Sweeps consult the registry when they are validated,
+not when resbench is imported, so a family or arch registered at any time before a sweep is
+loaded is known to it; the built-in ones are registered at the end of this module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class DepthRule:
+    """Which depths a family can build with one kind of block, and the rule in words."""
+
+    rule: str  # e.g. "6n+2 with n >= 1", for error messages
+    is_valid: Callable[[int], bool]
+    examples: tuple[int, ...]  # shown in errors; `resbench models` lists them by default
+
+
+def stages_rule(layers_per_block: int, examples: tuple[int, ...]) -> DepthRule:
+    """Stem, three stages of n blocks of `layers_per_block` weight layers, classifier."""
+    k = 3 * layers_per_block
+
+    def is_valid(depth: int) -> bool:
+        return depth >= k + 2 and (depth - 2) % k == 0
+
+    return DepthRule(f"{k}n+2 with n >= 1", is_valid, examples)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of networks: its builder, how depth is counted, which archs it places."""
+
+    name: str
+    build: str  # "module:function", called (ModelConfig, input shape, classes) -> nn.Module
+    depths: Mapping[str, DepthRule]  # block kind -> its depth rule; the first is the default
+    input_shape: tuple[int, ...]  # one example of its natural data, for counting FLOPs
+    archs: tuple[str, ...] = ("plain", "residual")
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        return tuple(self.depths)
+
+    def builder(self) -> Callable[..., Any]:
+        """The builder function itself (imports its module: torch, for the built-in ones)."""
+        module, _, name = self.build.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Arch:
+    """An architecture a family may place: what it can be combined with.
+
+    Its formula and paper are in the docstring of its block (`resbench.models.blocks`).
+    """
+
+    name: str
+    batch_norm: Literal["optional", "refused"] = "optional"
+    why_not_batch_norm: str = ""  # when refused: the reason, for the error
+    zero_init_residual: bool = False  # does model.zero_init_residual apply to it?
+
+
+_FAMILIES: dict[str, Family] = {}
+_ARCHS: dict[str, Arch] = {}
+
+
+def register_family(family: Family) -> None:
+    """Make `family` known to sweeps validated from now on (a name registered again is replaced)."""
+    _FAMILIES[family.name] = family
+
+
+def register_arch(arch: Arch) -> None:
+    """Make `arch` known to sweeps validated from now on."""
+    _ARCHS[arch.name] = arch
+
+
+def family_names() -> list[str]:
+    return list(_FAMILIES)
+
+
+def arch_names() -> list[str]:
+    """The registered archs in the order they were registered (the order tables show them)."""
+    return list(_ARCHS)
+
+
+def get_family(name: str) -> Family:
+    """The family `name`; KeyError when there is none."""
+    return _FAMILIES[name]
+
+
+def get_arch(name: str) -> Arch:
+    """The arch `name`; KeyError when there is none."""
+    return _ARCHS[name]
+
+
+# --------------------------------------------------------------------------- validation
+# Each returns why a value cannot be used, in one line, or None when it can.
+
+
+def family_problem(name: str) -> str | None:
+    if name in _FAMILIES:
+        return None
+    return f"unknown family {name!r} (valid: {', '.join(_FAMILIES)})"
+
+
+def arch_known_problem(name: str) -> str | None:
+    if name in _ARCHS:
+        return None
+    return f"unknown arch {name!r} (valid: {', '.join(_ARCHS)})"
+
+
+def block_problem(family: str, block: str) -> str | None:
+    blocks = get_family(family).blocks
+    if block in blocks:
+        return None
+    return f"{family} has no {block!r} blocks (valid: {', '.join(blocks)})"
+
+
+def depth_problem(family: str, depth: int, block: str = "basic") -> str | None:
+    """Why `family` cannot be built at `depth` with `block`s, or None when it can."""
+    rule = get_family(family).depths[block]
+    if rule.is_valid(depth):
+        return None
+    shown = ", ".join(map(str, rule.examples))
+    kind = "" if block == "basic" else f" with {block} blocks"
+    return f"{family} depth{kind} must be {rule.rule} ({shown}, ...)"
+
+
+def arch_problem(
+    family: str,
+    arch: str,
+    batch_norm: bool = True,
+    zero_init_residual: bool = False,
+) -> str | None:
+    """Why `family` cannot place `arch` with these options, or None when it can."""
+    if problem := arch_known_problem(arch):
+        return problem
+    f, a = get_family(family), get_arch(arch)
+    if arch not in f.archs:
+        return f"{family} has no arch {arch!r} (valid: {', '.join(f.archs)})"
+    if batch_norm and a.batch_norm == "refused":
+        return f"{arch} takes no batch norm: set model.batch_norm: false ({a.why_not_batch_norm})"
+    if zero_init_residual and not a.zero_init_residual:
+        able = ", ".join(n for n, x in _ARCHS.items() if x.zero_init_residual)
+        return f"model.zero_init_residual applies only to {able}, not to {arch}"
+    return None
+
+
+# --------------------------------------------------------------------------- the built-in ones
+
+_NETS = "resbench.models.nets"
+
+for _arch in (
+    Arch("plain", zero_init_residual=True),  # no branch to zero: the option leaves it as it is
+    Arch("residual", zero_init_residual=True),
+    Arch("preact"),
+    Arch("highway"),
+    Arch(
+        "fixup",
+        batch_norm="refused",
+        why_not_batch_norm="Fixup is the initialisation that replaces normalisation",
+    ),
+    Arch("skipinit"),
+    Arch("rezero"),
+):
+    register_arch(_arch)
+
+_ALL = tuple(_ARCHS)
+
+for _family in (
+    Family(
+        "mlp",
+        f"{_NETS}:mlp",
+        {"basic": DepthRule("an even number >= 4", lambda d: d >= 4 and d % 2 == 0, (4, 6, 8, 10))},
+        (40,),
+        _ALL,
+    ),
+    Family(
+        "conv1d",
+        f"{_NETS}:conv1d",
+        {"basic": stages_rule(2, (8, 14, 20, 26)), "bottleneck": stages_rule(3, (11, 20, 29, 38))},
+        (1, 40),
+        _ALL,
+    ),
+    Family(
+        "cifar",
+        f"{_NETS}:cifar",
+        {
+            "basic": stages_rule(2, (20, 32, 44, 56, 110, 1202)),
+            "bottleneck": stages_rule(3, (29, 56, 110, 164, 1001)),
+        },
+        (3, 32, 32),
+        _ALL,
+    ),
+):
+    register_family(_family)

@@ -1,0 +1,65 @@
+"""What a sweep varies besides depth, arch and seed, and the runs that have given values.
+
+A sweep's variants are the spec columns of its runs table that take several values within one
+(depth, arch): batch norm or not, one family or another. Summaries, figures and claims keep
+variants apart, never pooling the seeds of different nets; a claim's `where:` picks one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from resbench import ResbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+IDENTITY_SPEC_COLUMNS = ("dataset", "family", "width")  # spec fields under a short column name
+
+
+def variant_columns(runs: pd.DataFrame) -> list[str]:
+    """The spec columns, besides depth, arch and seed, that take several values within one
+    (depth, arch). A column that only follows depth or arch (a learning rate zipped with depth)
+    is part of what a depth or an arch is, not a variant."""
+    from resbench.spec import EXECUTION_FIELDS
+
+    where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
+    spec = [*IDENTITY_SPEC_COLUMNS, *(c for c in runs.columns if "." in c)]
+    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+    if not spec:
+        return []
+    within = runs.groupby(["depth", "arch"])[spec].nunique(dropna=False).max()
+    return [c for c in spec if within[c] > 1]
+
+
+def summary_variants(summary: pd.DataFrame) -> list[str]:
+    """The variant columns of a summary (or ratio) frame: spec columns, never statistics."""
+    return [c for c in summary.columns if "." in c or c in IDENTITY_SPEC_COLUMNS]
+
+
+def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+    """The runs whose fields (dotted spec names, as in a sweep) have the values in `where`."""
+    from resbench.tables import column_of
+
+    keep = runs.index == runs.index
+    for key, value in where.items():
+        column = column_of(key)
+        if column not in runs:
+            raise ResbenchError(f"where: {key}: no such column in the runs table")
+        keep &= runs[column].map(lambda v, want=value: _same_value(v, want)).to_numpy()
+    return runs[keep]
+
+
+def _same_value(value: Any, want: Any) -> bool:
+    """A runs.csv cell against a value from a sweep file: True == 'True', 0.1 == '0.1'."""
+    if isinstance(want, bool) or isinstance(value, bool):
+        return truthy(value) == truthy(want) and str(want).lower() in ("true", "false")
+    try:
+        return float(value) == float(want)
+    except (TypeError, ValueError):
+        return str(value) == str(want)
+
+
+def truthy(value: Any) -> bool:
+    """A runs.csv cell as a bool: True, 'True' and 'true' are true."""
+    return str(value).strip().lower() == "true"
