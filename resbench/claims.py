@@ -1,7 +1,8 @@
 """The claims a sweep makes under `expect:`, which `resbench check` judges over seeds.
 
-Each names its archs (any registered ones) and, with `where:`, the runs it is about: a sweep
-with variants (batch norm or not, say) needs it, since a claim never pools different nets.
+Each names its archs (archs of the sweep's runs: checked when the sweep is loaded) and, with
+`where:`, the runs it is about: a sweep with variants (batch norm or not, say) needs it, since a
+claim never pools different nets.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,16 +17,8 @@ from pydantic import (
     PositiveInt,
 )
 
-from resbench.models import registry
-
-
-def _registered_arch(arch: str) -> str:
-    if problem := registry.arch_known_problem(arch):
-        raise ValueError(problem)
-    return arch
-
-
-ArchName = Annotated[str, AfterValidator(_registered_arch)]
+# An arch of the sweep's runs, built-in or a user family's: checked once the runs are known.
+ArchName = str
 
 
 class _Claim(BaseModel):

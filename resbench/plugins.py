@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import inspect
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from resbench import ResbenchError
 
 GROUPS = ("resbench.families", "resbench.datasets")
+_SEARCHED: list[str] = []  # the folders search_here put on sys.path, for workers elsewhere
 
 
 class PluginError(ResbenchError):
@@ -47,6 +49,15 @@ def search_here(*folders: str | Path) -> None:
         entry = str(Path(folder).resolve())
         if entry not in sys.path:
             sys.path.insert(0, entry)
+        if entry not in _SEARCHED:
+            _SEARCHED.append(entry)
+
+
+def python_path() -> str:
+    """A PYTHONPATH for worker processes that do not inherit sys.path (Ray's): the folders
+    searched for a sweep's code, then this process's own PYTHONPATH."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys([*_SEARCHED, *inherited]))
 
 
 def resolve(path: str) -> Any:

@@ -29,9 +29,10 @@ from pydantic import (
     model_validator,
 )
 
-from resbench import ResbenchError, data
+from resbench import ResbenchError, data, plugins
 from resbench.claims import Claim
 from resbench.data import DatasetOptions
+from resbench.models import plugin as model_plugin
 from resbench.models import registry
 
 # Short grid keys and the spec fields they set.
@@ -58,6 +59,8 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("model", "block"): "basic",
     ("model", "init"): "he",
     ("model", "activation"): "relu",
+    ("model", "options"): {},
+    ("model", "version"): None,
 }
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
@@ -85,7 +88,11 @@ class ModelSection(Strict):
     validated, so ones registered after import are known.
     """
 
-    family: str = Field("conv1d", description="a registered family: mlp, conv1d, cifar, ...")
+    family: str = Field(
+        "conv1d",
+        description="a family: mlp, conv1d, cifar, an installed plugin's, or user code as "
+        "module:callable (docs/plugins.md)",
+    )
     width: PositiveInt = Field(
         16, description="hidden width (mlp); first stage's channels (conv1d, cifar: the paper's 16)"
     )
@@ -107,6 +114,30 @@ class ModelSection(Strict):
         "(conv kernels zero but an orthogonal centre tap; Xiao et al. 2018)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="a user family's own settings (model.family: module:callable), passed on",
+    )
+    version: str | None = Field(
+        None,
+        description="set by resbench for a user family: its package's version, or a hash of "
+        "its module's source; part of the run id",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _user_code_version(cls, data: Any) -> Any:
+        # A user family's code is part of what a run computes: its version joins the run id.
+        if not isinstance(data, dict) or data.get("version") is not None:
+            return data
+        family = data.get("family")
+        if not isinstance(family, str) or not model_plugin.is_plugin(family):
+            return data
+        try:
+            version = plugins.identity(model_plugin.import_path(family))
+        except Exception:  # code that does not import: the family's own check says so
+            return data
+        return {**data, "version": version}
 
     @field_validator("family")
     @classmethod

@@ -169,14 +169,27 @@ def _registered_names(schema: dict[str, Any]) -> None:
     """Name the registered families, blocks and archs in the schema, for editors to offer."""
     from resbench.models import registry
 
+    from resbench import plugins
+    from resbench.data.plugin import GROUP as DATASETS
+    from resbench.models.plugin import GROUP as FAMILIES
+
     defs = schema["$defs"]
     blocks = sorted({b for f in registry.family_names() for b in registry.get_family(f).blocks})
     model = defs["ModelSection"]["properties"]
-    model["family"]["enum"] = registry.family_names()
+    families = [*registry.family_names(), *plugins.entry_points(FAMILIES)]
+    model["family"] |= {"anyOf": [{"enum": list(dict.fromkeys(families))}, _IMPORT_PATH]}
+    del model["family"]["type"]
     model["block"]["enum"] = blocks
+    installed = list(plugins.entry_points(DATASETS))
+    defs["PluginOptions"]["properties"]["name"]["examples"] = [*installed, "my_pkg.data:load"]
     for claim, fields in (("Degrades", ["arch"]), ("Holds", ["arch"]), ("Beats", ["arch", "than"])):
         for field in fields:
-            defs[claim]["properties"][field]["enum"] = registry.arch_names()
+            # Offer the built-in archs; a user family's own archs are checked against the runs.
+            defs[claim]["properties"][field]["examples"] = registry.arch_names()
+
+
+# A user family or dataset: module:callable (docs/plugins.md).
+_IMPORT_PATH = {"type": "string", "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"}
 
 
 def starter_sweep(name: str) -> str:
@@ -212,9 +225,18 @@ def _check_axes(sweep: Sweep) -> None:
 
 
 def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
-    """A claim's `where:` must name fields of the runs, with values some run has."""
+    """A claim names archs of the runs, and its `where:` fields of the runs, with values some
+    run has."""
     dumps = [spec.model_dump(mode="json") for spec in specs]
+    archs = list(dict.fromkeys(spec.model.arch for spec in specs))
     for i, claim in enumerate(sweep.expect):
+        for role in ("arch", "than"):
+            arch = getattr(claim, role, None)
+            if arch is not None and arch not in archs:
+                shown = ", ".join(archs)
+                raise Invalid(
+                    f"expect[{i}].{role}", f"{arch!r} is not an arch of the runs ({shown})"
+                )
         for key in claim.where:
             try:
                 _field(dumps[0], key)

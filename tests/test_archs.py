@@ -300,7 +300,7 @@ grid: {depth: [8], arch: [plain], seed: [0]}
         ({"model.activation": "gelu"}, "model.activation: "),
         (
             {"expect": [{"claim": "holds", "arch": "resnet"}]},
-            "expect.0.arch: unknown arch 'resnet'",
+            "expect[0].arch: 'resnet' is not an arch of the runs (plain)",
         ),
     ],
 )

@@ -17,7 +17,14 @@ class TableFormat(str, Enum):
 
 
 def models(
-    family: Annotated[str, typer.Argument(help="The family: mlp, conv1d or cifar.")],
+    family: Annotated[
+        Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+        typer.Argument(
+            help="The family: mlp, conv1d, cifar, an installed plugin's, or module:callable. "
+            "Without it: every family, with its depths and archs.",
+            show_default=False,
+        ),
+    ] = None,
     depths: Annotated[
         Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(help="Comma-separated depths (default: the family's usual ones)."),
@@ -54,6 +61,13 @@ def models(
         ),
     ] = None,
     classes: Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")] = 10,
+    input_shape: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="One example's shape, comma-separated (default: the family's natural data).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         TableFormat, typer.Option("--format", help="A table to read, or CSV to process.")
     ] = TableFormat.table,
@@ -73,11 +87,22 @@ def models(
         resbench models cifar --depths 56 --arch residual --shortcut B --classes 100
 
         resbench models conv1d --no-batch-norm --format csv > conv1d.csv
-    """
-    from resbench.models import registry, size_table
 
+        resbench models                     # the families: built-in, installed, by path
+
+        resbench models my_pkg.nets:build --depths 8,20 --input-shape 1,40
+    """
+    from pathlib import Path
+
+    from resbench.models import registry, size_table
+    from resbench.plugins import search_here
+
+    search_here(Path.cwd())  # where a family given by import path is looked for, too
+    if family is None:
+        _families()
+        return
     with user_errors():
-        known = family in registry.family_names()
+        known = registry.family_problem(family) is None  # registers a user family
         if depths is None:  # an unknown family gets no depths, and size_table names it
             rules = registry.get_family(family).depths if known else {}
             depth_list = list(rules[block].examples) if block in rules else []
@@ -90,7 +115,8 @@ def models(
         shortcut = shortcut or ("A" if block == "basic" else "B")
         options = {"shortcut": shortcut, "block": block, "batch_norm": batch_norm}
         options |= {"width": width} if width else {}
-        rows = size_table(family, depth_list, archs, options, classes)
+        shape = tuple(_int_list("--input-shape", input_shape)) if input_shape else None
+        rows = size_table(family, depth_list, archs, options, classes, shape)
     if output is TableFormat.csv:
         typer.echo("depth,arch,batch_norm,params,weights,flops")
         for r in rows:
@@ -113,6 +139,27 @@ def models(
             _count(r["weights"]),
             _si(r["flops"]),
         )
+    Console().print(table)
+
+
+def _families() -> None:
+    """Every family a sweep can name: the built-in ones, then installed plugins'."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from resbench.models import registry
+    from resbench.models.plugin import GROUP
+    from resbench.plugins import entry_points
+
+    table = Table("family", "depths", "archs", "from", title="families", box=None)
+    for name in registry.family_names():
+        f = registry.get_family(name)
+        depths = "; ".join(f"{kind}: {rule.rule}" for kind, rule in f.depths.items())
+        table.add_row(name, depths, ", ".join(f.archs), f.build if f.user else "resbench")
+    for name, path in entry_points(GROUP).items():
+        if name not in registry.family_names():
+            table.add_row(name, "(see its package)", "", f"plugin {path}")
+    table.caption = "or any module:callable (docs/plugins.md)"
     Console().print(table)
 
 

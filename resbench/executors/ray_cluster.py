@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from resbench import ResbenchError
+from resbench import ResbenchError, plugins
 from resbench.executors import (
     EventHandler,
     RunRetried,
@@ -159,6 +159,10 @@ class RayExecutor:
         kwargs: dict[str, Any] = {"logging_level": "warning"}
         if address == "local":
             kwargs["include_dashboard"] = False
+            # This machine's workers find the sweep's own code where the driver does (a
+            # cluster's nodes need it installed, or shipped: docs/plugins.md).
+            if path := plugins.python_path():
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         check_reachable(address)
         try:
             ray.init(address=address, **kwargs)

@@ -210,6 +210,10 @@ def stages(cfg: ModelConfig, in_channels: int, num_classes: int, dims: int) -> n
 
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     """The network `cfg` describes, initialised (seed torch first for reproducibility)."""
-    model = get_family(cfg.family).builder()(cfg, input_shape, num_classes)
-    initialise(model, cfg)
+    family = get_family(cfg.family)
+    model = family.builder()(cfg, input_shape, num_classes)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{family.build} returned a {type(model).__name__}, not a torch.nn.Module")
+    if not family.user:  # user code initialises its own nets (resbench.models.plugin)
+        initialise(model, cfg)
     return model

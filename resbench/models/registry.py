@@ -9,7 +9,6 @@ loaded is known to it; the built-in ones are registered at the end of this modul
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,6 +42,7 @@ class Family:
     depths: Mapping[str, DepthRule]  # block kind -> its depth rule; the first is the default
     input_shape: tuple[int, ...]  # one example of its natural data, for counting FLOPs
     archs: tuple[str, ...] = ("plain", "residual")
+    user: bool = False  # user code (`resbench.models.plugin`): it initialises its own nets
 
     @property
     def blocks(self) -> tuple[str, ...]:
@@ -50,8 +50,9 @@ class Family:
 
     def builder(self) -> Callable[..., Any]:
         """The builder function itself (imports its module: torch, for the built-in ones)."""
-        module, _, name = self.build.partition(":")
-        return getattr(importlib.import_module(module), name)
+        from resbench.plugins import resolve
+
+        return resolve(self.build)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,12 @@ def arch_names() -> list[str]:
 
 
 def get_family(name: str) -> Family:
-    """The family `name`; KeyError when there is none."""
+    """The family `name`, user code registered on first use; KeyError when there is none."""
+    if name not in _FAMILIES:
+        from resbench.models import plugin
+
+        if plugin.is_plugin(name):
+            return plugin.register(name)  # a worker meets the sweep's user family here
     return _FAMILIES[name]
 
 
@@ -105,9 +111,19 @@ def get_arch(name: str) -> Arch:
 
 
 def family_problem(name: str) -> str | None:
+    from resbench import plugins
+    from resbench.models import plugin
+
     if name in _FAMILIES:
         return None
-    return f"unknown family {name!r} (valid: {', '.join(_FAMILIES)})"
+    if plugin.is_plugin(name):
+        try:
+            plugin.register(name)
+        except plugins.PluginError as e:
+            return str(e)
+        return None
+    valid = [*_FAMILIES, *plugins.entry_points(plugin.GROUP), "or module:callable"]
+    return f"unknown family {name!r} (valid: {', '.join(valid)})"
 
 
 def arch_known_problem(name: str) -> str | None:
@@ -128,9 +144,9 @@ def depth_problem(family: str, depth: int, block: str = "basic") -> str | None:
     rule = get_family(family).depths[block]
     if rule.is_valid(depth):
         return None
-    shown = ", ".join(map(str, rule.examples))
+    shown = f" ({', '.join(map(str, rule.examples))}, ...)" if rule.examples else ""
     kind = "" if block == "basic" else f" with {block} blocks"
-    return f"{family} depth{kind} must be {rule.rule} ({shown}, ...)"
+    return f"{family} depth{kind} must be {rule.rule}{shown}"
 
 
 def arch_problem(

@@ -62,6 +62,7 @@ def size_table(
     archs: Sequence[str] = ("plain", "residual"),
     options: dict[str, Any] | None = None,
     num_classes: int = 10,
+    input_shape: tuple[int, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (depth, arch): depth, arch, batch_norm, params, weights (the weight layers'
     parameters), flops (forward, one example).
@@ -77,6 +78,10 @@ def size_table(
     options = dict(options or {})
     if problem := registry.family_problem(family):
         raise ResbenchError(problem)
+    if not (input_shape or registry.get_family(family).input_shape):
+        raise ResbenchError(
+            f"{family} declares no input_shape: give one example's shape, e.g. --input-shape 1,40"
+        )
     if "block" in options and (problem := registry.block_problem(family, options["block"])):
         raise ResbenchError(f"--block: {problem}")
     if options.get("shortcut", "A") not in ("A", "B"):
@@ -97,7 +102,7 @@ def size_table(
     for depth in depths:
         for arch in archs:
             cfg = ModelConfig(family=family, depth=depth, arch=arch, batch_norm=bn[arch], **options)
-            params, weights, flops = sizes(cfg, None, num_classes)
+            params, weights, flops = sizes(cfg, input_shape, num_classes)
             row = {"depth": depth, "arch": arch, "batch_norm": bn[arch], "params": params}
             rows.append(row | {"weights": weights, "flops": flops})
     return rows

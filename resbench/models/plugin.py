@@ -1,0 +1,90 @@
+"""Families of networks made by user code: `model.family: "my_pkg.nets:build"`, or the name of
+an installed plugin (entry point group `resbench.families`). No torch here: sweeps validate
+against what the builder declares, and only the workers call it.
+
+The builder is called as `build(model_config, input_shape, num_classes)` and returns a
+`torch.nn.Module`; the config holds depth, arch, width, batch_norm, and the other `model:`
+fields, with `model.options` for the family's own settings. torch is seeded with the run's
+seed just before, and the net it returns is used as it is: it initialises itself.
+
+What it may declare, as attributes of the builder (all optional):
+
+| attribute      | what                                       | default                      |
+|----------------|--------------------------------------------|------------------------------|
+| `archs`        | the archs it builds (names; new ones fine) | ("plain", "residual")        |
+| `depths`       | the depths it builds: a collection of ints, | any depth >= 1               |
+|                | or a function depth -> bool                |                              |
+| `depth_rule`   | the rule in words, for errors              | "accepted by <path>"         |
+| `input_shape`  | one example's shape, for `resbench models` | none: give --input-shape     |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from resbench import plugins
+from resbench.models.registry import (
+    Arch,
+    DepthRule,
+    Family,
+    arch_names,
+    register_arch,
+    register_family,
+)
+
+GROUP = "resbench.families"
+
+
+def is_plugin(name: str) -> bool:
+    return plugins.is_path(name) or name in plugins.entry_points(GROUP)
+
+
+def import_path(name: str) -> str:
+    """The import path a family name stands for: itself, or an installed plugin's."""
+    return name if plugins.is_path(name) else plugins.entry_points(GROUP)[name]
+
+
+def register(name: str) -> Family:
+    """Import the builder `name` stands for, and register it as a family (PluginError if it
+    cannot be used): its archs, new ones too, become known to validation."""
+    path = import_path(name)
+    build = plugins.resolve(path)
+    archs = tuple(str(a) for a in getattr(build, "archs", ("plain", "residual")))
+    if not archs:
+        raise plugins.PluginError(f"{path}.archs is empty: name the archs it builds")
+    for arch in archs:
+        if arch not in arch_names():
+            register_arch(Arch(arch))
+    family = Family(
+        name,
+        path,
+        {"basic": _depth_rule(build, path)},
+        tuple(getattr(build, "input_shape", ())),
+        archs,
+        user=True,
+    )
+    register_family(family)
+    return family
+
+
+def _depth_rule(build: Any, path: str) -> DepthRule:
+    depths = getattr(build, "depths", None)
+    words = getattr(build, "depth_rule", None)
+    if depths is None:
+        return DepthRule(words or "a positive integer", lambda d: d >= 1, (2, 4, 8))
+    if isinstance(depths, DepthRule):
+        return depths
+    if callable(depths):
+        check: Callable[[int], bool] = depths
+        return DepthRule(words or f"accepted by {path}.depths", lambda d: bool(check(d)), ())
+    if isinstance(depths, Collection) and depths and all(isinstance(d, int) for d in depths):
+        allowed = tuple(sorted(depths))
+        if allowed == tuple(range(allowed[0], allowed[-1] + 1)):
+            told = f"from {allowed[0]} to {allowed[-1]}"
+        else:
+            told = "one of " + ", ".join(map(str, allowed[:8])) + (", ..." if allowed[8:] else "")
+        return DepthRule(words or told, lambda d: d in allowed, ())
+    raise plugins.PluginError(
+        f"{path}.depths is a {type(depths).__name__}: give depths (ints) or a depth -> bool"
+    )
