@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from resbench import plugins
+from resbench.claims import Claim
 from resbench.spec import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep_errors import Invalid, describe, related
 from resbench.sweep_size import MAX_RUNS, axis_rows, check_size, matches
@@ -71,6 +72,21 @@ def load_sweep(
             "save the sweep as UTF-8"
         ) from None
     return parse_sweep(text, str(path), overrides, max_runs)
+
+
+def load_claims(path: Path) -> list[Claim]:
+    """The `expect:` claims of the sweep file at `path`, the rest of it unread: checking results
+    needs no dataset, and no user code (which may not be importable where results are read)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise SweepError(f"{path}: cannot read its claims ({type(e).__name__})") from None
+    expect = raw.get("expect") if isinstance(raw, dict) else None
+    try:
+        return TypeAdapter(list[Claim]).validate_python(expect or [])
+    except ValidationError as e:
+        where, problem = describe(e)
+        raise SweepError(f"{path}: expect.{where}: {problem}") from None
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -167,10 +183,9 @@ def schema_json() -> str:
 
 def _registered_names(schema: dict[str, Any]) -> None:
     """Name the registered families, blocks and archs in the schema, for editors to offer."""
-    from resbench.models import registry
-
     from resbench import plugins
     from resbench.data.plugin import GROUP as DATASETS
+    from resbench.models import registry
     from resbench.models.plugin import GROUP as FAMILIES
 
     defs = schema["$defs"]

@@ -8,7 +8,7 @@ import torch
 
 
 def waves(
-    n: int = 2400, length: int = 64, classes: int = 4, noise: float = 0.6, seed: int = 0
+    n: int = 2400, length: int = 64, classes: int = 8, noise: float = 1.5, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_train, y_train, x_test, y_test): sin waves of `classes` frequencies at random phases,
     plus Gaussian noise, one channel each; three quarters of them for training."""

@@ -275,14 +275,14 @@ def check(
     from resbench.check import all_passed
     from resbench.check import check as run_checks
     from resbench.render import check_grid, check_markdown, check_summary
-    from resbench.sweep import load_sweep
+    from resbench.sweep import load_claims
     from resbench.tables import find_results, load_runs
 
     with user_errors():
         csv = find_results(results)
         runs = load_runs(csv)
         sweep_file = csv.with_name("sweep.yaml")
-        claims = list(load_sweep(sweep_file, max_runs=None).expect) if sweep_file.is_file() else []
+        claims = load_claims(sweep_file) if sweep_file.is_file() else []
         reference = (
             load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
         )
