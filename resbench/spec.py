@@ -146,6 +146,14 @@ class ModelSection(Strict):
             raise ValueError(problem)
         return family
 
+    @field_validator("options")
+    @classmethod
+    def _options_of_user_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
+        family = info.data.get("family")
+        if options and family and not registry.get_family(family).user:
+            raise ValueError(f"{family} takes no options: they are for user families")
+        return options
+
     @field_validator("zero_init_residual")
     @classmethod
     def _zero_init_needs_batch_norm(cls, value: bool, info: ValidationInfo) -> bool:

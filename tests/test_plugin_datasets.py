@@ -34,6 +34,12 @@ def mismatched(n=8):
     return torch.zeros(n, 1, 14), labels, torch.zeros(2, 1, 14), torch.zeros(2, dtype=torch.long)
 
 not_callable = 3
+
+def counted(calls, n=48):
+    """load, noting each call in the file `calls`."""
+    with open(calls, "a") as f:
+        f.write("called ")
+    return load(n)
 '''
 
 SWEEP = """
@@ -111,3 +117,28 @@ def test_data_with_mismatched_shapes_fails_its_runs_with_the_reason(own) -> None
     result = train_run(spec)
     assert result.status == "failed" and "do not match" in result.error
     assert "Traceback" in result.traceback
+
+
+def test_a_dataset_is_made_once_then_read_from_the_cache(own, tmp_path: Path) -> None:
+    from resbench.data import load
+
+    calls = tmp_path / "calls.txt"
+    first = expand(load_sweep(own("counted", f"{{calls: '{calls}', n: 48}}")))[0]
+    again = load(first.dataset)  # as a second worker, or a later sweep, would
+    made = load(first.dataset)
+    assert calls.read_text().count("called") == 1
+    assert made.x_train.equal(again.x_train) and made.y_test.equal(again.y_test)
+    other = expand(load_sweep(own("counted", f"{{calls: '{calls}', n: 40}}")))[0]
+    load(other.dataset)  # other options: made anew
+    assert calls.read_text().count("called") == 2
+
+
+def test_code_in_the_current_folder_is_found_too(
+    own, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "sweeps"
+    elsewhere.mkdir()
+    sweep = own().rename(elsewhere / "own.yaml")  # the module stays in tmp_path
+    monkeypatch.chdir(own.folder)
+    (spec, _) = expand(load_sweep(sweep))
+    assert spec.dataset.name == f"{own.module}:load"

@@ -168,7 +168,7 @@ def test_a_builder_that_fails_fails_its_runs_not_the_sweep(
     own, tmp_path: Path, attr: str, says: str
 ) -> None:
     # The user's builder raises or returns a list; the built-in family next to it still trains.
-    sweep = own(attr, depths="[4]", archs="[plain]")
+    sweep = own(attr, options="{}", depths="[4]", archs="[plain]")
     text = sweep.read_text().replace(f'family: "{own.module}:{attr}"', "family: mlp")
     sweep.write_text(text + f'zip:\n  - {{model.family: [mlp, "{own.module}:{attr}"]}}\n')
     out = tmp_path / "out"
@@ -249,3 +249,12 @@ def bumps(n=64, length=40):
     x[:, 0, : length // 2] += y.float().unsqueeze(1)
     return x[:48], y[:48], x[48:], y[48:]
 """
+
+
+def test_options_are_refused_for_a_built_in_family() -> None:
+    from conftest import TINY_SWEEP
+
+    from resbench.sweep import parse_sweep
+
+    with pytest.raises(SweepError, match=r"model\.options: conv1d takes no options"):
+        parse_sweep(TINY_SWEEP, "tiny", {"model.options": {"growth": 4}})

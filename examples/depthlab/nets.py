@@ -3,13 +3,15 @@ Networks*): every layer of a stage sees the outputs of all the layers before it 
 concatenated, so each layer's input has a short path to the loss, as a residual net's does.
 
     stem: conv 3, `width` channels
-    3 stages of 2n layers: x <- concat(x, g(BN(conv3(x))))   growth `width` channels a layer
+    3 stages of 2n layers: x <- concat(x, g(BN(conv3(x))))   `growth` channels a layer
     between stages: a 1x1 conv back to 2·width channels, then average-pool by 2
     head: global average pool, Linear
 
 Depth counts the weight layers on the main path: stem + 6n + classifier = 6n + 2, the depths
 of resbench's conv1d nets, so the two sweep side by side. The 1x1 transitions are left out of
 the count, as resbench leaves out option B's projections.
+
+`model.options`: `growth`, the channels each layer adds (default: `width`).
 """
 
 from __future__ import annotations
@@ -35,17 +37,20 @@ class DenseLayer(nn.Module):
 
 
 def build(cfg: Any, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
-    """The net `cfg` describes (depth, width, batch_norm; `cfg.options` is not used)."""
+    """The net `cfg` describes: its depth, width, batch_norm, and options.growth."""
     if cfg.arch != "dense":
         raise ValueError(f"depthlab builds arch dense, not {cfg.arch!r}")
+    if unknown := set(cfg.options) - {"growth"}:
+        raise ValueError(f"depthlab takes the option growth, not {', '.join(sorted(unknown))}")
     n = (cfg.depth - 2) // 6
     width, bn = cfg.width, cfg.batch_norm
+    growth = int(cfg.options.get("growth", width))
     layers: list[nn.Module] = [nn.Conv1d(input_shape[0], width, 3, padding=1), nn.ReLU()]
     channels = width
     for stage in range(3):
         for _ in range(2 * n):
-            layers.append(DenseLayer(channels, width, bn))
-            channels += width
+            layers.append(DenseLayer(channels, growth, bn))
+            channels += growth
         if stage < 2:  # a transition: back to 2 * width channels, half the length
             layers += [nn.Conv1d(channels, 2 * width, 1), nn.AvgPool1d(2)]
             channels = 2 * width
