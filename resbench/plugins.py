@@ -79,6 +79,29 @@ def resolve(path: str) -> Any:
     return target
 
 
+def options_problem(path: str, function: Any, options: dict[str, Any]) -> str | None:
+    """Why `function` (the callable at `path`) cannot be called with `options` as keyword
+    arguments, or None when it can (or its signature cannot be read)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    takes = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    if not open_ended and (unknown := [k for k in options if k not in takes]):
+        shown = ", ".join(takes) or "none"
+        return f"{path} takes no option {unknown[0]!r} (its options: {shown})"
+    try:
+        signature.bind(**options)
+    except TypeError as e:
+        return f"{path}: {e}"
+    return None
+
+
 def identity(path: str) -> str:
     """What version of the code at `path` a run used: its package's version when it is
     installed, else `source:` and a hash of its module's file (any edit makes new runs)."""

@@ -37,6 +37,8 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return path, "required"
     if kind in DATASET_NAME_ERRORS:
         return f"{path}.name", msg
+    if kind == "dataset_plugin_options":
+        return f"{path}.options", msg
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
     # Section-level problems carry the whole section as input: the message says enough.

@@ -142,3 +142,11 @@ def test_code_in_the_current_folder_is_found_too(
     monkeypatch.chdir(own.folder)
     (spec, _) = expand(load_sweep(sweep))
     assert spec.dataset.name == f"{own.module}:load"
+
+
+def test_an_option_the_dataset_does_not_take_is_one_line_at_load(own) -> None:
+    with pytest.raises(SweepError) as e:
+        load_sweep(own(options="{n: 48, clases: 3}"))
+    message = str(e.value)
+    assert f"dataset.options: {own.module}:load takes no option 'clases'" in message
+    assert "(its options: n, classes, length)" in message and "\n" not in message

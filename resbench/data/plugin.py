@@ -55,13 +55,21 @@ def is_plugin(name: str) -> bool:
 
 
 def validate(value: dict[str, Any]) -> PluginOptions:
-    """The options of a user dataset; its code imported now (a bad path is a PluginError) and
-    its version taken, unless the value already carries one (a record read back)."""
+    """The options of a user dataset; its code imported now (a bad path is a PluginError, options
+    it does not take an OptionsError) and its version taken, unless the value already carries
+    one (a record read back)."""
     if value.get("version") is None:
         path = import_path(value["name"])
-        plugins.resolve(path)
+        load = plugins.resolve(path)
+        options = value.get("options") or {}
+        if isinstance(options, dict) and (problem := plugins.options_problem(path, load, options)):
+            raise OptionsError(problem)
         value = {**value, "version": plugins.identity(path)}
     return PluginOptions.model_validate(value)
+
+
+class OptionsError(plugins.PluginError):
+    """Options that the user's callable does not take, in one line."""
 
 
 def load_plugin(options: DatasetOptions) -> Data:

@@ -74,6 +74,8 @@ def validate(value: Any) -> DatasetOptions:
         )
     try:
         return plugin.validate(value)
+    except plugin.OptionsError as e:
+        raise PydanticCustomError("dataset_plugin_options", str(e)) from None
     except plugins.PluginError as e:
         raise PydanticCustomError("dataset_plugin", str(e)) from None
 
