@@ -107,7 +107,7 @@ def identity(path: str) -> str:
     installed, else `source:` and a hash of its module's file (any edit makes new runs)."""
     module_name = path.partition(":")[0]
     top = module_name.split(".")[0]
-    for dist in importlib.metadata.packages_distributions().get(top, []):
+    for dist in _providers().get(top, []):
         try:
             return f"{dist} {importlib.metadata.version(dist)}"
         except importlib.metadata.PackageNotFoundError:
@@ -124,3 +124,16 @@ def identity(path: str) -> str:
 def entry_points(group: str) -> dict[str, str]:
     """Installed plugins of `group`: short name -> import path (read once per process)."""
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=group)}
+
+
+@functools.cache
+def _providers() -> dict[str, list[str]]:
+    # Which installed distributions provide each top-level module: reading every installed
+    # package's metadata takes a fifth of a second, and a sweep asks once per user-code run.
+    return dict(importlib.metadata.packages_distributions())
+
+
+def forget_installed() -> None:
+    """Read installed packages afresh on next use (after installing one in this process)."""
+    entry_points.cache_clear()
+    _providers.cache_clear()

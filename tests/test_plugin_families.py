@@ -213,7 +213,7 @@ def test_installed_plugins_are_named_listed_and_versioned(
         """,
     )
     monkeypatch.syspath_prepend(str(site))
-    plugins.entry_points.cache_clear()
+    plugins.forget_installed()
     try:
         sweep = tmp_path / "s.yaml"
         sweep.write_text(
@@ -238,7 +238,7 @@ def test_installed_plugins_are_named_listed_and_versioned(
         assert f"lab-{tag}" in defs["ModelSection"]["properties"]["family"]["anyOf"][0]["enum"]
         assert f"bumps-{tag}" in defs["PluginOptions"]["properties"]["name"]["examples"]
     finally:
-        plugins.entry_points.cache_clear()
+        plugins.forget_installed()
 
 
 DATA = """
