@@ -150,8 +150,15 @@ class ModelSection(Strict):
     @classmethod
     def _options_of_user_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
         family = info.data.get("family")
-        if options and family and not registry.get_family(family).user:
+        if not options or not family:
+            return options
+        known = registry.get_family(family)
+        if not known.user:
             raise ValueError(f"{family} takes no options: they are for user families")
+        unknown = [k for k in options if known.options is not None and k not in known.options]
+        if unknown:
+            takes = ", ".join(known.options or ()) or "none"
+            raise ValueError(f"{family} takes no option {unknown[0]!r} (its options: {takes})")
         return options
 
     @field_validator("zero_init_residual")

@@ -36,6 +36,7 @@ def build(cfg, input_shape, num_classes):
 build.archs = ("narrow", "wide")
 build.depths = range(2, 9)
 build.input_shape = (1, 40)
+build.options = ("hidden",)
 
 
 def raises(cfg, input_shape, num_classes):
@@ -131,6 +132,10 @@ def test_editing_the_family_makes_new_runs(own) -> None:
         (
             {"archs": "[narrow, residual]"},
             "grid.arch: {family} has no arch 'residual' (valid: narrow, wide)",
+        ),
+        (
+            {"options": "{hiden: 8}"},
+            "model.options: {family} takes no option 'hiden' (its options: hidden)",
         ),
         ({"attr": "nothere"}, "model.family: {module} has no 'nothere'"),
         ({"attr": "not_callable"}, "model.family: {module}:not_callable is not callable"),

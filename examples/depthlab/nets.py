@@ -40,8 +40,6 @@ def build(cfg: Any, input_shape: tuple[int, ...], num_classes: int) -> nn.Module
     """The net `cfg` describes: its depth, width, batch_norm, and options.growth."""
     if cfg.arch != "dense":
         raise ValueError(f"depthlab builds arch dense, not {cfg.arch!r}")
-    if unknown := set(cfg.options) - {"growth"}:
-        raise ValueError(f"depthlab takes the option growth, not {', '.join(sorted(unknown))}")
     n = (cfg.depth - 2) // 6
     width, bn = cfg.width, cfg.batch_norm
     growth = int(cfg.options.get("growth", width))
@@ -67,3 +65,4 @@ build.archs = archs  # type: ignore[attr-defined]
 build.depths = _six_n_plus_two  # type: ignore[attr-defined]
 build.depth_rule = "6n+2 with n >= 1"  # type: ignore[attr-defined]
 build.input_shape = (1, 64)  # type: ignore[attr-defined]
+build.options = ("growth",)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ What it may declare, as attributes of the builder (all optional):
 |                | or a function depth -> bool                |                              |
 | `depth_rule`   | the rule in words, for errors              | "accepted by <path>"         |
 | `input_shape`  | one example's shape, for `resbench models` | none: give --input-shape     |
+| `options`      | the names of the model.options it takes    | any                          |
 """
 
 from __future__ import annotations
@@ -63,9 +64,19 @@ def register(name: str) -> Family:
         tuple(getattr(build, "input_shape", ())),
         archs,
         user=True,
+        options=_options(build, path),
     )
     register_family(family)
     return family
+
+
+def _options(build: Any, path: str) -> tuple[str, ...] | None:
+    declared = getattr(build, "options", None)
+    if declared is None:
+        return None
+    if isinstance(declared, str) or not all(isinstance(o, str) for o in declared):
+        raise plugins.PluginError(f"{path}.options: give the names of the options it takes")
+    return tuple(declared)
 
 
 def _depth_rule(build: Any, path: str) -> DepthRule:

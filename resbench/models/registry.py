@@ -43,6 +43,7 @@ class Family:
     input_shape: tuple[int, ...]  # one example of its natural data, for counting FLOPs
     archs: tuple[str, ...] = ("plain", "residual")
     user: bool = False  # user code (`resbench.models.plugin`): it initialises its own nets
+    options: tuple[str, ...] | None = ()  # the model.options it takes (None: any)
 
     @property
     def blocks(self) -> tuple[str, ...]:
