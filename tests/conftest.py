@@ -55,6 +55,19 @@ def lock_holder(results: Path) -> subprocess.Popen:
     return holder
 
 
+@pytest.fixture(autouse=True)
+def _registries_as_they_were():
+    """User families (and their archs) registered by a test are forgotten after it, so tests
+    that enumerate the registry see the same families in any order."""
+    from resbench.models import registry
+
+    families, archs = dict(registry._FAMILIES), dict(registry._ARCHS)
+    yield
+    for saved, live in ((families, registry._FAMILIES), (archs, registry._ARCHS)):
+        live.clear()
+        live.update(saved)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Generated datasets go to a private cache unless the caller chose one.
     os.environ.setdefault("RESBENCH_CACHE", tempfile.mkdtemp(prefix="resbench-cache-"))
