@@ -30,7 +30,9 @@ from typing import Any
 
 from resbench import ResbenchError
 
-GROUPS = ("resbench.families", "resbench.datasets")
+# The entry-point groups through which installed packages name their callables.
+FAMILIES = "resbench.families"
+DATASETS = "resbench.datasets"
 _SEARCHED: list[str] = []  # the folders search_here put on sys.path, for workers elsewhere
 
 
@@ -41,6 +43,16 @@ class PluginError(ResbenchError):
 def is_path(name: str) -> bool:
     """Whether `name` is an import path, `module:callable`, rather than a registered name."""
     return ":" in name
+
+
+def is_plugin(name: str, group: str) -> bool:
+    """Whether `name` stands for user code: an import path, or an installed plugin of `group`."""
+    return is_path(name) or name in entry_points(group)
+
+
+def import_path(name: str, group: str) -> str:
+    """The import path `name` stands for: itself, or that of the installed plugin of `group`."""
+    return name if is_path(name) else entry_points(group)[name]
 
 
 def search_here(*folders: str | Path) -> None:

@@ -32,7 +32,6 @@ from pydantic import (
 from resbench import ResbenchError, data, plugins
 from resbench.claims import Claim
 from resbench.data import DatasetOptions
-from resbench.models import plugin as model_plugin
 from resbench.models import registry
 
 # Short grid keys and the spec fields they set.
@@ -131,10 +130,10 @@ class ModelSection(Strict):
         if not isinstance(data, dict) or data.get("version") is not None:
             return data
         family = data.get("family")
-        if not isinstance(family, str) or not model_plugin.is_plugin(family):
+        if not isinstance(family, str) or not plugins.is_plugin(family, plugins.FAMILIES):
             return data
         try:
-            version = plugins.identity(model_plugin.import_path(family))
+            version = plugins.identity(plugins.import_path(family, plugins.FAMILIES))
         except Exception:  # code that does not import: the family's own check says so
             return data
         return {**data, "version": version}

@@ -184,18 +184,16 @@ def schema_json() -> str:
 def _registered_names(schema: dict[str, Any]) -> None:
     """Name the registered families, blocks and archs in the schema, for editors to offer."""
     from resbench import plugins
-    from resbench.data.plugin import GROUP as DATASETS
     from resbench.models import registry
-    from resbench.models.plugin import GROUP as FAMILIES
 
     defs = schema["$defs"]
     blocks = sorted({b for f in registry.family_names() for b in registry.get_family(f).blocks})
     model = defs["ModelSection"]["properties"]
-    families = [*registry.family_names(), *plugins.entry_points(FAMILIES)]
+    families = [*registry.family_names(), *plugins.entry_points(plugins.FAMILIES)]
     model["family"] |= {"anyOf": [{"enum": list(dict.fromkeys(families))}, _IMPORT_PATH]}
     del model["family"]["type"]
     model["block"]["enum"] = blocks
-    installed = list(plugins.entry_points(DATASETS))
+    installed = list(plugins.entry_points(plugins.DATASETS))
     defs["PluginOptions"]["properties"]["name"]["examples"] = [*installed, "my_pkg.data:load"]
     for claim, fields in (("Degrades", ["arch"]), ("Holds", ["arch"]), ("Beats", ["arch", "than"])):
         for field in fields:

@@ -148,15 +148,14 @@ def _families() -> None:
     from rich.table import Table
 
     from resbench.models import registry
-    from resbench.models.plugin import GROUP
-    from resbench.plugins import entry_points
+    from resbench.plugins import FAMILIES, entry_points
 
     table = Table("family", "depths", "archs", "from", title="families", box=None)
     for name in registry.family_names():
         f = registry.get_family(name)
         depths = "; ".join(f"{kind}: {rule.rule}" for kind, rule in f.depths.items())
         table.add_row(name, depths, ", ".join(f.archs), f.build if f.user else "resbench")
-    for name, path in entry_points(GROUP).items():
+    for name, path in entry_points(FAMILIES).items():
         if name not in registry.family_names():
             table.add_row(name, "(see its package)", "", f"plugin {path}")
     table.caption = "or any module:callable (docs/plugins.md)"

@@ -21,8 +21,6 @@ from resbench.atomic import replacing
 from resbench.cache import cache_dir
 from resbench.data.base import Data, DatasetError, DatasetOptions
 
-GROUP = "resbench.datasets"
-
 
 class PluginOptions(DatasetOptions):
     """A dataset made by user code, called with `options` as keyword arguments."""
@@ -42,16 +40,7 @@ class PluginOptions(DatasetOptions):
 
     @property
     def path(self) -> str:
-        return import_path(self.name)
-
-
-def import_path(name: str) -> str:
-    """The import path a dataset name stands for: itself, or an installed plugin's."""
-    return name if plugins.is_path(name) else plugins.entry_points(GROUP)[name]
-
-
-def is_plugin(name: str) -> bool:
-    return plugins.is_path(name) or name in plugins.entry_points(GROUP)
+        return plugins.import_path(self.name, plugins.DATASETS)
 
 
 def validate(value: dict[str, Any]) -> PluginOptions:
@@ -59,7 +48,7 @@ def validate(value: dict[str, Any]) -> PluginOptions:
     it does not take an OptionsError) and its version taken, unless the value already carries
     one (a record read back)."""
     if value.get("version") is None:
-        path = import_path(value["name"])
+        path = plugins.import_path(value["name"], plugins.DATASETS)
         load = plugins.resolve(path)
         options = value.get("options") or {}
         if isinstance(options, dict) and (problem := plugins.options_problem(path, load, options)):

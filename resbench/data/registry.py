@@ -65,8 +65,8 @@ def validate(value: Any) -> DatasetOptions:
         )
     if name in _REGISTRY:
         return options_class(name).model_validate(value)
-    if not isinstance(name, str) or not plugin.is_plugin(name):
-        valid = [*_REGISTRY, *plugins.entry_points(plugin.GROUP), "or module:callable"]
+    if not isinstance(name, str) or not plugins.is_plugin(name, plugins.DATASETS):
+        valid = [*_REGISTRY, *plugins.entry_points(plugins.DATASETS), "or module:callable"]
         raise PydanticCustomError(
             "dataset_name_unknown",
             "unknown dataset {name} (valid: {valid})",

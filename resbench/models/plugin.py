@@ -34,22 +34,11 @@ from resbench.models.registry import (
     register_family,
 )
 
-GROUP = "resbench.families"
-
-
-def is_plugin(name: str) -> bool:
-    return plugins.is_path(name) or name in plugins.entry_points(GROUP)
-
-
-def import_path(name: str) -> str:
-    """The import path a family name stands for: itself, or an installed plugin's."""
-    return name if plugins.is_path(name) else plugins.entry_points(GROUP)[name]
-
 
 def register(name: str) -> Family:
     """Import the builder `name` stands for, and register it as a family (PluginError if it
     cannot be used): its archs, new ones too, become known to validation."""
-    path = import_path(name)
+    path = plugins.import_path(name, plugins.FAMILIES)
     build = plugins.resolve(path)
     archs = tuple(str(a) for a in getattr(build, "archs", ("plain", "residual")))
     if not archs:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from resbench import plugins
+
 
 @dataclass(frozen=True)
 class DepthRule:
@@ -51,9 +53,7 @@ class Family:
 
     def builder(self) -> Callable[..., Any]:
         """The builder function itself (imports its module: torch, for the built-in ones)."""
-        from resbench.plugins import resolve
-
-        return resolve(self.build)
+        return plugins.resolve(self.build)
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,12 @@ def arch_names() -> list[str]:
 
 
 def get_family(name: str) -> Family:
-    """The family `name`, user code registered on first use; KeyError when there is none."""
-    if name not in _FAMILIES:
+    """The family `name`, user code registered on first use; KeyError when there is none,
+    PluginError when its user code cannot be used."""
+    if name not in _FAMILIES and plugins.is_plugin(name, plugins.FAMILIES):
         from resbench.models import plugin
 
-        if plugin.is_plugin(name):
-            return plugin.register(name)  # a worker meets the sweep's user family here
+        return plugin.register(name)  # a worker meets the sweep's user family here
     return _FAMILIES[name]
 
 
@@ -112,19 +112,14 @@ def get_arch(name: str) -> Arch:
 
 
 def family_problem(name: str) -> str | None:
-    from resbench import plugins
-    from resbench.models import plugin
-
-    if name in _FAMILIES:
-        return None
-    if plugin.is_plugin(name):
-        try:
-            plugin.register(name)
-        except plugins.PluginError as e:
-            return str(e)
-        return None
-    valid = [*_FAMILIES, *plugins.entry_points(plugin.GROUP), "or module:callable"]
-    return f"unknown family {name!r} (valid: {', '.join(valid)})"
+    try:
+        get_family(name)  # registers user code
+    except plugins.PluginError as e:
+        return str(e)
+    except KeyError:
+        valid = [*_FAMILIES, *plugins.entry_points(plugins.FAMILIES), "or module:callable"]
+        return f"unknown family {name!r} (valid: {', '.join(valid)})"
+    return None
 
 
 def arch_known_problem(name: str) -> str | None:
