@@ -10,6 +10,7 @@ indices, random draws and running sums all live on the device.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -138,20 +139,25 @@ class Loop:
     def speed(self) -> tuple[float | None, float | None]:
         """(startup_seconds, samples_per_s): the steady state's examples a second, after the
         first curve point; the whole loop's when there is nothing after it."""
+        whole = self.examples / self.train_seconds if self.train_seconds > 0 else None
         if self.startup is None:
-            return None, (self.examples / self.train_seconds if self.train_seconds > 0 else None)
+            return None, whole
         seconds, examples = self.startup
         if self.examples > examples and self.train_seconds > seconds:
             return seconds, (self.examples - examples) / (self.train_seconds - seconds)
-        return seconds, self.examples / self.train_seconds if self.train_seconds > 0 else None
+        return seconds, whole
 
     def measure(self, kinds: tuple[str, ...]) -> None:
         """Record `train.diagnostics` now, on the first batch_size training examples."""
         if not kinds:
             return
+        self.layers += diagnostics.measure(self.model, *self.probe, kinds, self.step)  # type: ignore[arg-type]
+
+    @functools.cached_property
+    def probe(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The diagnostics' fixed batch: the first batch_size training examples, as inputs."""
         ds, size = self.data, self.batch_size
-        probe = ds.inputs(ds.x_train[:size]), ds.y_train[:size]
-        self.layers += diagnostics.measure(self.model, *probe, kinds, self.step)  # type: ignore[arg-type]
+        return ds.inputs(ds.x_train[:size]), ds.y_train[:size]
 
     def state_dict(self) -> dict[str, Any]:
         """Everything above, as tensors, numbers and lists (loadable with weights_only)."""

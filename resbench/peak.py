@@ -122,8 +122,10 @@ def prepare(device: str, threads: int, precisions: Iterable[str]) -> None:
     missing. A failed probe is no error: the runs then probe for themselves.
     """
     precisions = sorted(set(precisions))
-    if device == "cpu" and all(key(cpu_model(), threads, p) in known() for p in precisions):
-        return
+    if device == "cpu":
+        have, model = known(), cpu_model()
+        if all(key(model, threads, p) in have for p in precisions):
+            return
     command = [sys.executable, "-m", "resbench.peak", "--device", device, "--threads", str(threads)]
     for precision in precisions:
         command += ["--precision", precision]

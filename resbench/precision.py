@@ -44,8 +44,7 @@ def configure(device: torch.device, precision: str, deterministic: bool) -> None
     """Set the process's backends for one run (each run sets them all: workers serve many)."""
     import torch
 
-    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    _allow_tf32(precision == "tf32")
     if device.type != "cuda":
         return
     if deterministic:
@@ -62,9 +61,15 @@ def tf32(precision: str) -> Iterator[None]:
     import torch
 
     saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    _allow_tf32(precision == "tf32")
     try:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def _allow_tf32(on: bool) -> None:
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on

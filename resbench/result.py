@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from resbench.spec import RunSpec
 
 Status = Literal["ok", "diverged", "failed", "oom", "killed"]
-STATUSES: tuple[Status, ...] = ("ok", "diverged", "failed", "oom", "killed")
+STATUSES: tuple[Status, ...] = get_args(Status)
 # Results: a diverged run is one too (the net failed to train), counted, never dropped.
 FINISHED: tuple[Status, ...] = ("ok", "diverged")
 # No result: `resbench run --retry-failed` redoes these, and checks call them inconclusive.

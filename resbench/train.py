@@ -33,7 +33,7 @@ from resbench.models import build_model, count_parameters
 from resbench.precision import autocast, configure
 from resbench.provenance import environment
 from resbench.recipe import ErrorGatedWarmup, lr_factor, make_optimizer
-from resbench.result import Progress, RunResult, Status
+from resbench.result import Progress, RunResult, Status, finite
 from resbench.spec import RunSpec
 
 if TYPE_CHECKING:
@@ -189,12 +189,13 @@ def _final_metrics(result: RunResult, loop: Loop, net: nn.Module, precision: str
     """The headline figures, in eval mode and without augmentation: the whole training set as it
     is, and the test set, which the last curve point has just measured with this very model."""
     t0 = time.perf_counter()
-    result.train_loss, result.train_error = loop.evaluate(net, "train", precision)
+    train_loss, result.train_error = loop.evaluate(net, "train", precision)
+    result.train_loss = finite(train_loss)
     # A finished loop always ends on a curve point: `step == total_steps` forces one.
     result.test_loss, result.test_error = result.curve[-1].test_loss, result.curve[-1].test_error
     result.eval_seconds = time.perf_counter() - t0
-    if not math.isfinite(result.train_loss):
-        result.status, result.train_loss = "diverged", None
+    if result.train_loss is None:
+        result.status = "diverged"
 
 
 def _speed_figures(
