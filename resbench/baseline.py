@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from resbench import ResbenchError
-from resbench.check import DEFAULT_TOLERANCE, Group, Outcome, Verdict, groups, worse
+from resbench.check import (
+    DEFAULT_TOLERANCE,
+    Group,
+    Outcome,
+    Verdict,
+    groups,
+    inconclusive,
+    worse,
+)
 from resbench.stats import contrast_interval, one_sided, welch_interval
 from resbench.tables import MACHINE_COLUMNS
 
@@ -42,15 +50,19 @@ def compare_baseline(
     t intervals hold (docs/ci.md: measured on real runs).
     """
     _same_setup(runs, baseline)
-    pairs = []
+    pairs, found = [], {}
     for metric in BASELINE_METRICS:
         if metric not in baseline.columns:
             continue
-        now, ref = groups(runs, metric), groups(baseline, metric)
+        found[metric] = now, ref = groups(runs, metric), groups(baseline, metric)
         pairs += [(metric, now.get(key, Group(*key)), group) for key, group in ref.items()]
     level = 1 - alpha / (len(pairs) + 1)  # the +1: the effect
     out = [_against_reference(m, now, ref, tolerance, level) for m, now, ref in pairs]
-    out.append(_effect(runs, baseline, tolerance, level))
+    effect = found.get(EFFECT_METRIC) or (
+        groups(runs, EFFECT_METRIC),
+        groups(baseline, EFFECT_METRIC),
+    )
+    out.append(_effect(*effect, tolerance, level))
     return out
 
 
@@ -61,7 +73,7 @@ def _against_reference(
     text = f"{current.label} {metric}: no change beyond ±{tolerance:g} from the reference"
     for g, where in ((current, "results"), (reference, "reference")):
         if problem := _unjudged(g):
-            return _inconclusive(text, f"{where}: {problem}", (current, reference))
+            return inconclusive(text, f"{where}: {problem}", (current, reference), "baseline")
     interval = welch_interval(current.values, reference.values, level)
     note, verdict = "", cast(Verdict, "PASS")
     if worse(current, reference, tolerance, level):
@@ -73,23 +85,27 @@ def _against_reference(
     return Outcome("baseline", text, verdict, (current, reference), interval.diff, interval, note)
 
 
-def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float, level: float) -> Outcome:
+def _effect(
+    now: dict[tuple[str, int], Group],
+    ref: dict[tuple[str, int], Group],
+    tolerance: float,
+    level: float,
+) -> Outcome:
     """Did the effect at the deepest shared depth shrink by more than `tolerance`? One-sided:
-    (plain − residual) now minus the same in the reference, its upper bound at `level`."""
+    (plain − residual) now minus the same in the reference (their `EFFECT_METRIC` groups), its
+    upper bound at `level`."""
     first, second = EFFECT_ARCHS
-    ref = groups(baseline, EFFECT_METRIC)
     shared = sorted({d for a, d in ref if a == first} & {d for a, d in ref if a == second})
     text = f"effect ({first} − {second} {EFFECT_METRIC}): shrank by no more than {tolerance:g}"
     if not shared:
-        return _inconclusive(text, "the reference has no depth with both archs", ())
+        return inconclusive(text, "the reference has no depth with both archs", (), "baseline")
     depth = shared[-1]
     text = text.replace("effect", f"effect at {depth}", 1)
-    now = groups(runs, EFFECT_METRIC)
     sides = []
     for where, by_key in (("results", now), ("reference", ref)):
         pair = [by_key.get((arch, depth), Group(arch, depth)) for arch in EFFECT_ARCHS]
         if problem := _unjudged(*pair):
-            return _inconclusive(text, f"{where}: {problem}", ())
+            return inconclusive(text, f"{where}: {problem}", (), "baseline")
         sides.append(pair)
     (p_now, r_now), (p_ref, r_ref) = sides
     terms = [(1.0, p_now.values), (-1.0, r_now.values), (-1.0, p_ref.values), (1.0, r_ref.values)]
@@ -98,10 +114,6 @@ def _effect(runs: pd.DataFrame, baseline: pd.DataFrame, tolerance: float, level:
     note = f"gap {p_now.mean - r_now.mean:.3f} now, {p_ref.mean - r_ref.mean:.3f} in the reference"
     verdict: Verdict = "FAIL" if shrank else "PASS"
     return Outcome("baseline", text, verdict, (), interval.diff, interval, note)
-
-
-def _inconclusive(text: str, note: str, gs: tuple[Group, ...] = ()) -> Outcome:
-    return Outcome("baseline", text, "INCONCLUSIVE", gs, note=note)
 
 
 def _unjudged(*gs: Group) -> str | None:

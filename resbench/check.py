@@ -193,7 +193,7 @@ def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
             note = (
                 f"the runs of one depth differ in {', '.join(mixed)}: narrow the claim with where:"
             )
-            out.append(_inconclusive(text, note))
+            out.append(inconclusive(text, note))
             continue
         by_key = groups(chosen, claim.metric)
         if claim.claim == "degrades":
@@ -224,7 +224,7 @@ def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
     """INCONCLUSIVE when a claim across depths has fewer than two depths of `arch` to compare."""
     if len(depths) >= 2:
         return None
-    return _inconclusive(text, f"needs two depths of {arch}; the results have {len(depths)}")
+    return inconclusive(text, f"needs two depths of {arch}; the results have {len(depths)}")
 
 
 def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
@@ -237,7 +237,7 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     # Every shallower group must be whole: a missing seed could hide the best of them.
     for g in [*shallower, deepest]:
         if problem := g.problem():
-            return _inconclusive(text, problem, (deepest,))
+            return inconclusive(text, problem, (deepest,))
     best = _best(shallower)
     assert best is not None  # every shallower group is whole
     text = (
@@ -265,7 +265,7 @@ def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
     depths = list(claim.depths) or shared
     if not depths:
         text = f"{claim.arch} beats {claim.than} by ≥ {claim.min_gap:g} ({_scope(claim)})"
-        return [_inconclusive(text, f"no depth has runs of both {claim.arch} and {claim.than}")]
+        return [inconclusive(text, f"no depth has runs of both {claim.arch} and {claim.than}")]
     out = []
     for depth in depths:
         winner = by_key.get((claim.arch, depth), Group(claim.arch, depth))
@@ -289,7 +289,7 @@ def _compare(
     """Judge mean(a) - mean(b) against a bound, by its mean and by its 95% interval."""
     for g in (a, b):
         if problem := g.problem():
-            return _inconclusive(text, problem, (a, b), kind)
+            return inconclusive(text, problem, (a, b), kind)
     diff = a.mean - b.mean
     notes = [
         f"{g.label}: {g.diverged} diverged run(s) counted as error {DIVERGED_ERROR:.1f}"
@@ -313,7 +313,7 @@ def _compare(
     return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
 
 
-def _inconclusive(
+def inconclusive(
     text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
 ) -> Outcome:
     return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)

@@ -40,13 +40,9 @@ def arch_colors(archs: list[str]) -> dict[str, str]:
 def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """The sweep's variants: (title, their runs), or one untitled group when it has none."""
     from resbench.render import variant_title
-    from resbench.variants import variant_columns
+    from resbench.variants import by_variant, variant_columns
 
-    columns = variant_columns(runs)
-    if not columns:
-        return [("", runs)]
-    groups = runs.groupby(columns, sort=True, dropna=False)
-    return [(variant_title(dict(zip(columns, key, strict=True))), g) for key, g in groups]
+    return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
 
 
 def _width(archs: int, two: float) -> float:
@@ -61,11 +57,11 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     from matplotlib.figure import Figure
 
     from resbench.render import header_line
-    from resbench.summary import arch_order, describe, summarize
+    from resbench.summary import arch_order, check_metric, describe, summarize
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
-    summarize(runs, metric)  # a bad metric is refused before anything is drawn
+    check_metric(runs, metric)  # a bad metric is refused before anything is drawn
     variants = _variants(runs)
     colors = arch_colors(arch_order(runs["arch"]))
     width, height = DEPTH_SIZE

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from resbench.summary import RATIO_COLUMNS, arch_order, summarize
-from resbench.variants import summary_variants
+from resbench.check import all_passed
+from resbench.summary import arch_order, summarize
+from resbench.variants import by_variant, summary_variants
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,25 +150,27 @@ def _tables(
     summary: pd.DataFrame, markdown: bool = False
 ) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
     """Per variant of the sweep: (its values, the header, the rows)."""
-    variants = summary_variants(summary)
-    groups = summary.groupby(variants, sort=True, dropna=False) if variants else [((), summary)]
     out = []
-    for key, group in groups:
+    for values, group in by_variant(summary, summary_variants(summary)):
         archs = arch_order(group["arch"])
         if len(archs) <= MAX_ARCH_COLUMNS:
             layout, cell = _by_depth, partial(format_cell, sep=" · " if markdown else NOTES)
         else:  # markdown has no width to keep to: one line per cell there
             layout, cell = _by_arch, partial(format_cell, sep=" · ") if markdown else compact_cell
         header, rows = layout(group, archs, cell)
-        out.append((dict(zip(variants, key, strict=True)), header, rows))
+        out.append((values, header, rows))
     return out
 
 
 def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[RenderableType]:
     """Per variant: each arch's mean ± std (n) of `metric` at each depth (and residual −
     plain); the last table carries the legend."""
-    groups = _tables(summarize(runs, metric))
-    return _rich_tables(groups, f"{metric} by depth · mean ± std (n)", LEGEND)
+    return summary_tables(summarize(runs, metric), metric)
+
+
+def summary_tables(summary: pd.DataFrame, metric: str) -> list[RenderableType]:
+    """`depth_tables` of a summary already made (`summarize(runs, metric)`)."""
+    return _rich_tables(_tables(summary), f"{metric} by depth · mean ± std (n)", LEGEND)
 
 
 def _rich_tables(
@@ -270,11 +273,8 @@ def _ratio_rows(
 ) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
     """Per variant: (its values, the header, the rows): a row per depth with init and end per
     arch, or with more archs, a row per arch and moment with a column per depth."""
-    variants = [c for c in ratios.columns if c not in RATIO_COLUMNS]
-    groups = ratios.groupby(variants, sort=True, dropna=False) if variants else [((), ratios)]
     out = []
-    for key, group in groups:
-        values = dict(zip(variants, key, strict=True))  # grouped by a list: keys are tuples
+    for values, group in by_variant(ratios, summary_variants(ratios)):
         archs = arch_order(group["arch"])
         cells = {(r["arch"], r["depth"]): r for _, r in group.iterrows()}
         depths = sorted(set(group["depth"]))
@@ -343,7 +343,7 @@ def outcome_detail(o: Outcome) -> str:
 def check_summary(outcomes: list[Outcome]) -> str:
     """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
-    ok = bool(outcomes) and counts["PASS"] == len(outcomes)
+    ok = all_passed(outcomes)
     return (
         f"check {'passed' if ok else 'FAILED'}: {counts['PASS']} passed, {counts['FAIL']} failed, "
         f"{counts['INCONCLUSIVE']} inconclusive"

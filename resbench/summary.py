@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.result import STATUSES
-from resbench.variants import truthy, variant_columns
+from resbench.variants import by_variant, truthy, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,10 +41,10 @@ def summarize(runs: pd.DataFrame, metric: str = "train_error") -> pd.DataFrame:
     if not variants:
         return _summarize(runs, metric)
     frames = []
-    for key, group in runs.groupby(variants, sort=True, dropna=False):
+    for values, group in by_variant(runs, variants):
         summary = _summarize(group, metric)
-        for column, value in zip(variants, key, strict=True):
-            summary.insert(variants.index(column), column, value)
+        for i, (column, value) in enumerate(values.items()):
+            summary.insert(i, column, value)
         frames.append(summary)
     return pd.concat(frames, ignore_index=True)
 

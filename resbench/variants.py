@@ -37,6 +37,17 @@ def summary_variants(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if "." in c or c in IDENTITY_SPEC_COLUMNS]
 
 
+def by_variant(
+    frame: pd.DataFrame, columns: list[str]
+) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """(the variant's values, its rows) for each variant given by `columns` in sorted order; the
+    whole frame as one group, with no values, when there are no columns."""
+    if not columns:
+        return [({}, frame)]
+    groups = frame.groupby(columns, sort=True, dropna=False)
+    return [(dict(zip(columns, key, strict=True)), group) for key, group in groups]
+
+
 def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
     """The runs whose fields (dotted spec names, as in a sweep) have the values in `where`."""
     from resbench.tables import column_of

@@ -85,12 +85,12 @@ def report(
     from rich.markup import escape
 
     from resbench.render import (
-        depth_tables,
         header_line,
         report_frame,
         report_json,
         report_markdown,
         status_line,
+        summary_tables,
     )
     from resbench.summary import DEFAULT_METRICS, report_data
     from resbench.tables import find_results, load_runs
@@ -100,25 +100,24 @@ def report(
         reports = []
         for ref in results or [None]:
             csv = find_results(ref)
-            runs = load_runs(csv)
-            reports.append((str(csv), runs, report_data(runs, metrics)))
+            reports.append((str(csv), report_data(load_runs(csv), metrics)))
     if fmt is ReportFormat.json:
-        typer.echo(report_json([(source, data) for source, _, data in reports]))
+        typer.echo(report_json(reports))
     elif fmt is ReportFormat.csv:
         import pandas as pd
 
-        frame = pd.concat([report_frame(data, source) for source, _, data in reports])
+        frame = pd.concat([report_frame(data, source) for source, data in reports])
         frame.to_csv(sys.stdout, index=False, float_format="%.6g")
     elif fmt is ReportFormat.markdown:
-        typer.echo("\n".join(report_markdown(data, source) for source, _, data in reports))
+        typer.echo("\n".join(report_markdown(data, source) for source, data in reports))
     else:
         console = Console()
-        for source, runs, data in reports:
+        for source, data in reports:
             console.print(
                 f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
             )
-            for m in metrics:
-                for table in depth_tables(runs, m):
+            for m, summary in data["metrics"].items():
+                for table in summary_tables(summary, m):
                     console.print(table)
             console.print(status_line(data["status"]), highlight=False)
 
