@@ -319,6 +319,10 @@ def _expand(sweep: Sweep) -> list[RunSpec]:
     return list(specs.values())
 
 
+# The keys that name user code or its options: a point that sets one is validated afresh.
+_USER_CODE_KEYS = {("model", "family"), ("dataset", "name"), ("dataset", "options"), ("dataset",)}
+
+
 def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunSpec:
     data: dict[str, Any] = {
         "sweep": sweep.name,
@@ -334,6 +338,11 @@ def _resolve(sweep: Sweep, point: dict[str, Any], where: dict[str, str]) -> RunS
                 raise Invalid(where[key], "unknown key")
             node = node[part]
         node[leaf] = value
+        section = data[(parents or [leaf])[0]]
+        if tuple([*parents, leaf][:2]) in _USER_CODE_KEYS and isinstance(section, dict):
+            # Other user code, or other options to check against it: the section's version
+            # says nothing of them, and is taken afresh.
+            section.pop("version", None)
     try:
         return RunSpec.model_validate(data)
     except ValidationError as e:

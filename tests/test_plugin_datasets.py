@@ -150,3 +150,11 @@ def test_an_option_the_dataset_does_not_take_is_one_line_at_load(own) -> None:
     message = str(e.value)
     assert f"dataset.options: {own.module}:load takes no option 'clases'" in message
     assert "(its options: n, classes, length)" in message and "\n" not in message
+
+
+def test_swept_options_are_checked_like_the_sections(own) -> None:
+    sweep = own()
+    sweep.write_text(sweep.read_text() + "zip:\n  - {dataset.options: [{n: 48}, {clases: 3}]}\n")
+    refused = r"zip\[0\]\.dataset\.options: .* takes no option 'clases'"
+    with pytest.raises(SweepError, match=refused):
+        load_sweep(sweep)

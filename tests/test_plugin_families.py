@@ -263,3 +263,15 @@ def test_options_are_refused_for_a_built_in_family() -> None:
 
     with pytest.raises(SweepError, match=r"model\.options: conv1d takes no options"):
         parse_sweep(TINY_SWEEP, "tiny", {"model.options": {"growth": 4}})
+
+
+def test_a_swept_family_is_identified_by_its_own_code(own, tmp_path: Path) -> None:
+    other = f"othernets_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{other}.py").write_text(textwrap.dedent(MODULE) + "\n# other code\n")
+    sweep = own(options="{}", archs="[narrow]")
+    families = f'["{own.module}:build", "{other}:build"]'
+    sweep.write_text(sweep.read_text() + f"zip:\n  - {{model.family: {families}}}\n")
+    first, second = expand(load_sweep(sweep))
+    assert first.model.version == plugins.identity(f"{own.module}:build")
+    assert second.model.version == plugins.identity(f"{other}:build")
+    assert first.model.version != second.model.version
