@@ -22,6 +22,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     SerializeAsAny,
     ValidationError,
     ValidationInfo,
@@ -397,6 +398,8 @@ class Sweep(Strict):
         default_factory=ExecutorSection,
         description="where runs execute, never part of a run id; command-line flags override it",
     )
+    # Its runs, as loading made them to validate each (resbench.sweep): expand() reuses them.
+    _runs: list[RunSpec] | None = PrivateAttr(None)
 
     @field_validator("name")
     @classmethod

@@ -137,6 +137,7 @@ def parse_sweep(
         check_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
         specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
         _check_claims(sweep, specs)
+        sweep._runs = specs
     except Invalid as e:
         blame = next((k for k in overrides if related(e.path, k)), None)
         by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
@@ -240,7 +241,8 @@ def _check_axes(sweep: Sweep) -> None:
 def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
     """A claim names archs of the runs, and its `where:` fields of the runs, with values some
     run has."""
-    dumps = [spec.model_dump(mode="json") for spec in specs]
+    wheres = any(claim.where for claim in sweep.expect)
+    dumps = [spec.model_dump(mode="json") for spec in specs] if wheres else []
     archs = list(dict.fromkeys(spec.model.arch for spec in specs))
     for i, claim in enumerate(sweep.expect):
         for role in ("arch", "than"):
@@ -287,6 +289,8 @@ def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str
 
 def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
     """The sweep's runs in axis order: the product of the axes, minus `exclude`, plus `include`."""
+    if sweep._runs is not None:  # made when the sweep was loaded
+        return list(sweep._runs)
     try:
         return _expand(sweep)
     except Invalid as e:
