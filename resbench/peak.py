@@ -126,10 +126,14 @@ def prepare(device: str, threads: int, precisions: Iterable[str]) -> None:
         have, model = known(), cpu_model()
         if all(key(model, threads, p) in have for p in precisions):
             return
-    command = [sys.executable, "-m", "resbench.peak", "--device", device, "--threads", str(threads)]
-    for precision in precisions:
-        command += ["--precision", precision]
+    command = [sys.executable, "-m", "resbench.peak", *argv(device, threads, precisions)]
     subprocess.run(command, capture_output=True, timeout=600, check=False)
+
+
+def argv(device: str, threads: int, precisions: Iterable[str]) -> list[str]:
+    """The arguments of `main` (`python -m resbench.peak`) that probe these peaks."""
+    precision_args = [arg for p in precisions for arg in ("--precision", p)]
+    return ["--device", device, "--threads", str(threads), *precision_args]
 
 
 def _sync(device: torch.device) -> None:

@@ -30,9 +30,10 @@ from pydantic import (
     model_validator,
 )
 
-from resbench import ResbenchError, data, plugins
+from resbench import ResbenchError, data
 from resbench.claims import Claim
 from resbench.data import DatasetOptions
+from resbench.models import plugin as model_plugin
 from resbench.models import registry
 
 # Short grid keys and the spec fields they set.
@@ -128,16 +129,7 @@ class ModelSection(Strict):
     @classmethod
     def _user_code_version(cls, data: Any) -> Any:
         # A user family's code is part of what a run computes: its version joins the run id.
-        if not isinstance(data, dict) or data.get("version") is not None:
-            return data
-        family = data.get("family")
-        if not isinstance(family, str) or not plugins.is_plugin(family, plugins.FAMILIES):
-            return data
-        try:
-            version = plugins.identity(plugins.import_path(family, plugins.FAMILIES))
-        except Exception:  # code that does not import: the family's own check says so
-            return data
-        return {**data, "version": version}
+        return model_plugin.with_version(data)
 
     @field_validator("family")
     @classmethod

@@ -184,7 +184,6 @@ def schema_json() -> str:
 
 def _registered_names(schema: dict[str, Any]) -> None:
     """Name the registered families, blocks and archs in the schema, for editors to offer."""
-    from resbench import plugins
     from resbench.models import registry
 
     defs = schema["$defs"]

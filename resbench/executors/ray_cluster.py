@@ -225,10 +225,9 @@ def _probe_nodes(ray: ModuleType, threads: int, precisions: list[str]) -> None:
 
 def _probe(threads: int, precisions: list[str], gpus: bool) -> None:
     """What a node's probe task runs: resbench.peak for its CPU, or each of its GPUs."""
-    from resbench.peak import main
+    from resbench.peak import argv, main
 
-    args = ["--device", "cuda" if gpus else "cpu", "--threads", str(threads)]
-    main(args + [arg for p in precisions for arg in ("--precision", p)])
+    main(argv("cuda" if gpus else "cpu", threads, precisions))
 
 
 def _slots(flying: dict[Any, _Task]) -> set[int]:

@@ -59,6 +59,21 @@ def register(name: str) -> Family:
     return family
 
 
+def with_version(section: Any) -> Any:
+    """A `model:` section, as given, with its user family's version added when it names one and
+    carries none (a record read back carries its own)."""
+    if not isinstance(section, dict) or section.get("version") is not None:
+        return section
+    family = section.get("family")
+    if not isinstance(family, str) or not plugins.is_plugin(family, plugins.FAMILIES):
+        return section
+    try:
+        version = plugins.identity(plugins.import_path(family, plugins.FAMILIES))
+    except Exception:  # code that does not import: the family's own check says so
+        return section
+    return {**section, "version": version}
+
+
 def _options(build: Any, path: str) -> tuple[str, ...] | None:
     declared = getattr(build, "options", None)
     if declared is None:
