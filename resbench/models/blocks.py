@@ -139,26 +139,27 @@ class PreActBlock(_Branched):
         return self.shortcut(a) + self.pre_branch(a)
 
 
-class SkipInitBlock(_Branched):
-    """SkipInit (De & Smith 2020): the pre-activation unit with its branch multiplied by a
-    learnable scalar α started at 0, out = s(a) + α·W2·g(N2(W1·g(N1(a)))), the identity (or
-    the shortcut) at initialisation; meant to replace batch norm."""
+class _Scaled(_Branched):
+    """A branch multiplied by a learnable scalar α, started at 0: the block starts as its
+    shortcut."""
 
     def __init__(self, *args: object, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.alpha = nn.Parameter(torch.zeros(()))
+
+
+class SkipInitBlock(_Scaled):
+    """SkipInit (De & Smith 2020): the pre-activation unit with its branch multiplied by a
+    learnable scalar α started at 0, out = s(a) + α·W2·g(N2(W1·g(N1(a)))), the identity (or
+    the shortcut) at initialisation; meant to replace batch norm."""
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.shortcut(a) + self.alpha * self.pre_branch(a)
 
 
-class ReZeroBlock(_Branched):
+class ReZeroBlock(_Scaled):
     """ReZero (Bachlechner et al. 2020): x[i+1] = x[i] + α·F(x[i]), α learnable and started at
     0, nothing after the addition; F is the lecture's branch, N2(W2·g(N1(W1·a)))."""
-
-    def __init__(self, *args: object, **kw: object) -> None:
-        super().__init__(*args, **kw)  # type: ignore[arg-type]
-        self.alpha = nn.Parameter(torch.zeros(()))
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.shortcut(a) + self.alpha * self.post_branch(a)

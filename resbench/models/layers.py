@@ -93,6 +93,10 @@ class Parts:
             return ZeroPadShortcut(c_in, c_out, stride)
         return nn.Sequential(self.weight(c_in, c_out, 1, stride), self.norm(c_out))
 
+    def flatten(self) -> list[nn.Module]:
+        """What a stem starts with: flattening for Linear layers, nothing for convolutions."""
+        return [] if self.dims else [nn.Flatten()]
+
     def pool(self) -> list[nn.Module]:
         """Global average pooling to a flat vector (nothing for Linear layers)."""
         return [POOL[self.dims](1), nn.Flatten()] if self.dims else []

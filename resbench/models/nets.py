@@ -65,12 +65,20 @@ def _shapes(
 # made is part of what a seed means (constructors draw random numbers): keep it.
 
 
+def _branch(
+    parts: Parts, c_in: int, c_out: int, stride: int, bottleneck: bool, pre: bool = False
+) -> tuple[list[nn.Module], list[nn.Module]]:
+    """A branch's weight layers, then their norms (each before its layer with `pre`, else
+    after it)."""
+    shapes = _shapes(c_in, c_out, stride, bottleneck)
+    layers = [parts.weight(i, o, k, s) for i, o, k, s in shapes]
+    return layers, [parts.norm(i if pre else o) for i, o, _, _ in shapes]
+
+
 def _plain_or_residual(residual: bool) -> Callable[..., nn.Module]:
     def make(parts: Parts, c_in: int, c_out: int, stride: int, bottleneck: bool) -> nn.Module:
         shortcut = parts.skip(c_in, c_out, stride) if residual else None
-        shapes = _shapes(c_in, c_out, stride, bottleneck)
-        layers = [parts.weight(i, o, k, s) for i, o, k, s in shapes]
-        norms = [parts.norm(o) for _, o, _, _ in shapes]
+        layers, norms = _branch(parts, c_in, c_out, stride, bottleneck)
         if bottleneck:
             return Bottleneck(layers, norms, shortcut, parts.act())
         return Block(layers[0], norms[0], layers[1], norms[1], shortcut, parts.act())
@@ -83,9 +91,7 @@ def _branched(cls: type[nn.Module], pre: bool) -> Callable[..., nn.Module]:
 
     def make(parts: Parts, c_in: int, c_out: int, stride: int, bottleneck: bool) -> nn.Module:
         shortcut = parts.skip(c_in, c_out, stride)
-        shapes = _shapes(c_in, c_out, stride, bottleneck)
-        layers = [parts.weight(i, o, k, s) for i, o, k, s in shapes]
-        norms = [parts.norm(i if pre else o) for i, o, _, _ in shapes]
+        layers, norms = _branch(parts, c_in, c_out, stride, bottleneck, pre)
         return cls(layers, norms, shortcut, parts.act())
 
     return make
@@ -93,9 +99,7 @@ def _branched(cls: type[nn.Module], pre: bool) -> Callable[..., nn.Module]:
 
 def _highway(parts: Parts, c_in: int, c_out: int, stride: int, bottleneck: bool) -> nn.Module:
     shortcut = parts.skip(c_in, c_out, stride)
-    shapes = _shapes(c_in, c_out, stride, bottleneck)
-    layers = [parts.weight(i, o, k, s) for i, o, k, s in shapes]
-    norms = [parts.norm(o) for _, o, _, _ in shapes]
+    layers, norms = _branch(parts, c_in, c_out, stride, bottleneck)
     gate = parts.weight(c_in, c_out, 1, stride, bias=True)
     return HighwayBlock(layers, norms, shortcut, parts.act(), gate)
 
@@ -114,19 +118,20 @@ def _fixup(parts: Parts, c_in: int, c_out: int, stride: int, bottleneck: bool) -
 
 def _stem(parts: Parts, c_in: int, c_out: int) -> nn.Module:
     """W -> N -> g (the mlp flattens first)."""
-    flat = [] if parts.dims else [nn.Flatten()]
-    return nn.Sequential(*flat, parts.weight(c_in, c_out), parts.norm(c_out), parts.act())
+    return nn.Sequential(
+        *parts.flatten(), parts.weight(c_in, c_out), parts.norm(c_out), parts.act()
+    )
 
 
 def _bare_stem(parts: Parts, c_in: int, c_out: int) -> nn.Module:
     """W alone: the first pre-activation block normalises and activates its input."""
-    flat = [] if parts.dims else [nn.Flatten()]
-    return nn.Sequential(*flat, parts.weight(c_in, c_out))
+    return nn.Sequential(*parts.flatten(), parts.weight(c_in, c_out))
 
 
 def _fixup_stem(parts: Parts, c_in: int, c_out: int) -> nn.Module:
-    flat = [] if parts.dims else [nn.Flatten()]
-    return nn.Sequential(*flat, parts.weight(c_in, c_out, bias=False), Bias(), parts.act())
+    return nn.Sequential(
+        *parts.flatten(), parts.weight(c_in, c_out, bias=False), Bias(), parts.act()
+    )
 
 
 def _head(parts: Parts, c: int, classes: int) -> nn.Module:
