@@ -10,7 +10,7 @@ the depth figure names them at the top of the axes, the curves figure in its leg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 
@@ -43,6 +43,14 @@ def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     from resbench.variants import by_variant, variant_columns
 
     return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
+
+
+def _depth_color(j: int, depths: int) -> Any:
+    """The colour of the j-th of `depths` depths: viridis without its palest end, which
+    vanishes on white."""
+    from matplotlib import colormaps
+
+    return colormaps["viridis"](0.85 * j / max(depths - 1, 1))
 
 
 def _width(archs: int, two: float) -> float:
@@ -109,7 +117,6 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
 def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> Path:
     """Error vs step: a panel per arch (a row per variant), a color per depth, thin train,
     bold test. Each line is the mean over the ok seeds at each step."""
-    from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -139,8 +146,7 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                 ax.axis("off")  # this variant has no runs of this arch
                 continue
             for j, depth in enumerate(depths):
-                # viridis without its palest end, which vanishes on white
-                color = colormaps["viridis"](0.85 * j / max(len(depths) - 1, 1))
+                color = _depth_color(j, len(depths))
                 seeds = chosen[(chosen["arch"] == arch) & (chosen["depth"] == depth)]
                 at = group[(group["arch"] == arch) & (group["depth"] == depth)]
                 missing = _not_shown(at, at_depth=False)
@@ -171,7 +177,6 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     """
     import numpy as np
     import pandas as pd
-    from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -213,7 +218,7 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                 ax.axis("off")  # this variant has no runs of this arch
                 continue
             for j, depth in enumerate(depths):
-                color = colormaps["viridis"](0.85 * j / max(len(depths) - 1, 1))
+                color = _depth_color(j, len(depths))
                 for when, style in (("init", "-"), ("end", "--")):
                     if (arch, depth, when) not in group.index.droplevel("layer"):
                         continue
