@@ -14,8 +14,8 @@ from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, plan_slots
 from resbench.result import RunResult
+from resbench.results import Checkpointed
 from resbench.spec import ExecutorSection, RunSpec
-from resbench.store import Checkpointed
 from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 

@@ -5,7 +5,8 @@ or a share of the CPU cores); `ray` runs a task per run on a Ray cluster. Every 
 the same picklable `fn` (normally `train_run`) and calls it as `fn(spec, progress=callback)`
 (inline without a listener, and ray: `fn(spec)`), so that where a run executes never changes
 what it computes. A run that fails or whose worker dies is retried `retries` times before its
-result is final. What an executor is doing is reported to `on_event` as it happens.
+result is final: all executors share that loop (`attempts.py`). What an executor is doing is
+reported to `on_event` as it happens (`resbench.events`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import importlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol
+
+from resbench.events import EventHandler, RunRetried, RunStarted, RunStep
 
 if TYPE_CHECKING:
     from resbench.result import RunResult
@@ -24,38 +27,10 @@ if TYPE_CHECKING:
 RunFn = Callable[..., "RunResult"]
 
 
-@dataclass(frozen=True)
-class RunStarted:
-    """A slot began an attempt at a run."""
-
-    slot: int
-    where: str
-    spec: RunSpec
-    attempt: int
-
-
-@dataclass(frozen=True)
-class RunStep:
-    """A run's progress: its step, of `total`, and the train loss at its last curve point."""
-
-    slot: int
-    spec: RunSpec
-    step: int
-    total: int
-    loss: float | None
-
-
-@dataclass(frozen=True)
-class RunRetried:
-    """An attempt ended `failed` or `killed`; the run goes back in the queue."""
-
-    slot: int
-    result: RunResult
-    attempt: int
-
-
-Event = Union[RunStarted, RunStep, RunRetried]  # noqa: UP007 - a runtime alias on Python 3.10
-EventHandler = Callable[[Event], None]
+__all__ = [
+    "TRAIN_RUN", "EventHandler", "Executor", "Imported", "RunFn", "RunRetried", "RunStarted",
+    "RunStep", "Throttle", "check_available", "make_executor", "measure_peaks",
+]  # fmt: skip
 
 
 class Executor(Protocol):
@@ -141,35 +116,6 @@ def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) 
         prepare("cuda", settings.run_threads(), precisions)
     elif device in ("cpu", "auto"):
         prepare("cpu", settings.run_threads(), precisions)
-
-
-def should_retry(result: RunResult, attempt: int, retries: int) -> bool:
-    """Whether attempt number `attempt` (from 1), which gave `result`, is followed by another."""
-    from resbench.result import RETRIED
-
-    return result.status in RETRIED and attempt <= retries
-
-
-def broken_result(
-    spec: RunSpec,
-    status: str,
-    error: str,
-    traceback: str | None = None,
-    seconds: float = 0.0,
-    device: str = "",
-) -> RunResult:
-    """The result of a run that `fn` never returned: an exception escaped it, or its worker died."""
-    from resbench.result import RunResult
-
-    return RunResult(
-        run_id=spec.run_id,
-        spec=spec,
-        status=status,
-        error=error,
-        traceback=traceback,
-        seconds=seconds,
-        device=device,
-    )
 
 
 class Throttle:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from resbench.executors import (
-    EventHandler,
-    RunRetried,
-    RunStarted,
-    RunStep,
-    Throttle,
-    broken_result,
-    should_retry,
-)
+from resbench.events import EventHandler, RunStep
+from resbench.executors import Throttle
+from resbench.executors.attempts import Attempts, call_total
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
@@ -49,29 +41,14 @@ class InlineExecutor:
             torch.set_num_threads(before)
 
     def _map(self, fn: RunFn, specs: Sequence[RunSpec]) -> Iterator[RunResult]:
-        for spec in specs:
-            attempt = 1
-            while True:
-                self._emit(RunStarted(0, "inline", spec, attempt))
-                t0 = time.perf_counter()
-                progress = self._progress(spec)
-                try:
-                    # Without a listener, fn(spec) alone: any one-argument fn keeps working.
-                    result = fn(spec) if progress is None else fn(spec, progress=progress)
-                except Exception as e:  # fn is meant to be total; one that is not ends one run
-                    result = broken_result(
-                        spec,
-                        "failed",
-                        f"{type(e).__name__}: {e}",
-                        traceback.format_exc(),
-                        time.perf_counter() - t0,
-                    )
-                result.attempts = attempt
-                if not should_retry(result, attempt, self.retries):
-                    break
-                self._emit(RunRetried(0, result, attempt))
-                attempt += 1
-            yield result
+        attempts = Attempts(specs, self.retries, self.on_event)
+        while (attempt := attempts.take(0, "inline")) is not None:
+            progress = self._progress(attempt.spec)
+            # Without a listener, fn(spec) alone: any one-argument fn keeps working.
+            kwargs = {} if progress is None else {"progress": progress}
+            result = call_total(fn, attempt.spec, **kwargs)
+            if (final := attempts.settle(0, attempt, result)) is not None:
+                yield final
 
     def _progress(self, spec: RunSpec) -> Progress | None:
         if self.on_event is None:
@@ -83,7 +60,3 @@ class InlineExecutor:
                 emit(RunStep(0, spec, step, total, loss))
 
         return progress
-
-    def _emit(self, event: RunStarted | RunRetried) -> None:
-        if self.on_event is not None:
-            self.on_event(event)

@@ -8,46 +8,29 @@ run is retried, or recorded `killed`, and the sweep goes on.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing as mp
 import os
 import pickle
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
-from resbench.executors import (
-    EventHandler,
-    RunRetried,
-    RunStarted,
-    RunStep,
-    broken_result,
-    should_retry,
-)
+from resbench.events import EventHandler, RunStep
+from resbench.executors.attempts import Attempt, Attempts, broken_result
 from resbench.executors.worker import serve
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnContext
 
-    from resbench.executors import Event, RunFn
+    from resbench.events import Event
+    from resbench.executors import RunFn
     from resbench.executors.slots import Slot
     from resbench.result import RunResult
     from resbench.spec import RunSpec
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One attempt at a run; `key` tells its messages from those of earlier attempts."""
-
-    key: int
-    spec: RunSpec
-    attempt: int
 
 
 class LocalExecutor:
@@ -64,20 +47,17 @@ class LocalExecutor:
             return
         fn_pickle = pickle.dumps(fn)  # fails here, in the caller, if fn cannot be sent at all
         ctx = mp.get_context("spawn")
-        keys = itertools.count()
-        queue = deque(_Task(next(keys), spec, 1) for spec in specs)
+        attempts = Attempts(specs, self.retries, self.on_event)
         workers: list[_Worker | None] = [None] * min(len(self.slots), len(specs))
-        remaining, finished = len(specs), False
+        finished = False
         try:
-            while remaining:
+            while attempts:
                 # ---- hand out: each idle slot takes the next run, starting a worker if needed
                 for i, worker in enumerate(workers):
-                    if queue and (worker is None or worker.task is None):
+                    if attempts.queue and (worker is None or worker.task is None):
                         if worker is None:
                             worker = workers[i] = _Worker(ctx, self.slots[i], fn_pickle)
-                        task = queue.popleft()
-                        worker.give(task)
-                        self._emit(RunStarted(i, worker.slot.where, task.spec, task.attempt))
+                        worker.give(attempts.take(i, worker.slot.where))
 
                 # ---- wait for a message or a death, then settle what ended
                 live = [w for w in workers if w is not None]
@@ -90,13 +70,8 @@ class LocalExecutor:
                         worker.stop(gracefully=not worker.exited)
                         workers[i] = None  # a fresh worker takes the slot when it has work
                     for task, result in ended:
-                        result.attempts = task.attempt
-                        if should_retry(result, task.attempt, self.retries):
-                            queue.append(_Task(next(keys), task.spec, task.attempt + 1))
-                            self._emit(RunRetried(i, result, task.attempt))
-                        else:
-                            remaining -= 1
-                            yield result
+                        if (final := attempts.settle(i, task, result)) is not None:
+                            yield final
             finished = True
         finally:
             # After the last run, workers are idle and stop when told; otherwise (Ctrl-C, the
@@ -111,11 +86,11 @@ class LocalExecutor:
             for worker in live:
                 worker.stop(gracefully=finished)
 
-    def _collect(self, slot: int, worker: _Worker) -> list[tuple[_Task, RunResult]]:
+    def _collect(self, slot: int, worker: _Worker) -> list[tuple[Attempt, RunResult]]:
         """Read what `worker` sent; the attempts that ended, with their results."""
         # Whether it was dead is read before draining: then everything it sent is in the pipe.
         dead = not worker.process.is_alive()
-        ended: list[tuple[_Task, RunResult]] = []
+        ended: list[tuple[Attempt, RunResult]] = []
         for message in worker.drain():
             kind, key, *rest = message
             task = worker.task
@@ -126,7 +101,7 @@ class LocalExecutor:
                 continue
             if kind == "done":
                 result = rest[0]
-            else:  # "error": an exception escaped fn
+            else:  # "error": the result could not be sent
                 result = broken_result(
                     task.spec, "failed", rest[0], rest[1], worker.seconds(), worker.slot.where
                 )
@@ -166,11 +141,12 @@ class _Worker:
         with _sigint_ignored():
             self.process.start()
         child.close()
-        self.task: _Task | None = None
+        self.task: Attempt | None = None
         self.started = 0.0
         self.eof = self.exited = self.stopped = self.asked = False
 
-    def give(self, task: _Task) -> None:
+    def give(self, task: Attempt | None) -> None:
+        assert task is not None  # the caller saw the queue was not empty
         self.conn.send((task.key, task.spec))
         self.task, self.started = task, time.perf_counter()
 
@@ -215,7 +191,7 @@ class _Worker:
         self.conn.close()
 
 
-def _faulted(worker: _Worker, ended: list[tuple[_Task, RunResult]]) -> bool:
+def _faulted(worker: _Worker, ended: list[tuple[Attempt, RunResult]]) -> bool:
     """Whether a GPU worker must be replaced: one of its runs failed for a reason other than
     memory. After a device-side assert or an illegal address its CUDA context is dead for good,
     and it would fail every run it is handed, in seconds, eating the queue; which failures did

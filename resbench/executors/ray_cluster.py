@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -26,16 +25,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError, plugins
-from resbench.executors import (
-    EventHandler,
-    RunRetried,
-    RunStarted,
-    broken_result,
-    should_retry,
-)
+from resbench.events import EventHandler
+from resbench.executors.attempts import Attempt, Attempts, broken_result, call_total
 
 if TYPE_CHECKING:
-    from resbench.executors import Event, RunFn
+    from resbench.executors import RunFn
     from resbench.result import RunResult
     from resbench.spec import RunSpec
 
@@ -64,8 +58,7 @@ class _Task:
     """One attempt at a run, in flight on the cluster."""
 
     slot: int
-    spec: RunSpec
-    attempt: int
+    attempt: Attempt
     submitted: float
 
 
@@ -118,31 +111,23 @@ class RayExecutor:
                 retry_exceptions=False,
             )(_attempt)
             fn_ref = ray.put(fn)  # pickled once, not once per task
-            queue = [(spec, 1) for spec in reversed(specs)]  # popped from the end: in order
-            remaining = len(specs)
-            while remaining:
+            attempts = Attempts(specs, self.retries, self.on_event)
+            while attempts:
                 # ---- hand out: as many runs in flight as the cluster can hold right now
                 free = sorted(set(range(self._capacity(ray, num_gpus))) - _slots(flying))
                 for slot in free:
-                    if not queue:
+                    if (attempt := attempts.take(slot, "ray")) is None:
                         break
-                    spec, attempt = queue.pop()
-                    ref = remote.remote(fn_ref, spec, self.threads)
-                    flying[ref] = _Task(slot, spec, attempt, time.perf_counter())
-                    self._emit(RunStarted(slot, "ray", spec, attempt))
+                    ref = remote.remote(fn_ref, attempt.spec, self.threads)
+                    flying[ref] = _Task(slot, attempt, time.perf_counter())
 
                 # ---- settle what finished; a short wait keeps Ctrl-C and resizing responsive
                 ready, _ = ray.wait(list(flying), num_returns=1, timeout=POLL_SECONDS)
                 for ref in ready:
                     task = flying.pop(ref)
                     result = _outcome(ray, ref, task)
-                    result.attempts = task.attempt
-                    if should_retry(result, task.attempt, self.retries):
-                        queue.append((task.spec, task.attempt + 1))
-                        self._emit(RunRetried(task.slot, result, task.attempt))
-                    else:
-                        remaining -= 1
-                        yield result
+                    if (final := attempts.settle(task.slot, task.attempt, result)) is not None:
+                        yield final
         finally:
             # Ctrl-C, or the caller stopped iterating: what is still running is abandoned.
             for ref in flying:
@@ -187,10 +172,6 @@ class RayExecutor:
         if num_gpus > 0:
             fits = min(fits, _fits(resources.get("GPU", 0), num_gpus))
         return max(1, fits)
-
-    def _emit(self, event: Event) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
 
 
 def _fits(total: float, each: float) -> int:
@@ -240,10 +221,10 @@ def _outcome(ray: ModuleType, ref: Any, task: _Task) -> RunResult:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as e:  # raised in the task, outside fn: say what
-        return broken_result(task.spec, "failed", _first_line(e), str(e), seconds, "ray")
+        return broken_result(task.attempt.spec, "failed", _first_line(e), str(e), seconds, "ray")
     except ray.exceptions.RayError as e:  # its worker or node died, or its result was lost
         why = f"Ray lost the task: {type(e).__name__}: {_first_line(e)}"
-        return broken_result(task.spec, "killed", why, None, seconds, "ray")
+        return broken_result(task.attempt.spec, "killed", why, None, seconds, "ray")
 
 
 def check_reachable(address: str | None) -> None:
@@ -273,14 +254,7 @@ def _attempt(fn: RunFn, spec: RunSpec, threads: int) -> RunResult:
     import torch
 
     torch.set_num_threads(threads)  # Ray reuses worker processes: set it for every task
-    t0 = time.perf_counter()
-    try:
-        result = fn(spec)
-    except Exception as e:  # fn is meant to be total; one that is not ends one run
-        message = f"{type(e).__name__}: {e}"
-        result = broken_result(
-            spec, "failed", message, traceback.format_exc(), time.perf_counter() - t0
-        )
+    result = call_total(fn, spec)
     result.env.update(_node())
     return result
 

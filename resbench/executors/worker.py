@@ -1,7 +1,8 @@
 """A worker process of the local executor: bound to one slot for its life, it runs what it is sent.
 
 Messages from the driver: `(key, spec)` to run, `None` to stop. To the driver:
-`("step", key, step, total, loss)`, `("done", key, result)`, `("error", key, message, trace)`.
+`("step", key, step, total, loss)`, `("done", key, result)`, and `("error", key, message,
+trace)` when the result cannot be sent.
 
 Nothing heavy is imported before the slot's environment is set: CUDA reads
 CUDA_VISIBLE_DEVICES when it initialises, and OpenMP sizes its thread pool when torch loads.
@@ -20,6 +21,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, NoReturn
 
 from resbench.executors import Throttle
+from resbench.executors.attempts import call_total
 from resbench.precision import CUBLAS_DETERMINISTIC
 
 if TYPE_CHECKING:
@@ -53,10 +55,7 @@ def serve(conn: Connection, slot: Slot, fn_pickle: bytes, parent: int) -> None:
         if task is None:
             _exit_now()
         key, spec = task
-        try:
-            message = ("done", key, fn(spec, progress=_Reporter(conn, key)))
-        except Exception as e:  # fn is meant to be total; one that is not ends one run
-            message = ("error", key, f"{type(e).__name__}: {e}", traceback.format_exc())
+        message = ("done", key, call_total(fn, spec, progress=_Reporter(conn, key)))
         try:
             conn.send(message)
         except OSError:
