@@ -40,7 +40,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import zlib
 from collections.abc import Callable
@@ -51,25 +50,25 @@ import pandas as pd
 from resbench.baseline import EFFECT_ARCHS
 from resbench.check import DEFAULT_TOLERANCE, check
 from resbench.render import markdown_table
+from resbench.results import Results
+from resbench.runner import run
 from resbench.sweep import load_sweep
-from resbench.tables import load_runs
 
 METRICS = ("train_error", "test_error")
 COLUMNS = ["run_id", "dataset", "family", "arch", "depth", "seed", "status", *METRICS]
 Draw = tuple[pd.DataFrame, pd.DataFrame]  # (results, reference)
 
 
-def train_pool(out: Path, seeds: int, threads: int) -> Path:
+def train_pool(out: Path, seeds: int, threads: int) -> pd.DataFrame:
     """The ci preset with seeds 0..seeds-1 under `out`, trained where not yet recorded."""
-    grid = "grid.seed=[" + ",".join(map(str, range(seeds))) + "]"
-    command = ["resbench", "run", "ci", "-q", "-s", grid, "--out", str(out)]
-    command += ["--threads-per-run", str(threads)]
-    print("$", " ".join(command), file=sys.stderr, flush=True)  # stdout: the table
-    # Threads that wait by spinning crawl on a shared machine; waiting passively changes no
-    # number (checked: a plain-56 run at two threads gave the same loss, bit for bit).
-    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
-    subprocess.run(command, check=True, env=env)
-    return out / "ci"
+    print(f"ci, {seeds} seeds, {threads} thread(s) per run -> {out}", file=sys.stderr, flush=True)
+    results = run(
+        "ci",
+        out=out,
+        overrides={"grid.seed": list(range(seeds))},
+        executor={"threads_per_run": threads},
+    )
+    return results.runs
 
 
 def slim(runs: pd.DataFrame) -> pd.DataFrame:
@@ -209,13 +208,17 @@ def main() -> None:
     sweep = load_sweep("ci")
     claims = list(sweep.expect)
     sizes = [int(s) for s in args.seeds.split(",") if s] or [len(sweep.grid["seed"])]
-    pool = slim(load_runs(train_pool(args.pool, args.pool_seeds, threads=1)))
+    # Threads that wait by spinning crawl on a shared machine; waiting passively changes no
+    # number (checked: a plain-56 run at two threads gave the same loss, bit for bit). Set
+    # before any worker starts: they inherit it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    pool = slim(train_pool(args.pool, args.pool_seeds, threads=1))
     pool = pool[pool["seed"] < args.pool_seeds]
     pool2 = None
     if args.pool2_seeds:
-        pool2 = slim(load_runs(train_pool(args.pool2, args.pool2_seeds, threads=2)))
+        pool2 = slim(train_pool(args.pool2, args.pool2_seeds, threads=2))
         pool2 = pool2[pool2["seed"] < args.pool2_seeds]
-    other = slim(load_runs(args.other_cpu)) if args.other_cpu else None
+    other = slim(Results.open(args.other_cpu).runs) if args.other_cpu else None
 
     rows = []
     for n in sizes:

@@ -28,14 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 # Benchmark the checkout this file is in, whatever resbench is installed.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from resbench import data  # noqa: E402
 from resbench.executors.slots import usable_cores  # noqa: E402
+from resbench.results import Results  # noqa: E402
 from resbench.sweep import expand, load_sweep  # noqa: E402
 
 
@@ -92,7 +91,7 @@ def measure(ref: str, name: str, workers: int, threads: int, keep: bool) -> dict
     wall = time.perf_counter() - t0
     if done.returncode not in (0, 1):  # 1: some run failed, and the timing still counts
         sys.exit(f"resbench run exited {done.returncode}:\n{done.stderr}")
-    runs = pd.read_csv(out / name / "runs.csv")
+    runs = Results(out / name).runs
     train = float(runs["train_seconds"].sum())
     evaluation = float(runs["eval_seconds"].sum())
     if not keep:

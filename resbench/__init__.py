@@ -1,7 +1,55 @@
-"""resbench: measure the depth-degradation effect of plain vs residual networks."""
+"""resbench: measure the depth-degradation effect of plain vs residual networks.
+
+From Python (a script, a notebook):
+
+    import resbench
+    results = resbench.run("quick", overrides={"grid.seed": [0, 1]})
+    results.summary("train_error")      # mean ± std over seeds per depth and arch
+    resbench.Results.open("results/quick").check()
+
+`run`, `Results`, `load_sweep` and `expand` are imported on first use, so that `import
+resbench` (and `resbench --help`) stay light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 
 class ResbenchError(Exception):
     """An error in the user's input, reported as one line (exit code 2), never a traceback."""
+
+
+# name -> the module it lives in, imported on first use
+_LAZY = {
+    "run": "resbench.runner",
+    "Interrupted": "resbench.runner",
+    "StorageFailed": "resbench.runner",
+    "Results": "resbench.results",
+    "load_sweep": "resbench.sweep",
+    "expand": "resbench.sweep",
+}
+
+if TYPE_CHECKING:
+    from resbench.results import Results
+    from resbench.runner import Interrupted, StorageFailed, run
+    from resbench.sweep import expand, load_sweep
+
+__all__ = [
+    "Interrupted",
+    "ResbenchError",
+    "Results",
+    "StorageFailed",
+    "expand",
+    "load_sweep",
+    "run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'resbench' has no attribute {name!r}")

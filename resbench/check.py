@@ -97,6 +97,28 @@ def all_passed(outcomes: list[Outcome]) -> bool:
     return bool(outcomes) and all(o.passed for o in outcomes)
 
 
+def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
+    """The outcomes as a table (a row each): kind, verdict, what was judged, the difference of
+    means and its 95% interval, and any note."""
+    import pandas as pd
+
+    rows = [
+        {
+            "kind": o.kind,
+            "verdict": o.verdict,
+            "statement": o.text,
+            "diff": o.diff,
+            "low": o.interval.low if o.interval else None,
+            "high": o.interval.high if o.interval else None,
+            "note": o.note,
+        }
+        for o in outcomes
+    ]
+    return pd.DataFrame(
+        rows, columns=["kind", "verdict", "statement", "diff", "low", "high", "note"]
+    )
+
+
 # --------------------------------------------------------------------------- valuing runs
 
 

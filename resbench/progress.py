@@ -1,9 +1,11 @@
-"""What `resbench run` shows while runs execute: a live view on a terminal, log lines elsewhere.
+"""What a sweep shows while its runs execute: a live view in a terminal or a notebook, lines
+elsewhere. It is driven by the sweep's events alone (`resbench.events`).
 
-On a terminal: one bar for the sweep (done/total, elapsed, ETA, counts by status) and a line
-per busy slot with the run it is on, its step and loss; each result is printed above them as
-it comes. Elsewhere (CI logs, pipes): one plain line per start, retry and result. With a quiet
-console: nothing.
+In a terminal, and in Jupyter (with ipywidgets, as rich needs there): the sweep's header and
+notes, then one bar for the sweep (done/total, elapsed, ETA, counts by status) and a line per
+busy slot with the run it is on, its step and loss; each result is printed above them as it
+comes. Elsewhere (CI logs, pipes, a notebook without ipywidgets): one plain line per start,
+retry and result. With a quiet console: nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from resbench.executors import RunRetried, RunStarted, RunStep
+from resbench.events import (
+    Message,
+    RunFinished,
+    RunRetried,
+    RunStarted,
+    RunStep,
+    SweepEnded,
+    SweepStarted,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,11 +45,11 @@ STATUS_STYLE = {"ok": "green", "diverged": "yellow"}  # every other status is a 
 
 
 class SweepView:
-    """Shows a sweep's progress; feed it the executor's events and each final result."""
+    """Shows a sweep's progress; feed it the sweep's events (`on_event`)."""
 
-    def __init__(self, console: Console, total: int, live: bool | None = None) -> None:
+    def __init__(self, console: Console, total: int = 0, live: bool | None = None) -> None:
         self.console, self.total = console, total
-        self.live = console.is_terminal if live is None else live
+        self.live = live_capable(console) if live is None else live
         self.done = 0
         self.counts: Counter[str] = Counter()
         self.running: dict[int, tuple[RunSpec, float]] = {}  # slot -> (run, fraction done)
@@ -47,7 +57,15 @@ class SweepView:
         self.slot_tasks: dict[int, TaskID] = {}
 
     def __enter__(self) -> SweepView:
-        if self.live and not self.console.quiet:
+        self.start_live()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_live()
+
+    def start_live(self) -> None:
+        """Start the live view, where there is one to show."""
+        if self.progress is None and self.live and not self.console.quiet:
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(bar_width=30),
@@ -61,15 +79,33 @@ class SweepView:
             )
             self.progress.start()
             self.sweep_task = self.progress.add_task("[bold]runs[/]", total=self.total, info="")
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop_live(self) -> None:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
 
-    # ---- the executor's events
+    @classmethod
+    def default(cls) -> SweepView:
+        """A view on standard error, or in the notebook the code runs in."""
+        from rich.console import Console
+
+        return cls(Console(stderr=True))
+
+    # ---- the sweep's events
     def on_event(self, event: Event) -> None:
+        if isinstance(event, SweepStarted):
+            self.started(event)
+            return
+        if isinstance(event, SweepEnded):
+            self.stop_live()
+            return
+        if isinstance(event, RunFinished):
+            self.finished(event.result)
+            return
+        if isinstance(event, Message):
+            self._log(escape(event.text))
+            return
         if isinstance(event, RunStarted):
             self.running[event.slot] = (event.spec, 0.0)
             what = f"#{event.slot} {event.where:<6} {event.spec.label():<22}"
@@ -93,6 +129,19 @@ class SweepView:
                 f"retrying (attempt {event.attempt + 1})"
             )
         self._update_sweep()
+
+    def started(self, event: SweepStarted) -> None:
+        """The sweep's header and notes; the live view starts."""
+        self.total = event.todo
+        recorded = event.total - event.todo
+        self._log(
+            f"[bold]{escape(event.sweep)}[/]: {event.total} runs, {recorded} recorded, "
+            f"{event.todo} to run → {escape(str(event.path))}"
+        )
+        for note in event.notes:
+            self._log(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)  # one line each
+        if event.todo:
+            self.start_live()
 
     def finished(self, result: RunResult) -> None:
         """Count `result` and print its line."""
@@ -131,8 +180,8 @@ class SweepView:
         else:
             self.progress.update(task, **fields)  # type: ignore[arg-type]
 
-    def _log(self, line: str) -> None:
-        self.console.print(line, highlight=False)
+    def _log(self, line: str, soft_wrap: bool = False) -> None:
+        self.console.print(line, highlight=False, soft_wrap=soft_wrap)
 
 
 def result_line(r: RunResult) -> str:
@@ -146,3 +195,12 @@ def result_line(r: RunResult) -> str:
     if r.attempts > 1:
         line += f" (attempt {r.attempts})"
     return line + f"  {r.seconds:.1f}s"
+
+
+def live_capable(console: Console) -> bool:
+    """Whether `console` can show a live view: a terminal, or Jupyter with ipywidgets."""
+    if console.is_jupyter:
+        from importlib.util import find_spec
+
+        return find_spec("ipywidgets") is not None
+    return console.is_terminal

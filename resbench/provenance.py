@@ -8,6 +8,7 @@ it came from, and comparisons can tell a change of code from a change of machine
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import re
@@ -27,6 +28,7 @@ def environment(device: str) -> dict[str, str]:
 
     env = {
         "resbench": __version__,
+        "code": code_identity(),
         "torch": str(torch.__version__),  # TorchVersion would import torch where unpickled
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -108,3 +110,27 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+# The built-in code that decides what a run computes: networks, data, the training loop and its
+# recipe. A record names a hash of it (`env.code`), so that results made by different code can
+# be told apart; a run's id hashes its spec alone, so editing this code reruns nothing.
+CODE = (
+    "models", "data", "train.py", "loop.py", "recipe.py", "augment.py", "precision.py",
+    "diagnostics.py",
+)  # fmt: skip
+
+
+@functools.cache
+def code_identity() -> str:
+    """A short hash of the source of every module in `CODE` (12 hex digits)."""
+    root = Path(__file__).parent
+    files = sorted(
+        p for name in CODE for p in ((root / name).rglob("*.py") if (root / name).is_dir()
+        else [root / name])
+    )  # fmt: skip
+    digest = hashlib.sha256()
+    for path in (p for p in files if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]

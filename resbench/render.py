@@ -219,6 +219,8 @@ def report_markdown(data: dict[str, Any], source: str = "") -> str:
     lines = [f"### resbench report: {header_line(data['header'])}", ""]
     if source:
         lines += [f"`{source}`", ""]
+    if data.get("notes"):
+        lines += [*(f"> {note}  " for note in data["notes"]), ""]
     for metric, summary in data["metrics"].items():
         for values, header, rows in _tables(summary, markdown=True):
             title = f"**{metric}** by depth · mean ± std (n) {variant_title(values)}".rstrip()

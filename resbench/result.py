@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from resbench.spec import RunSpec
 
+# The format of the records this release writes (resbench.records reads older ones). 1: records
+# before the field existed. 2: `format` itself, and `env.code`, a hash of the built-in code that
+# made the run (resbench.provenance), in the records of runs that trained.
+RECORD_FORMAT = 2
+
 Status = Literal["ok", "diverged", "failed", "oom", "killed"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 # Results: a diverged run is one too (the net failed to train), counted, never dropped.
@@ -55,6 +60,7 @@ class RunResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    format: int = RECORD_FORMAT
     run_id: str
     spec: RunSpec
     status: Status

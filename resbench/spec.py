@@ -1,9 +1,10 @@
 """The sweep file's schema: its sections and `RunSpec`, one fully resolved run.
 
-Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of everything the
-run computes. Loading a file, applying overrides and expanding the axes into runs is
-`resbench.sweep`'s job; wording a validation error as one line is `resbench.sweep_errors`';
-the claims of `expect:` are `resbench.claims`.
+Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of the resolved
+spec: what the run is asked to compute (the code that computes it is named in its record,
+`resbench.provenance.code_identity`, not hashed into the id). Loading a file, applying
+overrides and expanding the axes into runs is `resbench.sweep`'s job; wording a validation
+error as one line is `resbench.sweep_errors`'; the claims of `expect:` are `resbench.claims`.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ DIAGNOSTICS = ("grad_norms", "activations")
 Diagnostic = Literal["grad_norms", "activations"]
 
 
+def stored(info: ValidationInfo) -> bool:
+    """Whether a record is being read back (`resbench.records.STORED`): its run was checked
+    against the registry when it was made, and is read for its structure alone, with no look-up
+    that would import a user's code (which may no longer import)."""
+    return bool(info.context and info.context.get("stored"))
+
+
 class SweepError(ResbenchError):
     """A sweep that cannot be used, explained in one line."""
 
@@ -127,13 +135,15 @@ class ModelSection(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _user_code_version(cls, data: Any) -> Any:
+    def _user_code_version(cls, data: Any, info: ValidationInfo) -> Any:
         # A user family's code is part of what a run computes: its version joins the run id.
-        return model_plugin.with_version(data)
+        return data if stored(info) else model_plugin.with_version(data)
 
     @field_validator("family")
     @classmethod
-    def _family_registered(cls, family: str) -> str:
+    def _family_registered(cls, family: str, info: ValidationInfo) -> str:
+        if stored(info):
+            return family
         if problem := registry.family_problem(family):
             raise ValueError(problem)
         return family
@@ -142,7 +152,7 @@ class ModelSection(Strict):
     @classmethod
     def _options_of_user_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
         family = info.data.get("family")
-        if not options or not family:
+        if not options or not family or stored(info):
             return options
         known = registry.get_family(family)
         if not known.user:
@@ -163,8 +173,10 @@ class ModelSection(Strict):
     @field_validator("block")
     @classmethod
     def _block_of_family(cls, block: str, info: ValidationInfo) -> str:
-        if "family" in info.data and (
-            problem := registry.block_problem(info.data["family"], block)
+        if (
+            "family" in info.data
+            and not stored(info)
+            and (problem := registry.block_problem(info.data["family"], block))
         ):
             raise ValueError(problem)
         return block
@@ -179,8 +191,8 @@ class ModelConfig(ModelSection):
     @field_validator("depth")
     @classmethod
     def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
-        if "family" not in info.data or "block" not in info.data:
-            return depth  # already refused: the error is theirs
+        if "family" not in info.data or "block" not in info.data or stored(info):
+            return depth  # already refused: the error is theirs (or read back: checked then)
         if problem := registry.depth_problem(info.data["family"], depth, info.data["block"]):
             raise ValueError(problem)
         return depth
@@ -188,6 +200,8 @@ class ModelConfig(ModelSection):
     @field_validator("arch")
     @classmethod
     def _arch_placeable(cls, arch: str, info: ValidationInfo) -> str:
+        if stored(info):
+            return arch
         if "family" not in info.data:
             problem = registry.arch_known_problem(arch)
         else:
@@ -286,7 +300,7 @@ class TrainConfig(Strict):
 
 
 class RunSpec(Strict):
-    """One training run, fully resolved. Its `run_id` is a hash of what it computes."""
+    """One training run, fully resolved. Its `run_id` is a hash of the spec (not of the code)."""
 
     sweep: str
     dataset: DatasetConfig

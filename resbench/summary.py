@@ -150,9 +150,24 @@ def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) 
         check_metric(runs, metric)
     return {
         "header": describe(runs),
+        "notes": code_notes(runs),
         "status": status_counts(runs),
         "metrics": {m: summarize(runs, m) for m in metrics},
     }
+
+
+def code_notes(runs: pd.DataFrame) -> list[str]:
+    """A line when the runs were made by different code (resbench's version, or the hash of its
+    built-in model and training code): a difference in the table may be the code's."""
+    notes = []
+    for column, what in (("resbench", "resbench versions"), ("code", "code versions")):
+        if column not in runs:
+            continue
+        counts = runs[column].fillna("unrecorded").astype(str).value_counts()
+        if len(counts) > 1:
+            shown = ", ".join(f"{value} ({n} runs)" for value, n in counts.items())
+            notes.append(f"the runs were made by {len(counts)} {what}: {shown}")
+    return notes
 
 
 def layer_ratios(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,9 @@ RESULT_COLUMNS = [
 # Where a run was made, from its record's env: the same spec gives the same numbers only on the
 # same CPU model (or GPU), thread count (in `device`) and torch build.
 MACHINE_COLUMNS = ["cpu_model", "gpu", "torch"]
+# The code that made a run: resbench's version and a hash of its built-in model and training
+# code (resbench.provenance.code_identity); empty for records made before they were recorded.
+CODE_COLUMNS = ["resbench", "code"]
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
 # Spec fields shown by their short identity column instead, and that column.
@@ -65,13 +68,15 @@ def runs_frame(results: list[RunResult]) -> pd.DataFrame:
                 row[key] = json.dumps(value) if isinstance(value, list) else value
         for key in RESULT_COLUMNS:
             row[key] = getattr(r, key)
-        for key in MACHINE_COLUMNS:
+        for key in [*MACHINE_COLUMNS, *CODE_COLUMNS]:
             row[key] = r.env.get(key)
         row["error"] = r.error
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=[*RUN_COLUMNS, *RESULT_COLUMNS, *MACHINE_COLUMNS, "error"])
+        return pd.DataFrame(
+            columns=[*RUN_COLUMNS, *RESULT_COLUMNS, *MACHINE_COLUMNS, *CODE_COLUMNS, "error"]
+        )
     return frame
 
 
@@ -110,70 +115,24 @@ def column_of(key: str) -> str:
     return SHOWN.get(dotted, dotted)
 
 
-def find_results(
-    ref: str | Path | None = None, root: str | Path = "results", role: str = "results"
-) -> Path:
-    """The runs.csv that `ref` names (a results directory or the CSV itself); `role` names it
-    in errors.
-
-    Without `ref`: the most recently written `root/<sweep>/runs.csv`. Reference results live
-    one level deeper (`root/reference/<sweep>/`), so they are never picked by default.
-    """
-    if ref is not None:
-        path = Path(ref)
-        csv = path / "runs.csv" if path.is_dir() else path
-        if not csv.is_file():
-            raise ResbenchError(f"{csv}: not found (the {role}: a runs.csv or its directory)")
-        return csv
-    found = sorted(
-        (p for p in Path(root).glob("*/runs.csv") if p.parent.name != "reference"),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if not found:
-        raise ResbenchError(
-            f"no results under {root}/: run a sweep first (resbench run) or name a results dir"
-        )
-    return found[-1]
-
-
-def load_runs(path: str | Path) -> pd.DataFrame:
-    """runs.csv of a results directory (or the CSV itself) as a DataFrame."""
-    import pandas as pd
-
-    path = Path(path)
-    csv = path / "runs.csv" if path.is_dir() else path
-    if not csv.is_file():
-        raise ResbenchError(f"{csv}: no such file (run the sweep first: resbench run)")
-    try:
-        runs = pd.read_csv(csv)
-    except (OSError, ValueError) as e:  # pandas' parser and empty-data errors are ValueErrors
-        raise ResbenchError(f"{csv}: not a readable runs table ({e})") from None
+def read_runs(csv: Path) -> pd.DataFrame:
+    """A runs table, read back; one-line errors for a missing or unreadable file."""
+    runs = read_table(csv, "run the sweep first: resbench run")
     if missing := [c for c in ("arch", "depth", "seed", "status") if c not in runs.columns]:
         raise ResbenchError(f"{csv}: not a runs table (no column {', '.join(missing)})")
     return runs
 
 
-def load_curves(runs_csv: str | Path) -> pd.DataFrame:
-    """curves.csv beside `runs_csv`, as a DataFrame."""
+def read_table(csv: Path, hint: str) -> pd.DataFrame:
+    """A table of a results folder, read back; `hint` says how to get it when it is missing."""
     import pandas as pd
 
-    csv = Path(runs_csv).with_name("curves.csv")
     if not csv.is_file():
-        raise ResbenchError(f"{csv}: no such file (resbench run writes it beside runs.csv)")
-    return pd.read_csv(csv)
-
-
-def load_layers(runs_csv: str | Path) -> pd.DataFrame:
-    """layers.csv beside `runs_csv`, as a DataFrame."""
-    import pandas as pd
-
-    csv = Path(runs_csv).with_name("layers.csv")
-    if not csv.is_file():
-        raise ResbenchError(
-            f"{csv}: no such file; the runs recorded no diagnostics "
-            "(set train.diagnostics: [grad_norms, activations] and run the sweep)"
-        )
-    return pd.read_csv(csv)
+        raise ResbenchError(f"{csv}: no such file ({hint})")
+    try:
+        return pd.read_csv(csv)
+    except (OSError, ValueError) as e:  # pandas' parser and empty-data errors are ValueErrors
+        raise ResbenchError(f"{csv}: not a readable table ({e})") from None
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -44,8 +44,8 @@ def start_local_ray(**resources: float) -> None:
 def lock_holder(results: Path) -> subprocess.Popen:
     """Another process holding the lock of the results directory `results`, until killed."""
     code = (
-        "import sys, time; from resbench.store import Store\n"
-        "with Store(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(120)"
+        "import sys, time; from resbench.results import Results\n"
+        "with Results(sys.argv[1]).lock():\n    print('held', flush=True); time.sleep(120)"
     )
     holder = subprocess.Popen(
         [sys.executable, "-c", code, str(results)], stdout=subprocess.PIPE, text=True,

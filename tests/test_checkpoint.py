@@ -10,8 +10,8 @@ from conftest import TINY_SWEEP
 from fakes import write_cifar
 
 from resbench.result import Progress
+from resbench.results import Results
 from resbench.spec import RunSpec
-from resbench.store import Store
 from resbench.sweep import expand, parse_sweep
 from resbench.train import train_run
 
@@ -95,7 +95,7 @@ def test_checkpoint_every_does_not_change_the_run_id() -> None:
 
 
 def test_saving_the_record_deletes_the_checkpoint(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     spec = tiny(**{"train.checkpoint_every": 2})
     ckpt = store.checkpoint_path(spec.run_id)
     run = store.checkpointed(train_run)

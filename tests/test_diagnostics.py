@@ -17,8 +17,8 @@ from resbench import data
 from resbench.diagnostics import measure, signal_layers, weight_layers
 from resbench.models import build_model
 from resbench.models.registry import get_family
+from resbench.results import Results
 from resbench.spec import EXECUTION_FIELDS, LATER_FIELDS, ModelConfig, RunSpec, SweepError
-from resbench.store import Store
 from resbench.sweep import expand, load_sweep, parse_sweep
 from resbench.tables import LAYER_COLUMNS
 from resbench.train import train_run
@@ -167,14 +167,14 @@ def test_an_unknown_diagnostic_is_refused_at_load_time() -> None:
 
 
 def test_records_without_diagnostics_stay_valid_and_old_records_load(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     r = train_run(tiny())
     assert r.layers == []
     path = store.save(r)
     record = json.loads(path.read_text())
     del record["layers"]  # a record written before the field existed
     path.write_text(json.dumps(record))
-    (back,) = store.results()
+    (back,) = store.records()
     assert back.layers == [] and back.train_error == r.train_error
     store.export()
     assert not (tmp_path / "layers.csv").exists()
@@ -192,13 +192,13 @@ def test_a_diverging_run_keeps_its_diagnostics_as_a_valid_record(tmp_path: Path)
     r = train_run(spec)
     assert r.status == "diverged"
     assert all(p.value is not None for p in r.layers if p.step == 0)
-    Store(tmp_path).save(r)
-    (back,) = Store(tmp_path).results()  # non-finite values were written as null
+    Results(tmp_path).save(r)
+    (back,) = Results(tmp_path).records()  # non-finite values were written as null
     assert back.layers == r.layers
 
 
 def test_export_writes_a_tidy_layers_csv(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     specs = expand(parse_sweep(TINY_SWEEP, "tiny", {"train.diagnostics": BOTH}))[:2]
     results = [train_run(s) for s in specs]
     for r in results:

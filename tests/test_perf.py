@@ -15,10 +15,9 @@ from resbench import peak, perf, train
 from resbench.cli import app
 from resbench.models import profile
 from resbench.result import RunResult
+from resbench.results import Results
 from resbench.spec import RunSpec, TrainConfig
-from resbench.store import Store
 from resbench.sweep import expand, parse_sweep
-from resbench.tables import load_runs
 from resbench.train import train_run
 
 
@@ -121,21 +120,21 @@ def test_records_written_before_the_figures_still_load(tmp_path: Path, cache: Pa
     record = r.model_dump(mode="json")
     for key in ("flops_per_sample", "gflops", "mfu"):
         del record[key]
-    store = Store(tmp_path / "old")
+    store = Results(tmp_path / "old")
     store.runs_dir.mkdir(parents=True)
     (store.runs_dir / f"{r.run_id}.json").write_text(json.dumps(record))
-    (loaded,) = store.results()
+    (loaded,) = store.records()
     assert isinstance(loaded, RunResult) and loaded.mfu is None
     runs_csv = store.export()[0]
-    assert load_runs(runs_csv)["mfu"].isna().all()
+    assert Results.open(runs_csv).runs["mfu"].isna().all()
 
 
 def test_report_shows_samples_per_s_and_mfu(tmp_path: Path, cache: Path) -> None:
-    store = Store(tmp_path / "tiny")
+    store = Results(tmp_path / "tiny")
     for spec in expand(parse_sweep(TINY_SWEEP, "tiny", {"grid.seed": [0]})):
         store.save(train_run(spec))
     runs_csv = store.export()[0]
-    assert load_runs(runs_csv)["mfu"].between(0, 1.5, inclusive="neither").all()
+    assert Results.open(runs_csv).runs["mfu"].between(0, 1.5, inclusive="neither").all()
     for metric in ("mfu", "samples_per_s"):
         result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", metric])
         assert result.exit_code == 0, result.output
@@ -143,7 +142,7 @@ def test_report_shows_samples_per_s_and_mfu(tmp_path: Path, cache: Path) -> None
 
 
 def test_report_rejects_a_text_column_as_metric(tmp_path: Path, cache: Path) -> None:
-    store = Store(tmp_path / "tiny")
+    store = Results(tmp_path / "tiny")
     store.save(train_run(tiny()))
     runs_csv = store.export()[0]
     result = CliRunner().invoke(app, ["report", str(runs_csv), "--metric", "device"])

@@ -9,9 +9,8 @@ import pandas as pd
 from conftest import TINY_SWEEP
 
 from resbench.result import RunResult
-from resbench.store import Store
+from resbench.results import Results
 from resbench.sweep import expand, parse_sweep
-from resbench.tables import load_runs
 from resbench.train import train_run
 
 
@@ -21,11 +20,11 @@ def results(n: int = 2) -> list[RunResult]:
 
 
 def test_record_round_trips(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     (r,) = results(1)
     path = store.save(r)
     assert path == tmp_path / "runs" / f"{r.run_id}.json"
-    (back,) = store.results()
+    (back,) = store.records()
     assert back.spec == r.spec and back.train_error == r.train_error
     assert back.curve == r.curve and back.status == "ok"
     record = json.loads(path.read_text())
@@ -33,7 +32,7 @@ def test_record_round_trips(tmp_path: Path) -> None:
 
 
 def test_save_leaves_no_temporary_files(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     for r in results(2):
         store.save(r)
         store.save(r)
@@ -43,32 +42,32 @@ def test_save_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 
 def test_todo_skips_recorded_runs_and_retries_failed_on_request(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     specs = expand(parse_sweep(TINY_SWEEP))
     done = train_run(specs[0])
     failed = done.model_copy(update={"run_id": specs[1].run_id, "status": "failed"})
     store.save(done)
     store.save(failed)
-    assert store.todo(specs) == specs[2:]
-    assert store.todo(specs, retry_failed=True) == specs[1:]
-    assert store.todo(specs, force=True) == specs
+    assert store.todo(specs)[0] == specs[2:]
+    assert store.todo(specs, retry_failed=True)[0] == specs[1:]
+    assert store.todo(specs, force=True)[0] == specs
 
 
 def test_an_unreadable_record_is_redone(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     specs = expand(parse_sweep(TINY_SWEEP))
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / f"{specs[0].run_id}.json").write_text("{ half a rec")
-    assert store.todo(specs) == specs
+    assert store.todo(specs)[0] == specs
 
 
 def test_export_writes_tidy_runs_and_curves(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     rs = results(2)
     for r in rs:
         store.save(r)
     _, curves_csv = store.export()  # runs.csv, curves.csv: no diagnostics, no layers.csv
-    runs = load_runs(tmp_path)
+    runs = Results.open(tmp_path).runs
     assert list(runs.columns[:8]) == [
         "run_id",
         "sweep",
@@ -119,12 +118,12 @@ def test_export_writes_tidy_runs_and_curves(tmp_path: Path) -> None:
 
 
 def test_export_can_be_limited_to_the_current_sweep(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+    store = Results(tmp_path)
     rs = results(2)
     for r in rs:
         store.save(r)
     store.export([rs[1].run_id])
-    assert list(load_runs(tmp_path)["run_id"]) == [rs[1].run_id]
+    assert list(Results.open(tmp_path).runs["run_id"]) == [rs[1].run_id]
 
 
 def test_records_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
@@ -132,7 +131,7 @@ def test_records_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
 
     old = os.umask(0o022)
     try:
-        path = Store(tmp_path).save(results(1)[0])
+        path = Results(tmp_path).save(results(1)[0])
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644

@@ -92,15 +92,15 @@ def report(
         status_line,
         summary_tables,
     )
-    from resbench.summary import DEFAULT_METRICS, report_data
-    from resbench.tables import find_results, load_runs
+    from resbench.results import Results
 
-    metrics = tuple(metric or DEFAULT_METRICS)
     with user_errors():
         reports = []
         for ref in results or [None]:
-            csv = find_results(ref)
-            reports.append((str(csv), report_data(load_runs(csv), metrics)))
+            found = Results.open(ref)
+            data = found.report(metric)
+            data["notes"] = [*found.table_notes(), *data["notes"]]
+            reports.append((str(found.runs_csv), data))
     if fmt is ReportFormat.json:
         typer.echo(report_json(reports))
     elif fmt is ReportFormat.csv:
@@ -116,6 +116,8 @@ def report(
             console.print(
                 f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
             )
+            for note in data["notes"]:
+                console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
             for m, summary in data["metrics"].items():
                 for table in summary_tables(summary, m):
                     console.print(table)
@@ -128,15 +130,14 @@ def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
     from rich.markup import escape
 
     from resbench.render import header_line, ratio_markdown, ratio_tables
-    from resbench.summary import describe, layer_ratios
-    from resbench.tables import find_results, load_layers, load_runs
+    from resbench.results import Results
+    from resbench.summary import describe
 
     with user_errors():
         reports = []
         for ref in results or [None]:
-            csv = find_results(ref)
-            runs = load_runs(csv)
-            reports.append((str(csv), runs, layer_ratios(load_layers(csv), runs)))
+            found = Results.open(ref)
+            reports.append((str(found.runs_csv), found.runs, found.layer_ratios()))
     if fmt in (ReportFormat.csv, ReportFormat.json):
         import pandas as pd
 
@@ -203,25 +204,20 @@ def plot(
 
         resbench plot results/gradients --layers -o gradients.png
     """
-    from resbench.plot import plot_curves, plot_depth, plot_layers
-    from resbench.tables import find_results, load_curves, load_layers, load_runs
+    from resbench.results import Results
 
     with user_errors():
-        csv = find_results(results)
-        runs = load_runs(csv)
-        layers_out = None
+        found = Results.open(results)
         if layers:
-            layers_out, out = out or csv.with_name("layers.png"), None
-        elif out is None and curves is None:
-            out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
-        curve_frame = load_curves(csv) if curves is not None else None  # missing: fail first
-        layer_frame = load_layers(csv) if layers_out is not None else None
-        if layers_out is not None:
-            typer.echo(f"wrote {plot_layers(layer_frame, runs, layers_out)}")
-        if out is not None:
-            typer.echo(f"wrote {plot_depth(runs, out, metric)}")
-        if curves is not None:
-            typer.echo(f"wrote {plot_curves(curve_frame, runs, curves)}")
+            typer.echo(f"wrote {found.plot_layers(out)}")
+            return
+        both = out is None and curves is None
+        if curves is not None or both:
+            found.curves  # noqa: B018 - a missing curves.csv fails first, before any figure
+        if out is not None or both:
+            typer.echo(f"wrote {found.plot_depth(out, metric)}")
+        if curves is not None or both:
+            typer.echo(f"wrote {found.plot_curves(curves)}")
 
 
 def check(
@@ -272,31 +268,29 @@ def check(
     """
     from resbench.baseline import machine_note
     from resbench.check import all_passed
-    from resbench.check import check as run_checks
     from resbench.render import check_grid, check_markdown, check_summary
-    from resbench.sweep import load_claims
-    from resbench.tables import find_results, load_runs
+    from resbench.results import Results
+    from resbench.summary import code_notes
 
     with user_errors():
-        csv = find_results(results)
-        runs = load_runs(csv)
-        sweep_file = csv.with_name("sweep.yaml")
-        claims = load_claims(sweep_file) if sweep_file.is_file() else []
-        reference = (
-            load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
-        )
-        outcomes = run_checks(runs, claims, reference, tolerance)
-    machine = machine_note(runs, reference) if reference is not None else None
+        found = Results.open(results)
+        reference = Results.open(baseline, role="baseline") if baseline is not None else None
+        outcomes = found.check(reference, tolerance)
+        notes = [*found.table_notes(), *code_notes(found.runs)]
+        if reference is not None and (machine := machine_note(found.runs, reference.runs)):
+            notes.append(machine)
     if fmt is CheckFormat.markdown:
-        typer.echo(check_markdown(outcomes, str(csv)) + (f"\n{machine}\n" if machine else ""))
+        typer.echo(
+            check_markdown(outcomes, str(found.runs_csv)) + "".join(f"\n{n}\n" for n in notes)
+        )
     else:
         from rich.console import Console
         from rich.markup import escape
 
         console = Console(highlight=False)
         console.print(check_grid(outcomes))
-        if machine:
-            console.print(f"[dim]{escape(machine)}[/]", soft_wrap=True)  # one line
+        for note in notes:
+            console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)  # one line each
         console.print(check_summary(outcomes))
     if not all_passed(outcomes):
         raise typer.Exit(1)

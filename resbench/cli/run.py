@@ -21,10 +21,8 @@ from resbench.sweep_size import MAX_RUNS
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from resbench.executors import Executor
-    from resbench.progress import SweepView
-    from resbench.spec import RunSpec, Sweep
-    from resbench.store import Store
+    from resbench.results import Results
+    from resbench.runner import Plan
 
 
 class ExecutorName(str, Enum):
@@ -202,78 +200,48 @@ def run(
     """
     from rich.console import Console
 
-    from resbench.data import file_overrides
-    from resbench.executors import check_available, make_executor, measure_peaks
     from resbench.progress import SweepView
-    from resbench.store import Store
-    from resbench.sweep import dump_sweep, expand, load_sweep, parse_overrides, resolve
+    from resbench.runner import Interrupted, StorageFailed, execute, prepare
+    from resbench.sweep import parse_overrides
 
     console = Console(stderr=True, quiet=quiet)
-    with user_errors():
-        overrides = parse_overrides(set_ or [])
-        if device:
-            overrides["train.device"] = device.value
-        spec_sweep = load_sweep(sweep, overrides, max_runs)
-        if data_dir or download:
-            root = str(data_dir) if data_dir else None
-            overrides |= file_overrides(spec_sweep.dataset, root, download)
-            spec_sweep = load_sweep(sweep, overrides, max_runs)
-        settings = spec_sweep.executor.override(
-            name=executor.value if executor else None,
-            workers=workers,
-            runs_per_gpu=runs_per_gpu,
-            threads_per_run=threads_per_run,
-            retries=retries,
-            address=address,
-            num_cpus=num_cpus,
-            num_gpus=num_gpus,
-        )
-        specs = expand(spec_sweep)
-        store = Store(out / spec_sweep.name)
-        if dry_run:
-            _show_runs(spec_sweep, specs, store.statuses(), fmt)
-            return
-        check_available(settings)  # before the sweep is saved or any dataset fetched
-        with store.lock():
-            # Keep the sweep beside its results as the runs saw it: overrides included.
-            text = (
-                resolve(sweep).read_text()
-                if not overrides
-                else dump_sweep(spec_sweep, sweep, overrides)
+    # From here on a first Ctrl-C or SIGTERM stops the sweep cleanly, whatever it is doing.
+    with user_errors(), _stop_on_signals():
+        try:
+            overrides = parse_overrides(set_ or [])
+            if device:
+                overrides["train.device"] = device.value
+            plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
+            settings = plan.sweep.executor.override(
+                name=executor.value if executor else None,
+                workers=workers,
+                runs_per_gpu=runs_per_gpu,
+                threads_per_run=threads_per_run,
+                retries=retries,
+                address=address,
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
             )
-            store.save_sweep(text)
-            todo = store.todo(specs, force=force, retry_failed=retry_failed)
-            if force:
-                store.discard_checkpoints(s.run_id for s in todo)
-            # Missing files are one error now, not one failed run each; downloads happen once.
-            for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
-                options.ensure_files(report=console.print)
-            console.print(
-                f"[bold]{spec_sweep.name}[/]: {len(specs)} runs, {len(specs) - len(todo)} "
-                f"recorded, {len(todo)} to run → {store.path}"
+            if dry_run:
+                _show_runs(plan, fmt)
+                return
+            results = execute(plan, settings, force, retry_failed, SweepView(console).on_event)
+        except (Interrupted, StorageFailed) as e:
+            # The same command resumes: without --force, which would redo the finished runs
+            # (an interrupted --force is remembered by the results folder).
+            again = shlex.join(["resbench", *(a for a in sys.argv[1:] if a != "--force")])
+            how = "" if isinstance(e, Interrupted) else "make room there, then "
+            typer.echo(
+                f"\n{e}; {how}run the same command again to do the rest:\n  {again}", err=True
             )
-            view = SweepView(console, len(todo))
-            if todo:
-                measure_peaks(settings, _device_of(todo), {s.train.precision for s in todo})
-            pool = make_executor(settings, _device_of(specs), on_event=view.on_event)
-            interrupted = _run_all(pool, todo, store, view)
-            tables = store.export(s.run_id for s in specs)
-    if interrupted:
-        # Resuming is the same command; without --force, which would redo the finished runs.
-        again = shlex.join(["resbench", *(a for a in sys.argv[1:] if a != "--force")])
-        typer.echo(
-            f"\ninterrupted: {view.done} finished run(s) kept in {store.runs_dir}, "
-            f"{len(todo) - view.done} left; run the same command again to do the rest:\n"
-            f"  {again}",
-            err=True,
-        )
-        raise typer.Exit(130)
-    _finish(tables, console)
+            raise typer.Exit(130 if isinstance(e, Interrupted) else 1) from None
+        except KeyboardInterrupt:
+            typer.echo("\ninterrupted before any run started", err=True)
+            raise typer.Exit(130) from None
+    _finish(results, console)
 
 
-def _show_runs(
-    sweep: Sweep, specs: list[RunSpec], recorded: dict[str, str], fmt: OutputFormat
-) -> None:
+def _show_runs(plan: Plan, fmt: OutputFormat) -> None:
     """The expanded runs, one per row: run_id, every swept value, and any record's status."""
     import json
 
@@ -282,35 +250,24 @@ def _show_runs(
 
     from resbench.sweep import swept_values
 
+    scan = plan.results.scan(s.run_id for s in plan.specs)
+    recorded = {run_id: r.status for run_id, r in scan.results.items()}
+    recorded |= dict.fromkeys(scan.kept, "newer format")
     rows = [
-        {"run_id": spec.run_id, **swept_values(sweep, spec), "recorded": recorded.get(spec.run_id)}
-        for spec in specs
+        {
+            "run_id": spec.run_id,
+            **swept_values(plan.sweep, spec),
+            "recorded": recorded.get(spec.run_id),
+        }
+        for spec in plan.specs
     ]
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    table = Table(*rows[0].keys(), title=f"{sweep.name}: {len(specs)} runs")
+    table = Table(*rows[0].keys(), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
     for row in rows:
         table.add_row(*("—" if v is None else str(v) for v in row.values()))
     Console().print(table)
-
-
-def _run_all(pool: Executor, todo: list[RunSpec], store: Store, view: SweepView) -> bool:
-    """Run `todo`, saving each result as it comes; True when interrupted (Ctrl-C, SIGTERM)."""
-    from resbench.executors import TRAIN_RUN
-    from resbench.schedule import longest_first
-
-    results = pool.map(store.checkpointed(TRAIN_RUN), longest_first(todo))
-    with _stop_on_signals():
-        try:
-            with view:
-                for result in results:
-                    store.save(result)
-                    view.finished(result)
-        except KeyboardInterrupt:
-            results.close()  # ends the running workers; their checkpoints stay for the rerun
-            return True
-    return False
 
 
 @contextmanager
@@ -337,29 +294,22 @@ def _stop_on_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def _device_of(specs: list[RunSpec]) -> str:
-    """The device that sizes the executor: a GPU when any run may use one."""
-    devices = {s.train.device for s in specs}
-    return next((d for d in ("cuda", "auto", "mps") if d in devices), "cpu")
-
-
-def _finish(tables: list[Path], console: Console) -> None:
+def _finish(results: Results, console: Console) -> None:
     """The sweep's table, where its files are, and exit 1 when some run has no result."""
     from rich.console import Console
 
     from resbench.render import depth_tables
     from resbench.result import MISSING
-    from resbench.tables import load_runs
 
-    runs = load_runs(tables[0])
+    runs = results.runs
     if not runs.empty:
         for table in depth_tables(runs):
             Console().print(table)
-    console.print("results: " + "  ".join(map(str, tables)))
+    console.print("results: " + "  ".join(map(str, results.table_paths())))
     broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):
         typer.echo(
-            f"{len(broken)} run(s) failed; see the error column of {tables[0]}, "
+            f"{len(broken)} run(s) failed; see the error column of {results.runs_csv}, "
             "then rerun with --retry-failed",
             err=True,
         )

@@ -1,0 +1,264 @@
+"""Running a sweep, from a script or a notebook as from the command line: `run(...) -> Results`.
+
+    import resbench
+    results = resbench.run("quick", overrides={"grid.seed": [0, 1]})
+    results.summary("train_error")
+
+The steps: load and validate the sweep (one-line `ResbenchError`s), expand its runs, take the
+results folder's lock, keep the sweep beside its results, read the records there (migrating
+older formats, keeping newer ones, setting aside unreadable ones: said in notes before any run
+starts), fetch missing dataset files, measure the machine's peaks while it is quiet, hand the
+runs that have no usable record to the executor, save each result as it comes, and rebuild the
+tables. Nothing fails after the training: a record that cannot be written stops the sweep at
+once with every finished record kept (`StorageFailed`); a Ctrl-C does the same
+(`Interrupted`); the same call again does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from resbench import ResbenchError
+from resbench.events import Event, EventHandler, Message, RunFinished, SweepEnded, SweepStarted
+from resbench.results import DEFAULT_ROOT, Results
+from resbench.sweep_size import MAX_RUNS
+
+if TYPE_CHECKING:
+    from resbench.spec import ExecutorSection, RunSpec, Sweep
+
+
+class SweepStopped(Exception):
+    """The sweep stopped before every run was done; what was recorded is kept.
+
+    `results` holds the records made so far (the tables include them when they could be
+    written); `done` runs finished, `left` were not done. Running the same sweep again does
+    the rest.
+    """
+
+    def __init__(self, message: str, results: Results, done: int, left: int) -> None:
+        super().__init__(message)
+        self.results, self.done, self.left = results, done, left
+
+
+class Interrupted(SweepStopped, KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, from the command line) stopped the sweep."""
+
+
+class StorageFailed(SweepStopped):
+    """A record could not be written (a full disk, a folder gone): the sweep stopped at once."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A loaded sweep, ready to run: what `run` does before it trains anything."""
+
+    sweep: Sweep
+    specs: list[RunSpec]
+    results: Results
+    text: str  # the sweep as it will run (overrides included), kept beside its results
+
+
+def run(
+    sweep: str | Path | Sweep = "quick",
+    *,
+    out: str | Path = DEFAULT_ROOT,
+    overrides: Mapping[str, Any] | None = None,
+    executor: Mapping[str, Any] | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    max_runs: int | None = MAX_RUNS,
+    on_event: EventHandler | None = None,
+    progress: bool | None = None,
+) -> Results:
+    """Run every run of `sweep` that has no usable record yet under `out`; return its results.
+
+    `sweep`: a sweep file, a preset's name, or a `Sweep` (`resbench.load_sweep`).
+    `overrides`: dotted keys to values, as the command line's `-s` (`{"train.epochs": 5,
+    "grid.seed": [0, 1]}`). `executor`: the `executor:` section's fields to override
+    (`{"name": "inline"}`, `{"workers": 2}`, `{"name": "ray", "address": "auto"}`). `force`
+    reruns every run (an interrupted forced sweep resumes as forced); `retry_failed` reruns
+    failed, oom and killed ones. `data_dir` holds the dataset's files; `download` fetches
+    missing ones. A sweep of more than `max_runs` runs is refused before any is made.
+
+    Every event (`resbench.events`) goes to `on_event`. `progress` shows them as
+    `resbench run` does (a live view in a terminal or a notebook, lines elsewhere); by default
+    it is on when no `on_event` is given.
+
+    Raises `ResbenchError` (bad input, before anything runs), `Interrupted` (Ctrl-C) and
+    `StorageFailed`; both of the latter carry the results recorded so far.
+    """
+    plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
+    settings = plan.sweep.executor.override(**dict(executor or {}))
+    return execute(plan, settings, force, retry_failed, _handler(on_event, progress))
+
+
+def prepare(
+    sweep: str | Path | Sweep,
+    out: str | Path = DEFAULT_ROOT,
+    overrides: Mapping[str, Any] | None = None,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+    max_runs: int | None = MAX_RUNS,
+) -> Plan:
+    """Load and validate `sweep` with its overrides and expand its runs: every input error is
+    raised here, as one line, before anything is written or trained."""
+    from resbench.data import file_overrides
+    from resbench.spec import Sweep
+    from resbench.sweep import dump_sweep, expand, load_sweep, resolve
+
+    given = dict(overrides or {})
+    if isinstance(sweep, Sweep):
+        if given or data_dir is not None or download:
+            raise ResbenchError(
+                "overrides, data_dir and download apply to a sweep file or preset; "
+                "a Sweep is used as it is"
+            )
+        loaded, source = sweep, "<Sweep>"
+    else:
+        loaded, source = load_sweep(sweep, given, max_runs), str(sweep)
+        if data_dir is not None or download:
+            root = str(data_dir) if data_dir is not None else None
+            given |= file_overrides(loaded.dataset, root, download)
+            loaded = load_sweep(sweep, given, max_runs)
+    if isinstance(sweep, Sweep) or given:
+        text = dump_sweep(loaded, source, given)
+    else:
+        text = resolve(source).read_text(encoding="utf-8-sig")
+    return Plan(loaded, expand(loaded), Results(Path(out) / loaded.name), text)
+
+
+def execute(
+    plan: Plan,
+    settings: ExecutorSection,
+    force: bool = False,
+    retry_failed: bool = False,
+    on_event: EventHandler | None = None,
+) -> Results:
+    """Run `plan`'s runs that need running, with the executor `settings` describe."""
+    from resbench.executors import check_available
+
+    emit = on_event or _ignore
+    results, specs = plan.results, plan.specs
+    check_available(settings)  # before the sweep is saved or any dataset fetched
+    with results.lock():
+        try:
+            results.save_sweep(plan.text)
+            todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
+            results.set_aside(scan.redo)
+            if force:
+                results.discard_checkpoints(s.run_id for s in todo)
+                results.begin_force(s.run_id for s in todo)
+        except OSError as e:
+            raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
+        results.notes = scan.notes
+        # Missing files are one error now, not one failed run each; downloads happen once.
+        for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
+            options.ensure_files(report=lambda line: emit(Message(line)))
+        emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), tuple(scan.notes)))
+        outcome = _Outcome()
+        try:
+            _run_all(settings, specs, todo, results, emit, outcome)
+        finally:
+            stopped = "interrupted" if outcome.interrupted else outcome.storage
+            emit(SweepEnded(outcome.done, len(todo) - outcome.done, stopped))
+        left = len(todo) - outcome.done
+        if outcome.storage is None:
+            results.end_force()
+            try:
+                results.export(s.run_id for s in specs)
+            except OSError as e:
+                outcome.storage = f"the tables: {_why(e)}"
+    if outcome.storage is not None:
+        raise StorageFailed(
+            f"{results.path}: cannot write {outcome.storage}; "
+            f"{outcome.done} finished run(s) recorded, {left} left",
+            results,
+            outcome.done,
+            left,
+        )
+    if outcome.interrupted:
+        raise Interrupted(
+            f"interrupted: {outcome.done} finished run(s) kept in {results.runs_dir}, {left} left",
+            results,
+            outcome.done,
+            left,
+        )
+    return results
+
+
+@dataclass
+class _Outcome:
+    """How the runs went: how many finished, and what stopped them early, if anything."""
+
+    done: int = 0
+    interrupted: bool = False
+    storage: str | None = None  # why a record could not be written
+
+
+def _run_all(
+    settings: ExecutorSection,
+    specs: list[RunSpec],
+    todo: list[RunSpec],
+    results: Results,
+    emit: EventHandler,
+    outcome: _Outcome,
+) -> None:
+    """Run `todo`, the longest first, saving each result as it comes. A Ctrl-C, or a record
+    that cannot be written, ends the running workers (their checkpoints stay) and returns."""
+    from resbench.executors import TRAIN_RUN, make_executor, measure_peaks
+    from resbench.schedule import longest_first
+
+    try:
+        if todo:
+            measure_peaks(settings, device_of(todo), {s.train.precision for s in todo})
+        pool = make_executor(settings, device_of(specs), on_event=emit)
+        stream = pool.map(results.checkpointed(TRAIN_RUN), longest_first(todo))
+        try:
+            for result in stream:
+                try:
+                    results.save(result)
+                except OSError as e:
+                    outcome.storage = f"a record: {_why(e)}"
+                    return
+                outcome.done += 1
+                emit(RunFinished(result))
+        finally:
+            stream.close()  # after a stop: ends the running workers
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+
+
+def device_of(specs: list[RunSpec]) -> str:
+    """The device that sizes the executor: a GPU when any run may use one."""
+    devices = {s.train.device for s in specs}
+    return next((d for d in ("cuda", "auto", "mps") if d in devices), "cpu")
+
+
+def _handler(on_event: EventHandler | None, progress: bool | None) -> EventHandler | None:
+    """The handler `run` feeds: the caller's, the progress view's, or both."""
+    if progress is False or (progress is None and on_event is not None):
+        return on_event
+    from resbench.progress import SweepView
+
+    view = SweepView.default()
+    if on_event is None:
+        return view.on_event
+
+    def both(event: Event) -> None:
+        view.on_event(event)
+        on_event(event)
+
+    return both
+
+
+def _ignore(event: Event) -> None:
+    pass
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or str(e)
