@@ -218,9 +218,11 @@ class Results:
                 scan.redo.append(run_id)
                 unread.append(read)
         if migrated:
-            formats = ", ".join(f"{n} of format {v}" for v, n in sorted(migrated.items()))
+            formats = " and ".join(f"{v}" for v in sorted(migrated))
+            n = sum(migrated.values())
             scan.notes.append(
-                f"read records of an older format ({formats}) as format {RECORD_FORMAT}"
+                f"{_n(n, 'record')} of an older format ({formats}) migrated to format "
+                f"{RECORD_FORMAT} as read (the files are left as they are)"
             )
         if dropped:
             scan.notes.append(

@@ -81,7 +81,7 @@ def test_an_older_record_is_migrated_not_rerun(tmp_path: Path) -> None:
     edit(old, as_format_1)
     start, events, again = rerun(tmp_path)
     assert start.todo == 0 and not any(isinstance(e, RunStarted) for e in events)
-    assert any("older format (1 of format 1)" in n for n in start.notes), start.notes
+    assert any("1 record of an older format (1) migrated" in n for n in start.notes), start.notes
     assert len(again.runs) == 8
     row = again.runs[again.runs["run_id"] == old.stem]
     assert row["code"].isna().all()
