@@ -213,6 +213,11 @@ def _scope(claim: Claim) -> str:
 
 
 def _shown(value: object) -> str:
+    """A `where:` value as the sweep file writes it: false, null, [0.01, 0.02]."""
+    if isinstance(value, list):
+        return f"[{', '.join(map(_shown, value))}]"
+    if value is None:
+        return "null"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
