@@ -27,7 +27,9 @@ def variant_columns(runs: pd.DataFrame) -> list[str]:
 
     where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
     spec = [*IDENTITY_SPEC_COLUMNS, *(c for c in runs.columns if "." in c)]
-    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+    # An empty cell is a value here: a field unset in some runs (train.warmup_lr null) and set
+    # in others makes two variants.
+    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique(dropna=False) > 1]
     if not spec:
         return []
     within = runs.groupby(["depth", "arch"])[spec].nunique(dropna=False).max()

@@ -11,9 +11,11 @@ import pytest
 from conftest import TINY_SWEEP
 
 from resbench.check import evaluate_claims
+from resbench.render import report_markdown
 from resbench.result import RunResult
 from resbench.spec import RunSpec, Sweep, SweepError
 from resbench.store import Store
+from resbench.summary import report_data, summarize
 from resbench.sweep import expand, parse_sweep
 from resbench.tables import load_runs
 
@@ -90,3 +92,24 @@ def test_a_claim_names_its_where_as_the_sweep_file_writes_it(tmp_path: Path) -> 
     sweep = tiny(WARMUP, f"expect:\n  - {{claim: holds, arch: residual, where: {where}}}\n")
     [outcome] = evaluate_claims(recorded(tmp_path, sweep, paper), sweep.expect)
     assert "(train_error; warmup_lr [null, 0.02]; batch_norm true)" in outcome.text
+
+
+# --------------------------------------------------------------------------- variants
+
+
+def test_a_field_unset_in_some_runs_and_set_in_others_is_a_variant(tmp_path: Path) -> None:
+    sweep = tiny(WARMUP, "expect:\n  - {claim: degrades, arch: plain}\n")
+    runs = recorded(tmp_path, sweep, paper)
+    summary = summarize(runs)
+    assert list(summary.columns[:3]) == ["train.warmup_lr", "depth", "arch"]
+    assert len(summary) == 2 * 2 * 2 and set(summary["n"]) == {2}  # never the 4 runs pooled
+    [outcome] = evaluate_claims(runs, sweep.expect)
+    assert outcome.verdict == "INCONCLUSIVE"
+    assert "differ in train.warmup_lr" in outcome.note
+
+
+def test_the_report_names_a_variant_whose_field_is_unset(tmp_path: Path) -> None:
+    runs = recorded(tmp_path, tiny(WARMUP), paper)
+    markdown = report_markdown(report_data(runs))
+    assert "mean ± std (n) warmup_lr null" in markdown
+    assert "mean ± std (n) warmup_lr 0.01" in markdown
