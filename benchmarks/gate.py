@@ -48,8 +48,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resbench.baseline import EFFECT_ARCHS
-from resbench.check import DEFAULT_TOLERANCE, check
+from resbench.baseline import DEFAULT_TOLERANCE, EFFECT_ARCHS
+from resbench.check import check
 from resbench.render import markdown_table
 from resbench.sweep import load_sweep
 from resbench.tables import load_runs

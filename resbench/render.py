@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
 
-    from resbench.check import Outcome
+    from resbench.judging import Outcome
 
 WORSE_MARK = "▲"
 LEGEND = (
