@@ -1,5 +1,5 @@
-"""What durability costs: records written as `resbench.atomic` writes them (temporary, fsync,
-rename, fsync of the folder) against a temporary and a rename alone, side by side.
+"""What durability costs: records written as `resbench.atomic.write_text` writes them (fsync
+before the rename, then of the folder) against a temporary and a rename alone, side by side.
 
     python benchmarks/atomic_writes.py [--records 1000] [--dir DIR] [--record FILE.json]
 

@@ -3,7 +3,8 @@
 Every file resbench writes while others may read it (records, CSVs, checkpoints, caches,
 downloads) is written to a temporary name beside it and renamed over it: a rename within one
 folder is atomic, so a reader never sees a torn file, and a process that dies while writing
-leaves the old file and at most a hidden temporary.
+leaves the old file and at most a hidden temporary (none at all from `write_text` on Linux,
+which names the file only once it is whole).
 
 The machine may die too (power loss, a kernel panic). So when a write returns, the new file is
 on disk: its bytes are fsynced before the rename (else the rename may reach the disk first and
@@ -26,7 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY | _CLOEXEC
+_TMPFILE = getattr(os, "O_TMPFILE", 0)  # Linux: a file in a folder, without a name in it
 
 
 @contextmanager
@@ -48,9 +51,57 @@ def replacing(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` atomically, as UTF-8."""
-    with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    """Write `text` to `path` atomically, as UTF-8. Where the system can make a file without a
+    name (Linux's O_TMPFILE), the bytes are written and synced before the file gets one, so a
+    writer killed meanwhile leaves nothing behind, not even a temporary."""
+    data = text.encode("utf-8")
+    path = Path(path)
+    _make_folder(path.parent)
+    if not _write_unnamed(path, data):
+        with replacing(path) as tmp:
+            tmp.write_bytes(data)
+
+
+def _write_unnamed(path: Path, data: bytes) -> bool:
+    """`data` to `path` through a file that has no name until it is whole and synced; False,
+    having done nothing, where this system or file system cannot make such a file."""
+    if not _TMPFILE or not Path("/proc/self/fd").is_dir():
+        return False
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fd = os.open(path.parent, _TMPFILE | os.O_WRONLY | _CLOEXEC, 0o666)
+        except OSError:  # a file system without unnamed files (EOPNOTSUPP, EISDIR, EINVAL)
+            return False
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as f:
+                f.write(data)
+            os.fsync(fd)
+            tmp = _link_beside(fd, path.name, folder)
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            os.unlink(tmp, dir_fd=folder)
+            raise
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return True
+
+
+def _link_beside(fd: int, name: str, folder: int) -> str:
+    """Name the unnamed file `fd` `.<name>.<random>.tmp` in `folder`; that name."""
+    while True:
+        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            # Dir fds make Python call linkat(..., AT_SYMLINK_FOLLOW): the link is to the file
+            # behind /proc's entry, not to the entry itself (the source path is absolute).
+            os.link(f"/proc/self/fd/{fd}", tmp, src_dir_fd=folder, dst_dir_fd=folder)
+        except FileExistsError:
+            continue
+        return tmp
 
 
 def _create_beside(path: Path, suffix: str) -> Path:

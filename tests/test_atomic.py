@@ -4,6 +4,7 @@ its folder on disk before the write is done."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from conftest import checkout_env
 
 from resbench import atomic
 from resbench.atomic import write_text
@@ -56,25 +58,58 @@ def test_a_file_is_written_with_the_mode_the_umask_gives(tmp_path: Path, umask_0
     assert (tmp_path / "record.json").stat().st_mode & 0o777 == 0o644
 
 
+def write_by_path(path: Path, text: str) -> None:
+    """As the callers that write by path do (torch.save, np.savez)."""
+    with atomic.replacing(path) as tmp:
+        tmp.write_text(text)
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names an fd by /proc (Linux)")
+@pytest.mark.parametrize("write", [write_text, write_by_path])
 def test_the_file_then_its_folder_reach_the_disk_before_the_write_returns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: Any
 ) -> None:
     # What survives a power loss is what was fsynced: the new file's bytes before the rename
     # (else the rename may reach the disk first, naming an empty file), then the folder.
-    synced: list[tuple[str, bool]] = []
+    synced: list[tuple[Path, bool]] = []
     fsync = os.fsync
 
     def watched(fd: int) -> None:
-        synced.append((os.readlink(f"/proc/self/fd/{fd}"), target.exists()))
+        synced.append((Path(os.readlink(f"/proc/self/fd/{fd}")), target.exists()))
         fsync(fd)
 
     target = tmp_path / "record.json"
     monkeypatch.setattr(os, "fsync", watched)
-    write_text(target, "{}")
+    write(target, "{}")
     [(file, renamed), (folder, _)] = synced
-    assert Path(file).name.startswith(".record.json.") and not renamed
-    assert folder == str(tmp_path)
+    assert file.parent == tmp_path and file != target and not renamed
+    assert folder == tmp_path and target.read_text() == "{}"
+
+
+KILLED_WHILE_SYNCING = """
+import os, sys, time
+from resbench import atomic
+
+def slow_disk(fd):
+    print("syncing", flush=True)
+    time.sleep(60)
+
+os.fsync = slow_disk
+atomic.write_text(sys.argv[1], "new")
+"""
+
+
+def test_a_writer_killed_while_its_bytes_go_to_disk_leaves_the_old_file_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "record.json"
+    target.write_text("old")
+    command = [sys.executable, "-c", KILLED_WHILE_SYNCING, str(target)]
+    writer = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=checkout_env())
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "syncing"
+    writer.kill()  # SIGKILL: no clean-up of any kind
+    writer.wait(timeout=30)
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["record.json"]
 
 
 def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
