@@ -69,19 +69,6 @@ DIAGNOSTICS = ("grad_norms", "activations")
 Diagnostic = Literal["grad_norms", "activations"]
 
 
-# The validation context of a record read back: `RunResult.model_validate_json(text,
-# context=READ_BACK)` checks its structure only. The registry's lookups (families, blocks,
-# depths, archs) and user code's imports are for sweeps being loaded: a record was checked when
-# its run was made, and must read where its user code no longer imports, or after a family or
-# arch has gone, without running anyone's code.
-READ_BACK = {"read_back": True}
-
-
-def reading_back(info: ValidationInfo) -> bool:
-    """Whether this validation reads a record back (`READ_BACK`)."""
-    return isinstance(info.context, dict) and info.context.get("read_back") is True
-
-
 class SweepError(ResbenchError):
     """A sweep that cannot be used, explained in one line."""
 
@@ -90,18 +77,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _dataset(value: Any, info: ValidationInfo) -> DatasetOptions:
-    """A registered dataset's options, chosen by `name:`; user code's, read back, as they are."""
-    if reading_back(info) and isinstance(value, dict) and value.get("name") not in data.names():
-        from resbench.data.plugin import PluginOptions
-
-        return PluginOptions.model_validate(value)  # its version recorded: nothing to import
-    return data.validate(value)
-
-
 # A registered dataset's options, chosen by `name:` when the sweep is validated (not when
 # this module is imported: a dataset registered later is known). Dumped with its own fields.
-DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(_dataset)]
+DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(data.validate)]
 
 
 class ModelSection(Strict):
@@ -149,15 +127,13 @@ class ModelSection(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _user_code_version(cls, data: Any, info: ValidationInfo) -> Any:
+    def _user_code_version(cls, data: Any) -> Any:
         # A user family's code is part of what a run computes: its version joins the run id.
-        return data if reading_back(info) else model_plugin.with_version(data)
+        return model_plugin.with_version(data)
 
     @field_validator("family")
     @classmethod
-    def _family_registered(cls, family: str, info: ValidationInfo) -> str:
-        if reading_back(info):
-            return family
+    def _family_registered(cls, family: str) -> str:
         if problem := registry.family_problem(family):
             raise ValueError(problem)
         return family
@@ -166,7 +142,7 @@ class ModelSection(Strict):
     @classmethod
     def _options_of_user_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
         family = info.data.get("family")
-        if not options or not family or reading_back(info):
+        if not options or not family:
             return options
         known = registry.get_family(family)
         if not known.user:
@@ -187,10 +163,8 @@ class ModelSection(Strict):
     @field_validator("block")
     @classmethod
     def _block_of_family(cls, block: str, info: ValidationInfo) -> str:
-        if (
-            "family" in info.data
-            and not reading_back(info)
-            and (problem := registry.block_problem(info.data["family"], block))
+        if "family" in info.data and (
+            problem := registry.block_problem(info.data["family"], block)
         ):
             raise ValueError(problem)
         return block
@@ -205,8 +179,8 @@ class ModelConfig(ModelSection):
     @field_validator("depth")
     @classmethod
     def _depth_buildable(cls, depth: int, info: ValidationInfo) -> int:
-        if "family" not in info.data or "block" not in info.data or reading_back(info):
-            return depth  # already refused (the error is theirs), or read back
+        if "family" not in info.data or "block" not in info.data:
+            return depth  # already refused: the error is theirs
         if problem := registry.depth_problem(info.data["family"], depth, info.data["block"]):
             raise ValueError(problem)
         return depth
@@ -214,8 +188,6 @@ class ModelConfig(ModelSection):
     @field_validator("arch")
     @classmethod
     def _arch_placeable(cls, arch: str, info: ValidationInfo) -> str:
-        if reading_back(info):
-            return arch
         if "family" not in info.data:
             problem = registry.arch_known_problem(arch)
         else:

@@ -5,14 +5,12 @@ in one line or kept as a failed run."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import checkout_env
 from typer.testing import CliRunner
 
 from resbench import plugins
@@ -148,61 +146,6 @@ def test_code_beside_a_sweep_never_shadows_an_installed_module(
     with multiprocessing.get_context("spawn").Pool(1) as worker:
         origin = worker.apply(_yaml_origin)
     assert Path(origin).parent != own.folder, "the yaml.py beside the sweep shadowed PyYAML"
-
-
-READ_RECORD = """
-import sys
-from resbench.models import registry
-from resbench.result import RunResult
-from resbench.spec import READ_BACK
-record = RunResult.model_validate_json(open(sys.argv[1]).read(), context=READ_BACK)
-imported = sorted({"torch", sys.argv[2]} & set(sys.modules))
-registered = any(sys.argv[2] in name for name in registry.family_names())
-print(record.spec.model.family, record.spec.model.arch, imported, registered)
-"""
-
-
-def test_a_record_is_read_back_for_its_structure_without_importing_user_code(
-    own, tmp_path: Path
-) -> None:
-    narrow, _ = expand(load_sweep(own()))
-    record = tmp_path / "record.json"
-    record.write_text(train_run(narrow).model_dump_json())
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-
-    def read(cwd: Path) -> str:
-        command = [sys.executable, "-c", READ_RECORD, str(record), own.module]
-        out = subprocess.run(command, cwd=cwd, env=checkout_env(), capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        return out.stdout.strip()
-
-    # Where the code imports (the current folder), it is not imported, nor torch, nor registered.
-    family = f"{own.module}:build"
-    assert read(own.folder) == f"{family} narrow [] False"
-    # Where it no longer imports at all, the record still reads.
-    (own.folder / f"{own.module}.py").unlink()
-    assert read(elsewhere) == f"{family} narrow [] False"
-
-
-def test_a_record_of_a_family_and_arch_gone_from_the_registry_reads_back() -> None:
-    from pydantic import ValidationError
-
-    from resbench.models import registry
-    from resbench.result import RunResult
-    from resbench.spec import READ_BACK
-
-    spec = expand(load_sweep("quick"))[0]
-    text = RunResult(run_id=spec.run_id, spec=spec, status="ok").model_dump_json()
-    gone = text.replace('"family":"conv1d"', '"family":"gone"').replace(
-        f'"arch":"{spec.model.arch}"', '"arch":"vanished"'
-    )
-    families = registry.family_names()
-    record = RunResult.model_validate_json(gone, context=READ_BACK)
-    assert (record.spec.model.family, record.spec.model.arch) == ("gone", "vanished")
-    assert registry.family_names() == families
-    with pytest.raises(ValidationError, match="unknown family 'gone'"):
-        RunResult.model_validate_json(gone)  # validated as a sweep is
 
 
 @pytest.mark.parametrize(
