@@ -47,8 +47,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from resbench.baseline import EFFECT_ARCHS
-from resbench.check import DEFAULT_TOLERANCE, check
+from resbench.baseline import DEFAULT_TOLERANCE, EFFECT_ARCHS
+from resbench.check import check
 from resbench.render import markdown_table
 from resbench.results import Results
 from resbench.runner import run

@@ -12,15 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from resbench import ResbenchError
-from resbench.check import (
-    DEFAULT_TOLERANCE,
-    Group,
-    Outcome,
-    Verdict,
-    groups,
-    inconclusive,
-    worse,
-)
+from resbench.judging import Group, Outcome, Verdict, groups, inconclusive, worse
 from resbench.stats import contrast_interval, one_sided, welch_interval
 from resbench.tables import MACHINE_COLUMNS
 
@@ -31,6 +23,7 @@ BASELINE_METRICS = ("train_error", "test_error")
 EFFECT_METRIC = "train_error"
 EFFECT_ARCHS = ("plain", "residual")  # the effect is the first's metric minus the second's
 FAMILY_ALPHA = 0.05  # the false alarms of all the comparisons together
+DEFAULT_TOLERANCE = 0.05  # the change in a group's mean that counts as one
 
 
 def compare_baseline(

@@ -1,96 +1,38 @@
 """Checks on a sweep's runs: its `expect:` claims, and regression against reference results.
 
 Pure functions from runs to `Outcome`s; the command line renders them and sets the exit code.
-
-How runs that did not end `ok` count:
-- `diverged` is a result: the net failed to train. For an error metric it counts as error 1.0,
-  the worst possible, so divergence can never make a deep net look good. Other metrics (loss)
-  have no honest stand-in: a group with a diverged run is then INCONCLUSIVE.
-- `failed`, `oom`, `killed` are missing results: the group is INCONCLUSIVE until the runs are
-  redone (`resbench run --retry-failed`). Dropping them would quietly pick the lucky seeds.
+How runs are valued, and what "worse" means, is `resbench.judging`'s, shared with the
+comparison with reference results (`resbench.baseline`).
 
 A claim passes only if the difference of means passes *and* its 95% Welch t interval lies
 wholly on the passing side; a group with fewer than two valued runs has no interval, and the
 claim is INCONCLUSIVE. Anything but PASS fails the check.
-
-`worse` is the one notion of "worse" in resbench: the report's ▲, the depth figure's markers and
-these checks all ask it; so does the comparison with reference results (`resbench.baseline`),
-at the level its many comparisons need together.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from resbench import ResbenchError
-from resbench.result import FINISHED, MISSING
-from resbench.stats import LEVEL, Interval, welch_interval
+from resbench.baseline import DEFAULT_TOLERANCE, compare_baseline
+from resbench.judging import (
+    DIVERGED_ERROR,
+    Group,
+    Outcome,
+    OutcomeKind,
+    Verdict,
+    groups,
+    inconclusive,
+    worse,
+)
+from resbench.result import FINISHED
+from resbench.stats import welch_interval
 from resbench.variants import select_runs, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from resbench.claims import Beats, Claim, Degrades, Holds
-
-Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
-OutcomeKind = Literal["runs", "claim", "baseline"]
-DIVERGED_ERROR = 1.0
-DEFAULT_TOLERANCE = 0.05  # of the baseline comparison (resbench.baseline)
-
-
-@dataclass(frozen=True)
-class Group:
-    """The runs of one (arch, depth), valued for one metric."""
-
-    arch: str
-    depth: int
-    values: tuple[float, ...] = ()
-    diverged: int = 0  # of `values`, how many are diverged runs counted as DIVERGED_ERROR
-    unvalued: dict[str, int] = field(default_factory=dict)  # status -> runs with no value
-
-    @property
-    def label(self) -> str:
-        return f"{self.arch}-{self.depth}"
-
-    @property
-    def n(self) -> int:
-        return len(self.values)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.values) if self.values else math.nan
-
-    def problem(self) -> str | None:
-        """Why this group cannot be judged, or None."""
-        if not self.values and not self.unvalued:
-            return f"no runs of {self.label}"
-        if self.unvalued:
-            counts = ", ".join(f"{n} {status}" for status, n in self.unvalued.items())
-            hint = (
-                " (rerun: resbench run --retry-failed)" if set(self.unvalued) & set(MISSING) else ""
-            )
-            return f"{self.label}: {counts} run(s) without a value{hint}"
-        return None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One judged statement: what was claimed, on what numbers, and the verdict."""
-
-    kind: OutcomeKind
-    text: str
-    verdict: Verdict
-    groups: tuple[Group, ...] = ()  # the difference is mean(groups[0]) - mean(groups[1])
-    diff: float | None = None
-    interval: Interval | None = None
-    note: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "PASS"
 
 
 def all_passed(outcomes: list[Outcome]) -> bool:
@@ -119,47 +61,7 @@ def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
     )
 
 
-# --------------------------------------------------------------------------- valuing runs
-
-
-def groups(runs: pd.DataFrame, metric: str) -> dict[tuple[str, int], Group]:
-    """(arch, depth) -> the runs' values of `metric`; diverged and missing runs as said above."""
-    if metric not in runs.columns:
-        raise ResbenchError(f"unknown metric {metric!r} in a claim (not a column of runs.csv)")
-    out = {}
-    for (arch, depth), rows in runs.groupby(["arch", "depth"], sort=True):
-        values: list[float] = []
-        diverged = 0
-        unvalued: dict[str, int] = {}
-        for status, value in zip(rows["status"], rows[metric], strict=True):
-            if status == "ok" and value == value:  # NaN != NaN: an ok run must have a value
-                values.append(float(value))
-            elif status == "diverged" and metric.endswith("_error"):
-                values.append(DIVERGED_ERROR)
-                diverged += 1
-            else:
-                key = "ok without a value" if status == "ok" else str(status)
-                unvalued[key] = unvalued.get(key, 0) + 1
-        out[(str(arch), int(depth))] = Group(
-            str(arch), int(depth), tuple(values), diverged, unvalued
-        )
-    return out
-
-
 # --------------------------------------------------------------------------- worse
-
-
-def worse(a: Group, b: Group, by: float = 0.0, level: float = LEVEL) -> bool:
-    """Is `a` worse than `b` by more than `by`, beyond the noise over seeds?
-
-    Yes when mean(a) − mean(b) and the lower end of its Welch interval at `level` both exceed
-    `by`. No verdict, so False, for a group with runs missing or fewer than two values: noise
-    over three seeds, a net 0.005 worse, is not "worse".
-    """
-    if a.problem() or b.problem() or a.n < 2 or b.n < 2:
-        return False
-    interval = welch_interval(a.values, b.values, level)
-    return interval.diff > by and interval.low > by
 
 
 def worse_than_shallower(by_key: dict[tuple[str, int], Group]) -> dict[tuple[str, int], bool]:
@@ -235,6 +137,11 @@ def _scope(claim: Claim) -> str:
 
 
 def _shown(value: object) -> str:
+    """A `where:` value as the sweep file writes it: false, null, [0.01, 0.02]."""
+    if isinstance(value, list):
+        return f"[{', '.join(map(_shown, value))}]"
+    if value is None:
+        return "null"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -335,12 +242,6 @@ def _compare(
     return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
 
 
-def inconclusive(
-    text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
-) -> Outcome:
-    return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
-
-
 # --------------------------------------------------------------------------- everything
 
 
@@ -359,7 +260,5 @@ def check(
         raise ResbenchError("nothing to check: the results have no runs")
     out = [completeness(runs), *evaluate_claims(runs, claims)]
     if baseline is not None:
-        from resbench.baseline import compare_baseline  # built on this module's groups
-
         out += compare_baseline(runs, baseline, tolerance)
     return out

@@ -27,7 +27,8 @@ class _Claim(BaseModel):
     metric: str = "train_error"
     where: dict[str, Any] = Field(
         default_factory=dict,
-        description="only the runs whose fields have these values, e.g. {model.batch_norm: false}",
+        description="only the runs whose fields have these values, e.g. {model.batch_norm: false}; "
+        "a list matches any of its values, null a field left unset",
     )
 
 

@@ -2,7 +2,8 @@
 
 A peak is not a datasheet number but a short probe: the best of a few square matrix products
 in the run's precision, with the run's thread count. It is measured once per (device model,
-threads, precision, torch release) and kept in `peak.json` in resbench's cache directory.
+threads, precision, torch release) and kept in `peak.json` in resbench's cache directory
+(changed under the lock `peak.json.lock`: workers may add peaks at once).
 
 A probe taken while other runs train would read low and inflate every MFU after it, for good.
 So `resbench run` measures any missing peak itself before its workers start (`prepare`), in a
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,7 @@ PEAK_FILE = "peak.json"
 CPU_PROBE_SIZE = 1024  # 2.1 GFLOP a product: tens of ms on one core
 GPU_PROBE_SIZE = 8192  # large enough to fill an H100's tensor cores
 PROBE_REPEATS = 5
+PROBE_TIMEOUT_S = 600  # a probe process still busy after this is stopped
 
 
 def peak_path() -> Path:
@@ -68,8 +71,14 @@ def known() -> dict[str, float]:
 
 
 def remember(peak_key: str, gflops: float) -> None:
-    # Reread first: another process may have added a peak meanwhile.
-    write_text(peak_path(), json.dumps({**known(), peak_key: gflops}, indent=1, sort_keys=True))
+    """Add a peak to the cache. Workers on one machine may add theirs at once: the file is read,
+    changed and written under a lock beside it, so that none is lost."""
+    from filelock import FileLock
+
+    path = peak_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        write_text(path, json.dumps({**known(), peak_key: gflops}, indent=1, sort_keys=True))
 
 
 def peak_gflops(device: torch.device, precision: str = "fp32") -> float | None:
@@ -113,7 +122,9 @@ def probe(device: torch.device, precision: str) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def prepare(device: str, threads: int, precisions: Iterable[str]) -> None:
+def prepare(
+    device: str, threads: int, precisions: Iterable[str], timeout: float = PROBE_TIMEOUT_S
+) -> None:
     """Measure now, before any run starts, the peaks that runs on `device` (cpu or cuda) with
     `threads` threads will need and that the cache lacks.
 
@@ -127,7 +138,8 @@ def prepare(device: str, threads: int, precisions: Iterable[str]) -> None:
         if all(key(model, threads, p) in have for p in precisions):
             return
     command = [sys.executable, "-m", "resbench.peak", *argv(device, threads, precisions)]
-    subprocess.run(command, capture_output=True, timeout=600, check=False)
+    with suppress(subprocess.TimeoutExpired):  # stopped by run(); the runs probe for themselves
+        subprocess.run(command, capture_output=True, timeout=timeout, check=False)
 
 
 def argv(device: str, threads: int, precisions: Iterable[str]) -> list[str]:

@@ -94,7 +94,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             ax.fill_between(s["depth"], s["min"], s["max"], color=color, alpha=0.2, lw=0)
             ok = arch_runs[arch_runs["status"] == "ok"]
             ax.plot(ok["depth"], ok[metric], ".", color=color, alpha=0.6, ms=5)
-            worse = s[s["worse"]]  # the report's ▲, the same decision (resbench.check.worse)
+            worse = s[s["worse"]]  # the report's ▲, the same decision (resbench.judging.worse)
             ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12)
             marked = marked or bool(len(worse))
         ax.set_xticks(sorted(set(summary["depth"])))

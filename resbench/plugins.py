@@ -56,11 +56,13 @@ def import_path(name: str, group: str) -> str:
 
 
 def search_here(*folders: str | Path) -> None:
-    """Let import paths find code in `folders` (the sweep file's folder, the current one)."""
+    """Let import paths find code in `folders` (the sweep file's folder, the current one): after
+    everything already on sys.path, so that a user's `yaml.py` never shadows PyYAML, in this
+    process or in the workers it starts."""
     for folder in folders:
         entry = str(Path(folder).resolve())
         if entry not in sys.path:
-            sys.path.insert(0, entry)
+            sys.path.append(entry)
         if entry not in _SEARCHED:
             _SEARCHED.append(entry)
 

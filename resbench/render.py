@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
 
-    from resbench.check import Outcome
+    from resbench.judging import Outcome
 
 WORSE_MARK = "▲"
 LEGEND = (
@@ -257,8 +257,13 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def variant_title(variant: dict[str, Any]) -> str:
-    """e.g. 'family mlp · batch_norm False', or '' when nothing but depth and arch varies."""
-    return " · ".join(f"{k.split('.')[-1]} {v}" for k, v in variant.items())
+    """e.g. 'family mlp · batch_norm False · warmup_lr null', or '' when nothing but depth and
+    arch varies. An empty cell (a field left unset) is null, as a sweep file writes it."""
+    return " · ".join(f"{k.split('.')[-1]} {_variant_value(v)}" for k, v in variant.items())
+
+
+def _variant_value(value: Any) -> Any:
+    return "null" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _ratio_cell(row: pd.Series, when: str, sep: str) -> str:

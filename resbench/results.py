@@ -7,7 +7,8 @@
                                         runs were redone
     results/<sweep>/runs.csv, curves.csv, layers.csv   the tables, derived from the records
     results/<sweep>/tables.json         what the tables were made of: the records left out, why
-    results/<sweep>/.force, .force.done a --force in progress: the runs it redoes, those redone
+    results/<sweep>/.force              a --force in progress: the runs it redoes (a record
+                                        written after it is a run redone)
     results/<sweep>/.lock, .lock.pid    held by the one `resbench run` writing here (an OS lock:
                                         freed when its process ends, however it ends)
 
@@ -38,8 +39,8 @@ from resbench.result import MISSING, RECORD_FORMAT
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.check import Outcome
     from resbench.claims import Claim
+    from resbench.judging import Outcome
     from resbench.result import Progress, RunResult
     from resbench.spec import RunSpec
 
@@ -74,7 +75,6 @@ class Results:
         self.lock_path = self.path / ".lock"
         self.pid_path = self.path / ".lock.pid"
         self.force_path = self.path / ".force"
-        self.force_done_path = self.path / ".force.done"
         self.notes: list[str] = []  # what reading the records said, one line each
         self._read: dict[str, Read] = {}
 
@@ -138,8 +138,7 @@ class Results:
     def save(self, result: RunResult) -> Path:
         """Write `result`'s record atomically (a reader sees the old or the new, whole).
 
-        The run's checkpoint goes with it (a recorded run is never resumed), and a --force in
-        progress counts it as redone.
+        The run's checkpoint goes with it: a recorded run is never resumed.
         """
         if "git" not in result.env and (commit := git_commit()):
             result.env["git"] = commit
@@ -147,9 +146,6 @@ class Results:
         write_text(target, result.model_dump_json(indent=1))
         self._read[result.run_id] = Read(target, result)
         self.checkpoint_path(result.run_id).unlink(missing_ok=True)
-        if self.force_path.exists():
-            with self.force_done_path.open("a", encoding="utf-8") as done:
-                done.write(result.run_id + "\n")
         return target
 
     def save_sweep(self, text: str) -> None:
@@ -171,28 +167,33 @@ class Results:
         for run_id in run_ids:
             self.checkpoint_path(run_id).unlink(missing_ok=True)
 
+    def discard_stale_checkpoints(self, todo: set[str]) -> None:
+        """Remove the checkpoints of runs that are not to be run (recorded ones): a stop that
+        came between a record's write and its checkpoint's removal leaves such a file."""
+        for path in self.runs_dir.glob("*.ckpt"):
+            if path.stem not in todo and self.record_path(path.stem).exists():
+                path.unlink(missing_ok=True)
+
     # ---------------------------------------------------------------- --force, resumable
     def begin_force(self, run_ids: Iterable[str]) -> None:
         """Note that `run_ids` must be redone whatever their records say, until each is saved
-        again: an interrupted --force resumes as forced."""
+        again: an interrupted --force resumes as forced. A record written after this note is
+        a run redone: the record itself says so, so no interrupt can come between the two."""
         write_text(self.force_path, "".join(f"{r}\n" for r in run_ids))
-        self.force_done_path.unlink(missing_ok=True)
 
     def forced(self) -> set[str]:
         """The run ids a --force still has to redo (none when no --force is in progress)."""
         try:
+            began = self.force_path.stat().st_mtime_ns
             todo = set(self.force_path.read_text(encoding="utf-8").split())
         except OSError:
             return set()
-        with suppress(OSError):
-            todo -= set(self.force_done_path.read_text(encoding="utf-8").split())
-        return todo
+        return {r for r in todo if _mtime_ns(self.record_path(r)) <= began}
 
     def end_force(self) -> None:
         """Forget a --force once nothing is left for it to redo."""
         if self.force_path.exists() and not self.forced():
             self.force_path.unlink(missing_ok=True)
-            self.force_done_path.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- reading records
     def scan(self, run_ids: Iterable[str]) -> Scan:
@@ -325,7 +326,14 @@ class Results:
             written.append(layers_path)
         else:
             layers_path.unlink(missing_ok=True)
-        manifest = {"runs": len(ids), "rows": len(results), "notes": scan.notes}
+        # The records there were, by name: one that appears later is not in these tables (file
+        # times would not tell: a clone or a copy sets them anew).
+        manifest = {
+            "runs": len(ids),
+            "rows": len(results),
+            "notes": scan.notes,
+            "records": self._record_ids(),
+        }
         write_text(self.path / "tables.json", json.dumps(manifest, indent=1) + "\n")
         self.__dict__.pop("runs", None)  # read afresh
         return written
@@ -364,19 +372,19 @@ class Results:
         )
 
     def table_notes(self) -> list[str]:
-        """What the tables are missing, one line each: records left out when they were made
-        (tables.json), and records written since."""
-        notes = []
-        with suppress(OSError, ValueError, AttributeError):
-            notes += list(json.loads(self.runs_csv.with_name("tables.json").read_text())["notes"])
-        if self.runs_csv.is_file() and self.runs_dir.is_dir():
-            made = self.runs_csv.stat().st_mtime
-            newer = sum(1 for p in self.runs_dir.glob("*.json") if p.stat().st_mtime > made)
-            if newer:
-                notes.append(
-                    f"{_n(newer, 'record')} written after {self.runs_csv.name}: not in the "
-                    "tables until `resbench run` (or Results.export) makes them again"
-                )
+        """What the tables are missing, one line each: records left out when they were made,
+        and records written since (from tables.json, which `export` writes beside them)."""
+        try:
+            made = json.loads(self.runs_csv.with_name("tables.json").read_text(encoding="utf-8"))
+            notes = [str(note) for note in made["notes"]]
+            known = set(made["records"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []  # tables made elsewhere or before tables.json: nothing to say of them
+        if new := [r for r in self._record_ids() if r not in known]:
+            notes.append(
+                f"{_n(len(new), 'record')} written after the tables were made: not in them until "
+                "`resbench run` (or Results.export) makes them again"
+            )
         return notes
 
     # ---------------------------------------------------------------- the sweep
@@ -426,7 +434,8 @@ class Results:
         """The sweep's claims over its seeds, and with `baseline` (reference results),
         regression against them; `resbench.check.all_passed` says whether all passed, and
         `outcomes_frame` makes them a table."""
-        from resbench.check import DEFAULT_TOLERANCE, check
+        from resbench.baseline import DEFAULT_TOLERANCE
+        from resbench.check import check
 
         reference = None
         if baseline is not None:
@@ -482,6 +491,14 @@ def lock_holder(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+def _mtime_ns(path: Path) -> int:
+    """When `path` was last written (0 when it does not exist)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _n(count: int, noun: str) -> str:

@@ -150,6 +150,8 @@ def execute(
             results.save_sweep(plan.text)
             todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)
+            # A stop between a record's write and its checkpoint's removal leaves the latter.
+            results.discard_stale_checkpoints({s.run_id for s in todo})
             if force:
                 results.discard_checkpoints(s.run_id for s in todo)
                 results.begin_force(s.run_id for s in todo)

@@ -85,9 +85,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _dataset(value: Any, info: ValidationInfo) -> DatasetOptions:
+    """A `dataset:` section's options. Read back from a record, a name that is no registered
+    dataset is user code, as it was when the run was made (its package may be gone since)."""
+    if stored(info) and isinstance(value, dict) and value.get("name") not in data.names():
+        from resbench.data.plugin import PluginOptions
+
+        return PluginOptions.model_validate(value)
+    return data.validate(value)
+
+
 # A registered dataset's options, chosen by `name:` when the sweep is validated (not when
 # this module is imported: a dataset registered later is known). Dumped with its own fields.
-DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(data.validate)]
+DatasetConfig = Annotated[SerializeAsAny[DatasetOptions], BeforeValidator(_dataset)]
 
 
 class ModelSection(Strict):

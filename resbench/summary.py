@@ -53,7 +53,7 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per (depth, arch): run counts, and mean, std, min, max of `metric` over the ok runs.
 
     `worse` marks the degradation: worse than a shallower net of the same arch beyond the noise
-    over seeds, as `resbench.check.worse` decides it for `check` too.
+    over seeds, as `resbench.judging.worse` decides it for `check` too.
     """
     import pandas as pd
 
@@ -85,8 +85,9 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame) -> list[bool]:
-    """Per row: `resbench.check.worse` than the best shallower net of the same arch?"""
-    from resbench.check import groups, worse_than_shallower
+    """Per row: `resbench.judging.worse` than the best shallower net of the same arch?"""
+    from resbench.check import worse_than_shallower
+    from resbench.judging import groups
 
     worse = worse_than_shallower(groups(runs, metric))
     keys = zip(summary["arch"], summary["depth"], strict=True)
@@ -163,7 +164,7 @@ def code_notes(runs: pd.DataFrame) -> list[str]:
     for column, what in (("resbench", "resbench versions"), ("code", "code versions")):
         if column not in runs:
             continue
-        counts = runs[column].fillna("unrecorded").astype(str).value_counts()
+        counts = runs[column].astype(object).fillna("unrecorded").astype(str).value_counts()
         if len(counts) > 1:
             shown = ", ".join(f"{value} ({n} runs)" for value, n in counts.items())
             notes.append(f"the runs were made by {len(counts)} {what}: {shown}")

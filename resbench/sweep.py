@@ -23,6 +23,7 @@ from resbench.claims import Claim
 from resbench.spec import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep_errors import Invalid, describe, related
 from resbench.sweep_size import MAX_RUNS, axis_rows, check_size, matches
+from resbench.variants import has_value
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # --------------------------------------------------------------------------- loading
@@ -258,7 +259,7 @@ def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
                 where = f"expect[{i}].where.{key}"
                 raise Invalid(where, "not a field of the runs (e.g. model.batch_norm)") from None
         if claim.where and not any(
-            all(_field(d, k) == v for k, v in claim.where.items()) for d in dumps
+            all(has_value(_field(d, k), v) for k, v in claim.where.items()) for d in dumps
         ):
             raise Invalid(f"expect[{i}].where", f"no run of the sweep has {_yaml(claim.where)}")
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -174,8 +174,20 @@ def _compiling(compiled: bool) -> Iterator[None]:
     if not compiled:
         yield
         return
-    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+    with torch._dynamo.config.patch(**{fail_on_recompile_limit(torch._dynamo.config): True}):
         yield
+
+
+# The flag that makes Dynamo's recompile limit an error came in torch 2.6 as
+# fail_on_cache_limit_hit; 2.7 renamed it, keeping the old name as an alias. Earlier releases
+# have neither, hence pyproject.toml's floor.
+TORCH_FLOOR = (2, 6)
+
+
+def fail_on_recompile_limit(config: Any) -> str:
+    """The name this torch gives the flag in `config` (torch._dynamo.config)."""
+    new, old = "fail_on_recompile_limit_hit", "fail_on_cache_limit_hit"
+    return new if hasattr(config, new) else old
 
 
 def _graphs() -> int:

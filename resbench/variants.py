@@ -7,6 +7,8 @@ variants apart, never pooling the seeds of different nets; a claim's `where:` pi
 
 from __future__ import annotations
 
+import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
@@ -25,7 +27,9 @@ def variant_columns(runs: pd.DataFrame) -> list[str]:
 
     where = {f"{section}.{key}" for section, key in EXECUTION_FIELDS}
     spec = [*IDENTITY_SPEC_COLUMNS, *(c for c in runs.columns if "." in c)]
-    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique() > 1]
+    # An empty cell is a value here: a field unset in some runs (train.warmup_lr null) and set
+    # in others makes two variants.
+    spec = [c for c in spec if c in runs and c not in where and runs[c].nunique(dropna=False) > 1]
     if not spec:
         return []
     within = runs.groupby(["depth", "arch"])[spec].nunique(dropna=False).max()
@@ -57,12 +61,47 @@ def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
         column = column_of(key)
         if column not in runs:
             raise ResbenchError(f"where: {key}: no such column in the runs table")
-        keep &= runs[column].map(lambda v, want=value: _same_value(v, want)).to_numpy()
+        keep &= runs[column].map(lambda v, want=value: has_value(v, want)).to_numpy()
     return runs[keep]
 
 
+def has_value(value: Any, want: Any) -> bool:
+    """Whether a run's field, `value` (from its spec, or its runs.csv cell), is what a claim's
+    `where:` asks: `want`, or any value of a list. `null` asks for the field unset (an empty
+    cell). A field that holds lists (train.diagnostics) is asked for by its value, a list, or by
+    a list of such lists."""
+    value = _from_cell(value)
+    if isinstance(want, list) and not (
+        isinstance(value, list) and not any(isinstance(w, list) for w in want)
+    ):
+        return any(_same_value(value, w) for w in want)
+    return _same_value(value, want)
+
+
+def _from_cell(value: Any) -> Any:
+    """A runs.csv cell as the spec had it: an empty cell is None, a list is read back from the
+    JSON that the runs table writes for it."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _same_value(value: Any, want: Any) -> bool:
-    """A runs.csv cell against a value from a sweep file: True == 'True', 0.1 == '0.1'."""
+    """A field's value against one from a sweep file: True == 'True', 0.1 == '0.1'."""
+    if value is None or want is None:
+        return value is None and want is None
+    if isinstance(value, list) or isinstance(want, list):
+        return (
+            isinstance(value, list)
+            and isinstance(want, list)
+            and len(value) == len(want)
+            and all(_same_value(v, w) for v, w in zip(value, want, strict=True))
+        )
     if isinstance(want, bool) or isinstance(value, bool):
         return truthy(value) == truthy(want) and str(want).lower() in ("true", "false")
     try:

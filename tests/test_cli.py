@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,10 +120,14 @@ def test_missing_sweep_file_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_sweeps_lists_the_presets() -> None:
+    from resbench.sweep import preset_names
+
     result = run("sweeps")
     assert result.exit_code == 0
-    for name in ("quick", "ci", "mlp"):
-        assert name in result.output
+    # A row's first cell, not a word anywhere: "ci" is also in "cifar10-paper".
+    listed = re.findall(r"^ (\S+) ", result.output, flags=re.MULTILINE)
+    assert listed == ["preset", *preset_names()]
+    assert {"quick", "ci", "mlp"} <= set(listed)
 
 
 def test_help_does_not_import_torch() -> None:
@@ -140,19 +145,15 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_device_override_is_applied(tiny_sweep_file: Path, tmp_path: Path) -> None:
-    result = run(
-        "run",
-        str(tiny_sweep_file),
-        "--out",
-        str(tmp_path),
-        "--device",
-        "cpu",
-        "--executor",
-        "inline",
-    )
-    assert result.exit_code == 0
+    # The sweep asks for a GPU: only the flag brings its runs to the CPU (without it they fail
+    # where there is none, and run on the GPU where there is one).
+    tiny_sweep_file.write_text(TINY_SWEEP.replace("device: cpu", "device: cuda"))
+    args = [str(tiny_sweep_file), "--out", str(tmp_path), "--executor", "inline"]
+    result = run("run", *args, "--device", "cpu")
+    assert result.exit_code == 0, result.output
     runs = pd.read_csv(tmp_path / "tiny" / "runs.csv")
-    assert runs["device"].str.startswith("cpu").all()
+    assert set(runs["status"]) == {"ok"} and runs["device"].str.startswith("cpu").all()
+    assert set(runs["train.device"]) == {"cpu"}  # the spec as the records keep it
 
 
 def test_the_sweeps_executor_section_is_used_and_flags_override_it(

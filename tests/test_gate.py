@@ -12,9 +12,10 @@ from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench.baseline import FAMILY_ALPHA, compare_baseline, machine_note
-from resbench.check import Group, all_passed, evaluate_claims, worse
+from resbench.check import all_passed, evaluate_claims
 from resbench.claims import Degrades
 from resbench.cli import app
+from resbench.judging import Group, worse
 from resbench.stats import contrast_interval, one_sided, welch_interval
 from resbench.summary import summarize
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_SWEEP
+from conftest import TINY_SWEEP, checkout_env
 from typer.testing import CliRunner
 
 from resbench import peak, perf, train
@@ -72,6 +74,27 @@ def test_the_driver_measures_missing_peaks_before_runs_and_starts_nothing_when_c
 
     monkeypatch.setattr(peak.subprocess, "run", started)
     peak.prepare("cpu", 1, ["fp32"])
+
+
+def test_a_probe_that_runs_out_of_time_is_no_error(cache: Path) -> None:
+    # The probe process cannot even import torch in 10 ms: it is stopped, and runs probe later.
+    peak.prepare("cpu", 1, ["fp32"], timeout=0.01)
+    assert peak.known() == {}
+
+
+def test_peaks_written_by_processes_at_once_are_all_kept(cache: Path) -> None:
+    # Each process adds its own peaks one by one, as workers on one machine may at once: an
+    # unlocked read, change and write loses the peaks the other wrote in between.
+    code = (
+        "import sys\nfrom resbench import peak\n"
+        "for i in range(150):\n    peak.remember(f'{sys.argv[1]}-{i}', float(i))"
+    )
+    writers = [
+        subprocess.Popen([sys.executable, "-c", code, who], env=checkout_env()) for who in "ab"
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    kept = json.loads(peak.peak_path().read_text())
+    assert len(kept) == 2 * 150, f"{2 * 150 - len(kept)} peaks lost"
 
 
 def test_a_run_faster_than_the_cached_peak_raises_it(cache: Path) -> None:

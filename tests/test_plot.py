@@ -98,18 +98,27 @@ def test_plot_without_curves_csv_is_exit_2_before_drawing_anything(tmp_path: Pat
 def test_run_then_report_plot_and_check_on_a_real_tiny_sweep(
     tiny_sweep_file: Path, tmp_path: Path
 ) -> None:
-    # Real records, real curves.csv: the whole chain, with the results as their own baseline.
+    # Real records, real curves.csv: the whole chain. Four seeds, so that the baseline check
+    # has the numbers to see a change beyond the noise.
     run = ["run", str(tiny_sweep_file), "-o", str(tmp_path), "--executor", "inline"]
-    assert runner.invoke(app, run).exit_code == 0
+    assert runner.invoke(app, [*run, "-s", "grid.seed=[0, 1, 2, 3]"]).exit_code == 0
     results = tmp_path / "tiny"
     report = runner.invoke(app, ["report", str(results)])
-    assert report.exit_code == 0 and "8 runs: 8 ok" in report.output
+    assert report.exit_code == 0 and "16 runs: 16 ok" in report.output
     plot = runner.invoke(app, ["plot", str(results)])
     assert plot.exit_code == 0, plot.output
     assert png_size(results / "curves.png") == (1800, 675)
     check = runner.invoke(app, ["check", str(results), "--baseline", str(results)])
     assert check.exit_code == 0, check.output
     assert "check passed" in check.output
+    # Against a reference whose every run trained to a 0.5 lower error: a regression.
+    runs = pd.read_csv(results / "runs.csv")
+    better = tmp_path / "better"
+    better.mkdir()
+    runs.assign(train_error=runs["train_error"] - 0.5).to_csv(better / "runs.csv", index=False)
+    check = runner.invoke(app, ["check", str(results), "--baseline", str(better)])
+    assert check.exit_code == 1, check.output
+    assert "worse than the reference" in check.output and "check FAILED" in check.output
 
 
 def test_the_cli_module_imports_no_heavy_library() -> None:

@@ -33,6 +33,11 @@ def mismatched(n=8):
     labels = torch.zeros(n - 1, dtype=torch.long)  # one short
     return torch.zeros(n, 1, 14), labels, torch.zeros(2, 1, 14), torch.zeros(2, dtype=torch.long)
 
+def float_labels(n=48):
+    """load's data with its labels as floats, as a regression target would be."""
+    x_train, y_train, x_test, y_test = load(n)
+    return x_train, y_train.float(), x_test, y_test.float()
+
 not_callable = 3
 
 def counted(calls, n=48):
@@ -117,6 +122,13 @@ def test_data_with_mismatched_shapes_fails_its_runs_with_the_reason(own) -> None
     result = train_run(spec)
     assert result.status == "failed" and "do not match" in result.error
     assert "Traceback" in result.traceback
+
+
+def test_float_labels_fail_their_runs_with_the_reason_not_cast_to_integers(own) -> None:
+    (spec, _) = expand(load_sweep(own("float_labels", "{}")))
+    result = train_run(spec)
+    assert result.status == "failed", "float labels were taken as class indices"
+    assert result.error.endswith("train labels are torch.float32: give integer labels")
 
 
 def test_a_dataset_is_made_once_then_read_from_the_cache(own, tmp_path: Path) -> None:

@@ -125,6 +125,29 @@ def test_editing_the_family_makes_new_runs(own) -> None:
     assert before.model.version != after.model.version and before.run_id != after.run_id
 
 
+def _yaml_origin() -> str:
+    import yaml
+
+    return str(yaml.__file__)
+
+
+def test_code_beside_a_sweep_never_shadows_an_installed_module(
+    own, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's project has its own yaml.py: resbench and its workers must still get PyYAML,
+    # and the user's family must still import.
+    monkeypatch.setattr(sys, "path", list(sys.path))  # what loading adds is forgotten after
+    (own.folder / "yaml.py").write_text('"""A helper of the user\'s, not PyYAML."""\nMINE = 1\n')
+    narrow, _ = expand(load_sweep(own()))
+    assert train_run(narrow).status == "ok"  # the family beside the sweep imported
+    # A local worker starts as a fresh interpreter given this sys.path, and imports anew.
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as worker:
+        origin = worker.apply(_yaml_origin)
+    assert Path(origin).parent != own.folder, "the yaml.py beside the sweep shadowed PyYAML"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "says"),
     [

@@ -45,8 +45,11 @@ def test_a_sweep_on_declared_gpus_runs_each_run_on_its_gpu_share_in_a_fresh_proc
     assert at_once == 4
 
 
-def test_capacity_counts_fractions_as_ray_does() -> None:
-    assert 1 // 0.2 == 4.0  # the float arithmetic that lost a slot
+def test_capacity_counts_fractions_as_ray_does(fake_gpus: None) -> None:
+    # The cluster's 2 GPUs and 4 CPUs hold 10 runs of 0.2 GPU and 0.4 CPU each; in floats,
+    # 2 // 0.2 and 4 // 0.4 are both 9.0, and a slot would be lost.
+    pool = make_executor(ExecutorSection(name="ray", num_gpus=0.2, num_cpus=0.4), "cpu")
+    assert pool._capacity(ray, 0.2) == 10
     assert _fits(1, 0.2) == 5
     assert _fits(2, 0.5) == 4
     assert _fits(4, 1 / 3) == 12

@@ -142,11 +142,14 @@ def test_a_record_of_a_user_family_that_no_longer_imports_still_reads(tmp_path: 
     record = json.loads(source.read_text())
     record["spec"]["model"] |= {"family": "gone_module:build", "version": "source:abc", "arch":
                                 "dense"}  # fmt: skip
+    # and of a user dataset whose package is gone (an entry point's name, no module:callable)
+    record["spec"]["dataset"] = {"name": "gone_datasets", "options": {"n": 3}, "version": "1.0"}
     record["run_id"] = "0123456789ab"
     (results.runs_dir / "0123456789ab.json").write_text(json.dumps(record))
     read = read_record(results.runs_dir / "0123456789ab.json")
     assert read.result is not None, read.why
     assert read.result.spec.model.family == "gone_module:build"
+    assert read.result.spec.dataset.name == "gone_datasets"
     from resbench.models import registry
 
     assert "gone_module:build" not in registry.family_names()  # nothing was imported
@@ -158,10 +161,16 @@ def test_a_record_of_a_user_family_that_no_longer_imports_still_reads(tmp_path: 
 
 def test_report_says_when_the_tables_miss_records_written_since(tmp_path: Path) -> None:
     results = made(tmp_path)
+    later = next(results.runs_dir.glob("*.json"))
+    copy = results.runs_dir / "0123456789ab.json"
+    copy.write_text(later.read_text().replace(later.stem, copy.stem))
+    out = cli.invoke(app, ["report", str(results.path)])
+    assert "1 record written after the tables were made" in out.output
+    # File times say nothing: a clone gives every file a new one.
+    copy.unlink()
     import os
 
-    later = next(results.runs_dir.glob("*.json"))
-    stamp = results.runs_csv.stat().st_mtime + 10
-    os.utime(later, (stamp, stamp))
+    for path in results.runs_dir.glob("*.json"):
+        os.utime(path, (results.runs_csv.stat().st_mtime + 10,) * 2)
     out = cli.invoke(app, ["report", str(results.path)])
-    assert "1 record written after runs.csv" in out.output
+    assert "written after" not in out.output

@@ -174,11 +174,15 @@ def test_report_defaults_to_the_newest_results_but_never_the_reference(
 ) -> None:
     old = write_results(tmp_path / "results" / "old", make_runs(PAPER, sweep="old"), None)
     new = write_results(tmp_path / "results" / "new", make_runs(PAPER, sweep="new"), None)
-    ref = tmp_path / "results" / "reference" / "ref"
-    write_results(ref, make_runs(PAPER, sweep="ref"), None)
+    # Reference results, newer than both: a sweep's folder under results/reference/, and
+    # results/reference itself holding a runs.csv (as a copied results folder would).
+    nested = tmp_path / "results" / "reference" / "ref"
+    write_results(nested, make_runs(PAPER, sweep="ref"), None)
+    top = write_results(tmp_path / "results" / "reference", make_runs(PAPER, sweep="top"), None)
     os.utime(old / "runs.csv", (1e9, 1e9))
     os.utime(new / "runs.csv", (2e9, 2e9))
-    os.utime(ref / "runs.csv", (3e9, 3e9))
+    os.utime(nested / "runs.csv", (3e9, 3e9))
+    os.utime(top / "runs.csv", (4e9, 4e9))
     monkeypatch.chdir(tmp_path)
     result = report("-f", "markdown")
     assert result.exit_code == 0, result.output

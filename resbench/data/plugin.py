@@ -88,7 +88,7 @@ def _as_data(made: Any, where: str) -> Data:
         x_train, y_train, x_test, y_test = made
         labels = torch.cat([y_train.flatten(), y_test.flatten()])
         classes = int(labels.max()) + 1 if labels.numel() else 0
-        data = Data(x_train, y_train.long(), x_test, y_test.long(), num_classes=classes)
+        data = Data(x_train, _long(y_train), x_test, _long(y_test), num_classes=classes)
     else:
         raise DatasetError(
             f"{where} returned a {type(made).__name__}: return a resbench.data.Data or "
@@ -96,6 +96,12 @@ def _as_data(made: Any, where: str) -> Data:
         )
     _check(data, where)
     return data
+
+
+def _long(labels: Any) -> Any:
+    """Integer labels as int64, which the loss takes; float labels as they are, for `_check` to
+    refuse: cast, 0.7 would quietly become class 0."""
+    return labels if labels.is_floating_point() else labels.long()
 
 
 def _check(data: Data, where: str) -> None:

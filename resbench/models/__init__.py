@@ -2,7 +2,9 @@
 
 | module   | one job                                                                     |
 |----------|-----------------------------------------------------------------------------|
+| family   | what the registry holds: `Family`, `Arch`, `DepthRule`; no torch            |
 | registry | names, depth rules, valid combinations; no torch (sweeps validate against it) |
+| plugin   | a user family: the `Family` its builder declares; no torch                  |
 | layers   | the layer factory (`Parts`): weight layers, norms, activations, shortcuts   |
 | blocks   | `Block` (plain and residual: one line apart), each remedy's block, its paper |
 | nets     | the families mlp, conv1d and cifar, placing the arch's blocks; `build_model` |

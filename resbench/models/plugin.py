@@ -25,28 +25,18 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from resbench import plugins
-from resbench.models.registry import (
-    Arch,
-    DepthRule,
-    Family,
-    arch_names,
-    register_arch,
-    register_family,
-)
+from resbench.models.family import DepthRule, Family
 
 
-def register(name: str) -> Family:
-    """Import the builder `name` stands for, and register it as a family (PluginError if it
-    cannot be used): its archs, new ones too, become known to validation."""
+def declared_family(name: str) -> Family:
+    """The family that the builder `name` stands for declares, its module imported now
+    (PluginError if it cannot be used); the registry registers it (`registry.get_family`)."""
     path = plugins.import_path(name, plugins.FAMILIES)
     build = plugins.resolve(path)
     archs = tuple(str(a) for a in getattr(build, "archs", ("plain", "residual")))
     if not archs:
         raise plugins.PluginError(f"{path}.archs is empty: name the archs it builds")
-    for arch in archs:
-        if arch not in arch_names():
-            register_arch(Arch(arch))
-    family = Family(
+    return Family(
         name,
         path,
         {"basic": _depth_rule(build, path)},
@@ -55,8 +45,6 @@ def register(name: str) -> Family:
         user=True,
         options=_options(build, path),
     )
-    register_family(family)
-    return family
 
 
 def with_version(section: Any) -> Any:

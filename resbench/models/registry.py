@@ -1,4 +1,5 @@
-"""The registry of network families and archs: names, depth rules and what goes with what.
+"""The registry of network families and archs (`resbench.models.family`): names, depth rules
+and what goes with what.
 
 Plain data, without torch: the driver of a sweep validates every run against it and never
 imports torch. A family names its builder by import path (`module:function`), imported only
@@ -9,65 +10,9 @@ loaded is known to it; the built-in ones are registered at the end of this modul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
-
 from resbench import plugins
-
-
-@dataclass(frozen=True)
-class DepthRule:
-    """Which depths a family can build with one kind of block, and the rule in words."""
-
-    rule: str  # e.g. "6n+2 with n >= 1", for error messages
-    is_valid: Callable[[int], bool]
-    examples: tuple[int, ...]  # shown in errors; `resbench models` lists them by default
-
-
-def stages_rule(layers_per_block: int, examples: tuple[int, ...]) -> DepthRule:
-    """Stem, three stages of n blocks of `layers_per_block` weight layers, classifier."""
-    k = 3 * layers_per_block
-
-    def is_valid(depth: int) -> bool:
-        return depth >= k + 2 and (depth - 2) % k == 0
-
-    return DepthRule(f"{k}n+2 with n >= 1", is_valid, examples)
-
-
-@dataclass(frozen=True)
-class Family:
-    """A family of networks: its builder, how depth is counted, which archs it places."""
-
-    name: str
-    build: str  # "module:function", called (ModelConfig, input shape, classes) -> nn.Module
-    depths: Mapping[str, DepthRule]  # block kind -> its depth rule; the first is the default
-    input_shape: tuple[int, ...]  # one example of its natural data, for counting FLOPs
-    archs: tuple[str, ...] = ("plain", "residual")
-    user: bool = False  # user code (`resbench.models.plugin`): it initialises its own nets
-    options: tuple[str, ...] | None = ()  # the model.options it takes (None: any)
-
-    @property
-    def blocks(self) -> tuple[str, ...]:
-        return tuple(self.depths)
-
-    def builder(self) -> Callable[..., Any]:
-        """The builder function itself (imports its module: torch, for the built-in ones)."""
-        return plugins.resolve(self.build)
-
-
-@dataclass(frozen=True)
-class Arch:
-    """An architecture a family may place: what it can be combined with.
-
-    Its formula and paper are in the docstring of its block (`resbench.models.blocks`).
-    """
-
-    name: str
-    batch_norm: Literal["optional", "refused"] = "optional"
-    why_not_batch_norm: str = ""  # when refused: the reason, for the error
-    zero_init_residual: bool = False  # does model.zero_init_residual apply to it?
-
+from resbench.models import plugin
+from resbench.models.family import Arch, DepthRule, Family, stages_rule
 
 _FAMILIES: dict[str, Family] = {}
 _ARCHS: dict[str, Arch] = {}
@@ -96,9 +41,12 @@ def get_family(name: str) -> Family:
     """The family `name`, user code registered on first use; KeyError when there is none,
     PluginError when its user code cannot be used."""
     if name not in _FAMILIES and plugins.is_plugin(name, plugins.FAMILIES):
-        from resbench.models import plugin
-
-        return plugin.register(name)  # a worker meets the sweep's user family here
+        # A worker meets the sweep's user family here: its archs, new ones too, become known.
+        family = plugin.declared_family(name)
+        for arch in family.archs:
+            if arch not in _ARCHS:
+                register_arch(Arch(arch))
+        register_family(family)
     return _FAMILIES[name]
 
 
