@@ -18,7 +18,7 @@ from resbench.svg import Mark, Panel, Series
 if TYPE_CHECKING:
     import pandas as pd
 
-DEPTH_SIZE = (560, 330)  # pixels of the viewBox; the page scales them to its width
+DEPTH_SIZE = (440, 300)  # pixels of the viewBox; the page scales them to its width
 SMALL_SIZE = (330, 230)  # a panel of the curves and layers figures
 LOG_DEPTHS = 4.0  # a depth axis is logarithmic when its deepest net is this many times the first
 WORSE = "worse than a shallower net of the same arch, beyond the noise over seeds"
@@ -112,7 +112,9 @@ def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
             ok = arch_runs[arch_runs["status"] == "ok"]
             color = colors[arch]
             seeds = {
-                depth: ", ".join(f"seed {r.seed} {_value(getattr(r, metric))}" for r in g.itertuples())
+                depth: ", ".join(
+                    f"seed {r.seed} {_value(getattr(r, metric))}" for r in g.itertuples()
+                )
                 for depth, g in ok.sort_values("seed").groupby("depth")
             }
             mean_tips = [
@@ -148,8 +150,15 @@ def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
         if marked:
             legend.append(Legend(WORSE, "#000", style="worse"))
         shown = sorted(set(group["depth"]))
-        panel = Panel(series, "depth (layers)", label, x_log=log_depths(depths), y_log=None,
-                      x_ticks=shown, y_include=shared)  # fmt: skip
+        panel = Panel(
+            series,
+            "depth (layers)",
+            label,
+            x_log=log_depths(depths),
+            y_log=None,
+            x_ticks=shown,
+            y_include=shared,
+        )
         figures.append(
             Figure(
                 f"depth-{metric}-{i}",
@@ -165,7 +174,7 @@ def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
 
 def _problems(row: object) -> str:
     """'diverged 1/3': a summary row's runs that did not end ok."""
-    n = getattr(row, "n")
+    n = row.n
     return ", ".join(
         f"{k} {getattr(row, k)}/{n}" for k in ("diverged", "failed") if getattr(row, k, 0)
     )
@@ -207,11 +216,10 @@ def curve_figures(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error
                         f"seeds ({', '.join(f'{v:.3f}' for v in at.get_group(step)['value'])})"
                         for step, value in line.items()
                     ]
-                    color = colors[depth]
-                    marks.append(Mark("line", list(line.index), list(line.values), color,
-                                      width=width, tips=[f"{arch} · {depth} layers · {split}"]))  # fmt: skip
-                    marks.append(Mark("dots", list(line.index), list(line.values), color,
-                                      width=width + 0.6, tips=tips))  # fmt: skip
+                    xs, ys, color = list(line.index), list(line.values), colors[depth]
+                    name = f"{arch} · {depth} layers · {split}"
+                    marks.append(Mark("line", xs, ys, color, width=width, tips=[name]))
+                    marks.append(Mark("dots", xs, ys, color, width=width + 0.6, tips=tips))
                 series.append(Series(f"{depth}", marks, {"data-depth": str(depth)}))
             missing = _not_shown(arch_runs)
             panel_title = arch + (f" · not shown: {missing}" if missing else "")
@@ -270,11 +278,10 @@ def layer_figures(layers: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
                         for layer, value in line.items()
                     ]
                     dash = "" if when == "initialisation" else "5 3"
-                    color = colors[depth]
-                    marks.append(Mark("line", list(line.index), list(line.values), color,
-                                      dash=dash, tips=[f"{arch} · {depth} layers · {when}"]))  # fmt: skip
-                    marks.append(Mark("dots", list(line.index), list(line.values), color,
-                                      width=1.6, tips=tips))  # fmt: skip
+                    xs, ys, color = list(line.index), list(line.values), colors[depth]
+                    name = f"{arch} · {depth} layers · {when}"
+                    marks.append(Mark("line", xs, ys, color, dash=dash, tips=[name]))
+                    marks.append(Mark("dots", xs, ys, color, width=1.6, tips=tips))
                 if marks:
                     series.append(Series(f"{depth}", marks, {"data-depth": str(depth)}))
             if series:

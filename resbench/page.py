@@ -106,6 +106,7 @@ def header(
     data: dict[str, Any], notes: list[str], source: str, outcomes: list[Outcome] | None
 ) -> str:
     """What the sweep is, how its runs ended, the verdict in one line, what the tables lack."""
+    from resbench.check import all_passed
     from resbench.render import check_summary, header_line, status_line
 
     sweep = escape(data["header"].get("sweep", ""))
@@ -116,7 +117,7 @@ def header(
     ]
     if outcomes:
         summary = check_summary(outcomes)
-        css = "pass" if summary.startswith("check passed") else "fail"
+        css = "pass" if all_passed(outcomes) else "fail"
         out.append(f'<p class="verdict-line {css}"><a href="#claims">{escape(summary)}</a></p>')
     out.append(f'<p class="source"><code>{escape(source)}</code></p>')
     out += [f'<p class="note">{escape(n)}</p>' for n in notes]
@@ -135,12 +136,13 @@ def arch_controls(archs: list[str]) -> str:
     )
     return (
         '<nav class="controls" hidden><span>archs shown:</span>'
-        f"{boxes}<span class=\"hint\">hover a point for its value and seeds</span></nav>"
+        f'{boxes}<span class="hint">hover a point for its value and seeds</span></nav>'
     )
 
 
 def claims_section(outcomes: list[Outcome] | None) -> str | None:
     """The verdicts of the sweep's claims (and of any baseline), with their numbers."""
+    from resbench.check import all_passed
     from resbench.render import check_summary, outcome_detail
 
     if not outcomes:
@@ -155,7 +157,7 @@ def claims_section(outcomes: list[Outcome] | None) -> str | None:
             f'<td class="numbers">{detail}</td></tr>'
         )
     summary = check_summary(outcomes)
-    css = "pass" if summary.startswith("check passed") else "fail"
+    css = "pass" if all_passed(outcomes) else "fail"
     baseline = any(o.kind == "baseline" for o in outcomes)
     return _section(
         "claims",
@@ -170,7 +172,11 @@ def claims_section(outcomes: list[Outcome] | None) -> str | None:
 def depth_section(runs: pd.DataFrame, metrics: list[str]) -> str:
     """The metric against depth, a figure per variant, for each metric of the report."""
     figures = [f for m in metrics for f in depth_figures(runs, m)]
-    switch = _switch("depth", "metric", [(m, m.replace("_", " ")) for m in metrics]) if len(metrics) > 1 else ""
+    switch = (
+        _switch("depth", "metric", [(m, m.replace("_", " ")) for m in metrics])
+        if len(metrics) > 1
+        else ""
+    )
     intro = (
         "<p>Per arch: the mean over the seeds that ended ok (line), their min–max (band), "
         "each seed (dot); ▲ where a net is worse than a shallower one of its arch beyond the "
@@ -179,7 +185,9 @@ def depth_section(runs: pd.DataFrame, metrics: list[str]) -> str:
     return _section(
         "depth",
         "By depth",
-        intro + switch + _switch("depth", "y", LINEAR_LOG, "y axis") + _row(figures),
+        intro
+        + f'<div class="switches">{switch}{_switch("depth", "y", LINEAR_LOG, "y axis")}</div>'
+        + _row(figures),
     )
 
 
@@ -254,8 +262,17 @@ def problems_section(runs: pd.DataFrame) -> str | None:
     rows = []
     for _, r in bad.sort_values(["arch", "depth", "seed"]).iterrows():
         variant = variant_title({c: r[c] for c in variants})
-        rows.append([r["run_id"], r["arch"], str(r["depth"]), str(r["seed"]), variant,
-                     r["status"], _error_line(r)])  # fmt: skip
+        rows.append(
+            [
+                r["run_id"],
+                r["arch"],
+                str(r["depth"]),
+                str(r["seed"]),
+                variant,
+                r["status"],
+                _error_line(r),
+            ]
+        )
     head = ["run", "arch", "depth", "seed", "variant", "status", "error"]
     if not variants:
         head.remove("variant")
@@ -271,10 +288,10 @@ def _error_line(run: pd.Series) -> str:
     error = run.get("error")
     if isinstance(error, str) and error.strip():
         return error.strip().splitlines()[-1]
-    if run["status"] == "diverged":
+    if run["status"] == "diverged":  # found at a curve point, or by the final evaluation
         steps = run.get("steps")
-        after = f" after {int(steps)} steps" if _number(steps) else ""
-        return f"the training loss became non-finite{after}"
+        by = f" by step {int(steps)}" if _number(steps) else ""
+        return f"the training loss was not finite{by}"
     return ""
 
 
@@ -336,7 +353,9 @@ def figure_html(figure: Figure) -> str:
     panels = []
     for p in figure.panels:
         title = f"<h4>{escape(p.title)}</h4>" if p.title else ""
-        panels.append(f"<div class=\"panel\"{_attrs(p.attrs)}>{title}{panel_svg(p.panel, width, height)}</div>")
+        panels.append(
+            f'<div class="panel"{_attrs(p.attrs)}>{title}{panel_svg(p.panel, width, height)}</div>'
+        )
     caption = f"<figcaption>{escape(figure.caption)}</figcaption>" if figure.caption else ""
     return (
         f'<figure class="chart" id="{escape(figure.key)}"{_attrs(figure.attrs)}>{caption}'
@@ -378,7 +397,11 @@ def _table(
     attrs["class"] = " ".join(c for c in (attrs.get("class", ""), css) if c)
     table = f"<table{_attrs(attrs)}><thead><tr>{thead}</tr></thead><tbody>{body}</tbody></table>"
     # A caption above, as wide as it needs: a <caption> would wrap to the table's width.
-    return f'<div class="table"><p class="caption">{escape(caption)}</p>{table}</div>' if caption else table
+    return (
+        f'<div class="table"><p class="caption">{escape(caption)}</p>{table}</div>'
+        if caption
+        else table
+    )
 
 
 def _switch(section: str, name: str, options: list[tuple[str, str]], label: str = "") -> str:
@@ -393,9 +416,7 @@ def _switch(section: str, name: str, options: list[tuple[str, str]], label: str 
 
 
 def _section(key: str, title: str, body: str) -> str:
-    return (
-        f'<section id="{key}"><h2>{escape(title)}</h2>{body}</section>\n'
-    )
+    return f'<section id="{key}"><h2>{escape(title)}</h2>{body}</section>\n'
 
 
 def _attrs(attrs: dict[str, str]) -> str:
@@ -407,4 +428,3 @@ def _number(value: Any) -> bool:
         return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
-

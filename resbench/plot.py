@@ -135,7 +135,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             ax.plot([], [], "^", color="black", mfc="none", ms=12, label=label)
         small = "small" if len(variants) == 1 else "x-small"
         where: dict[str, Any] = {"loc": "best"}
-        if len(archs := arch_order(group["arch"])) > LEGEND_INSIDE:  # below: it would hide lines
+        if len(arch_order(group["arch"])) > LEGEND_INSIDE:  # below: it would hide lines
             where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.14), "ncols": 2}
         ax.legend(title="mean over ok seeds; band: min–max", fontsize=small, **where)
         if title:

@@ -87,7 +87,9 @@ def panel_svg(panel: Panel, width: int, height: int) -> str:
     ys = (panel.y_log,) if panel.y_log is not None else (False, True)
     groups = [_plot(panel, width, height, y_log) for y_log in ys]
     if len(groups) == 2:
-        groups = [f'<g data-y="{s}">{g}</g>' for s, g in zip(("linear", "log"), groups, strict=True)]
+        groups = [
+            f'<g data-y="{s}">{g}</g>' for s, g in zip(("linear", "log"), groups, strict=True)
+        ]
     return (
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" class="plot">{"".join(groups)}</svg>'
@@ -115,6 +117,8 @@ def _range(values: list[float], log: bool, floor: float | None) -> tuple[float, 
         return (1.0, 10.0) if log else (0.0, 1.0)
     low, high = min(shown), max(shown)
     if log:
+        if math.log10(high / low) >= 1.5:  # out to the powers of ten, which the ticks label
+            return 10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high))
         pad = max(math.log10(high / low) * 0.05, 0.02)
         return low / 10**pad, high * 10**pad
     pad = (high - low) * 0.05 or abs(high) * 0.05 or 0.5
@@ -143,11 +147,18 @@ def _axes(panel: Panel, x: Axis, y: Axis, width: int, height: int) -> str:
         out.append(f'text-anchor="end">{tick_label(value)}</text>')
     label_y = height - 4
     out.append(f'<text class="label" x="{_f((left + x.end) / 2)}" y="{label_y}" ')
-    out.append(f'text-anchor="middle">{escape(panel.x_label)}{" (log)" if x.log else ""}</text>')
+    out.append(f'text-anchor="middle">{escape(_label(panel.x_label, x.log))}</text>')
     middle = _f((top + y.start) / 2)
     out.append(f'<text class="label" transform="translate(11 {middle}) rotate(-90)" ')
-    out.append(f'text-anchor="middle">{escape(panel.y_label)}{" (log)" if y.log else ""}</text>')
+    out.append(f'text-anchor="middle">{escape(_label(panel.y_label, y.log))}</text>')
     return "".join(out)
+
+
+def _label(text: str, log: bool) -> str:
+    """'depth (layers, log scale)', 'gradient norm (log scale)'."""
+    if not log:
+        return text
+    return text[:-1] + ", log scale)" if text.endswith(")") else text + " (log scale)"
 
 
 def _mark(mark: Mark, x: Axis, y: Axis) -> str:
@@ -160,7 +171,9 @@ def _mark(mark: Mark, x: Axis, y: Axis) -> str:
             return ""
         dash = f' stroke-dasharray="{mark.dash}"' if mark.dash else ""
         tip = _title(mark.tips[0]) if mark.tips else ""
-        return f'<path class="line" d="{d}" {style} stroke-width="{mark.width:g}"{dash}>{tip}</path>'
+        return (
+            f'<path class="line" d="{d}" {style} stroke-width="{mark.width:g}"{dash}>{tip}</path>'
+        )
     if mark.kind == "band":
         upper = [(a, b) for a, b in zip(mark.x, mark.y2, strict=True) if x.shows(a)]
         lower = [(a, b) for a, b in zip(mark.x, mark.y, strict=True) if x.shows(a)]

@@ -55,7 +55,8 @@ def export_tensorboard(runs: pd.DataFrame, curves: pd.DataFrame | None, out: str
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise ResbenchError(
-            'the tensorboard export needs the tensorboard package: pip install "resbench[tensorboard]"'
+            "the tensorboard export needs the tensorboard package: "
+            'pip install "resbench[tensorboard]"'
         ) from None
     if runs.empty:
         raise ResbenchError("nothing to export: the runs table is empty")
@@ -65,11 +66,7 @@ def export_tensorboard(runs: pd.DataFrame, curves: pd.DataFrame | None, out: str
     every = [hyperparameters(run, columns) for _, run in runs.iterrows()]
     params = [summary_v2.HParam(name, _domain(summary_v2, every, name)) for name in _names(every)]
     for (_, run), values in zip(runs.iterrows(), every, strict=True):
-        final = {
-            f"final/{m}": float(run[m])
-            for m in FINAL_METRICS
-            if m in run and _finite(run[m])
-        }
+        final = {f"final/{m}": float(run[m]) for m in FINAL_METRICS if m in run and _finite(run[m])}
         with SummaryWriter(log_dir=str(out / run_name(run))) as writer:
             points = by_run.get(run["run_id"])
             if points is not None:

@@ -180,7 +180,9 @@ def test_a_point_says_its_value_and_seeds_on_hover(
         any(abs(v - float(value)) < 5e-4 for v in at[at["seed"] == int(seed)]["train_error"])
         for seed, value in seeds.items()
     )
-    assert any(abs(at.groupby(variant_columns(runs) or ["arch"])["train_error"].mean() - mean) < 5e-4)
+    assert any(
+        abs(at.groupby(variant_columns(runs) or ["arch"])["train_error"].mean() - mean) < 5e-4
+    )
 
 
 def test_the_log_switch_redraws_the_y_axis(browser: Browser, page: tuple[Path, Path]) -> None:

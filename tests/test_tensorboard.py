@@ -32,7 +32,9 @@ def test_export_round_trips_every_runs_curves_and_spec(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     found = Results(CI)
     runs, curves = found.runs, found.curves
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(run_name(r) for _, r in runs.iterrows())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        run_name(r) for _, r in runs.iterrows()
+    )
     for _, run in runs.iterrows():
         events = read_back(tmp_path / run_name(run))
         mine = curves[curves["run_id"] == run["run_id"]]
