@@ -217,8 +217,8 @@ def test_report_html_with_no_results_named_writes_the_newest_page(
     browser: Browser, tiny_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As after `resbench run quick`: `resbench report --format html` pages the newest results.
-    monkeypatch.chdir(tiny_results.parent.parent)
-    (Path("results")).mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    Path("results").mkdir()
     made = runner.invoke(app, ["report", "--format", "html"], catch_exceptions=False)
     assert made.exit_code == 2  # no results/ here yet: said in one line
     Path("results/tiny").symlink_to(tiny_results)
