@@ -24,6 +24,7 @@ CURVES_SIZE = (12.0, 4.5)  # two archs: 1800 x 675
 LAYERS_ROW_SIZE = (12.0, 3.6)  # per variant (family, batch norm, ...), two archs: 1800 x 540
 LAYERS_TITLE_HEIGHT = 0.4  # inches above the rows for the sweep's header line
 ARCH_PANEL_WIDTH = 3.5  # inches per arch beyond two, in the curves and layers figures
+LEGEND_INSIDE = 4  # archs whose legend fits inside a depth panel; beyond, it goes below
 ARCH_COLORS = {"plain": "tab:red", "residual": "tab:blue"}
 OTHER_COLORS = ("tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
                 "tab:cyan", "tab:gray")  # fmt: skip
@@ -43,6 +44,36 @@ def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     from resbench.variants import by_variant, variant_columns
 
     return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
+
+
+def _depth_axis(ax: Any, depths: list[int], ticks: list[int]) -> None:
+    """Depth on x, ticked at the depths run; logarithmic where the deepest net is more than
+    LOG_DEPTHS times the shallowest (8, 20, 110 on a linear axis squeeze the shallow end)."""
+    from matplotlib.ticker import NullLocator
+
+    from resbench.charts import log_depths
+
+    if log_depths(depths):
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("depth (layers, log scale)")
+    else:
+        ax.set_xlabel("depth (layers)")
+    ax.set_xticks(ticks, [str(d) for d in ticks])
+
+
+def _rows(fig: Any, variants: list[tuple[str, pd.DataFrame]], archs: int, **share: Any) -> Any:
+    """A row of `archs` panels per variant, the variant said once above its row (a panel's
+    title names only its arch): the axes, as a (variants, archs) array."""
+    import numpy as np
+
+    rows = fig.subfigures(len(variants), 1, squeeze=False)[:, 0]
+    axes = []
+    for row, (title, _) in zip(rows, variants, strict=True):
+        if title:
+            row.suptitle(title, fontsize="medium", fontweight="bold")
+        axes.append(row.subplots(1, archs, squeeze=False, **share)[0])
+    return np.array(axes)
 
 
 def _depth_color(j: int, depths: int) -> Any:
@@ -97,14 +128,16 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             worse = s[s["worse"]]  # the report's ▲, the same decision (resbench.judging.worse)
             ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12)
             marked = marked or bool(len(worse))
-        ax.set_xticks(sorted(set(summary["depth"])))
-        ax.set_xlabel("depth (layers)")
+        _depth_axis(ax, sorted(set(runs["depth"])), sorted(set(summary["depth"])))
         ax.grid(alpha=0.3)
         if marked:  # one legend entry for the markers
             label = "worse than a shallower net, beyond noise"
             ax.plot([], [], "^", color="black", mfc="none", ms=12, label=label)
         small = "small" if len(variants) == 1 else "x-small"
-        ax.legend(loc="best", title="mean over ok seeds; band: min–max", fontsize=small)
+        where: dict[str, Any] = {"loc": "best"}
+        if len(arch_order(group["arch"])) > LEGEND_INSIDE:  # below: it would hide lines
+            where = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.14), "ncols": 2}
+        ax.legend(title="mean over ok seeds; band: min–max", fontsize=small, **where)
         if title:
             ax.set_title(title, fontsize="medium")
     axes[0].set_ylim(bottom=0)  # shared: once all panels are drawn, so none is cut off
@@ -134,12 +167,12 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     width, height = CURVES_SIZE
     size = (_width(len(archs), width), height * len(variants))
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(variants), len(archs), sharey=True, squeeze=False)
+    axes = _rows(fig, variants, len(archs), sharey=True)
     widths = [
         Line2D([], [], color="gray", lw=0.9, label="train (thin)"),
         Line2D([], [], color="gray", lw=2.2, label="test (bold)"),
     ]
-    for row, (title, group) in zip(axes, variants, strict=True):
+    for row, (_, group) in zip(axes, variants, strict=True):
         chosen = ok[ok["run_id"].isin(group["run_id"])]
         for ax, arch in zip(row, archs, strict=True):
             if not (group["arch"] == arch).any():
@@ -155,7 +188,7 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                     line = seeds[seeds["split"] == split].groupby("step")["value"].mean()
                     test_label = label if split == "test" and len(at) else None  # one per depth
                     ax.plot(line.index, line.values, color=color, lw=lw, label=test_label)
-            ax.set_title(" · ".join(t for t in (arch, title) if t))
+            ax.set_title(arch)
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
             handles, _ = ax.get_legend_handles_labels()
@@ -205,13 +238,13 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     width, row_height = LAYERS_ROW_SIZE
     height = row_height * len(groups) + LAYERS_TITLE_HEIGHT
     fig = Figure(figsize=(_width(len(archs), width), height), dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(groups), len(archs), sharey="row", squeeze=False)
+    titles = [variant_title(dict(zip(variants, k, strict=True))) for k, _ in groups]
+    axes = _rows(fig, [(t, runs) for t in titles], len(archs), sharey=True)
     styles = [
         Line2D([], [], color="gray", ls="-", label="initialisation"),
         Line2D([], [], color="gray", ls="--", label="end"),
     ]
-    for row, (key, group) in zip(axes, groups, strict=True):
-        title = variant_title(dict(zip(variants, key, strict=True)))  # keys of a list: tuples
+    for row, (_, group) in zip(axes, groups, strict=True):
         group = group.droplevel(variants) if variants else group
         for ax, arch in zip(row, archs, strict=True):
             if arch not in group.index.get_level_values("arch"):
@@ -226,7 +259,7 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                     label = str(depth) if when == "init" else None  # one legend entry per depth
                     ax.plot(line.index, line.values, style, color=color, lw=1.5, label=label)
             ax.set_yscale("log")
-            ax.set_title(" · ".join(t for t in (arch, title) if t))
+            ax.set_title(arch)
             ax.set_xlabel("weight layer (0 = input)")
             ax.grid(alpha=0.3, which="both")
             handles, _ = ax.get_legend_handles_labels()

@@ -162,6 +162,12 @@ def _tables(
     return out
 
 
+def summary_rows(summary: pd.DataFrame) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
+    """Per variant: (its values, the header, the rows) as the markdown report has them, a cell
+    on one line, the runs that did not end ok after ' · ' (the HTML page's tables)."""
+    return _tables(summary, markdown=True)
+
+
 def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[RenderableType]:
     """Per variant: each arch's mean ± std (n) of `metric` at each depth (and residual −
     plain); the last table carries the legend."""

@@ -449,6 +449,40 @@ class Results:
             DEFAULT_TOLERANCE if tolerance is None else tolerance,
         )
 
+    def html(
+        self,
+        out: str | Path | None = None,
+        metrics: Iterable[str] | None = None,
+        baseline: Results | str | Path | None = None,
+        tolerance: float | None = None,
+        outcomes: list[Outcome] | None = None,
+        notes: Iterable[str] = (),
+    ) -> Path:
+        """One self-contained HTML page of everything here (default report.html beside
+        runs.csv): figures, tables, the claims' verdicts (`outcomes`, or judged now, with
+        `baseline` when given), the runs that went wrong, and where they were made; `notes`,
+        lines to show at the top besides what the tables lack."""
+        from resbench.baseline import machine_note
+        from resbench.page import write_page
+
+        notes = [*self.table_notes(), *notes]
+        if outcomes is None and (self.claims or baseline is not None):
+            if baseline is not None and not isinstance(baseline, Results):
+                baseline = Results.open(baseline, role="baseline")
+            outcomes = self.check(baseline, tolerance)
+            if baseline is not None and (machine := machine_note(self.runs, baseline.runs)):
+                notes.append(machine)
+        path = out or self.runs_csv.with_name("report.html")
+        return write_page(self, path, metrics, outcomes, notes)
+
+    def tensorboard(self, out: str | Path) -> Path:
+        """TensorBoard event files under `out`: a run each, its curves as scalars and its spec
+        as hyper-parameters (needs the tensorboard package)."""
+        from resbench.tensorboard import export_tensorboard
+
+        curves_csv = self.runs_csv.with_name("curves.csv")
+        return export_tensorboard(self.runs, self.curves if curves_csv.is_file() else None, out)
+
     def plot_depth(self, out: str | Path | None = None, metric: str = "train_error") -> Path:
         """The final metric against depth, a line per arch, a panel per variant (PNG)."""
         from resbench.plot import plot_depth

@@ -150,3 +150,10 @@ def test_scale_benchmark_times_each_executor_against_the_ideal() -> None:
     assert (r["executor"], r["slots"], r["recorded"]) == ("local", usable_cores(), 6)
     assert r["wall_s"] > r["ideal_s"] > 0 and r["start_s"] > 0
     assert r["overhead"] == pytest.approx((r["wall_s"] - r["ideal_s"]) / r["ideal_s"], rel=0.01)
+
+
+def test_page_benchmark_measures_both_ways_of_drawing_the_figures() -> None:
+    (row,) = json_lines("page.py", "results/reference/ci", "--repeats", "1")
+    assert row["svg_page_bytes"] > row["svg_figure_bytes"] > 0
+    assert row["png_page_bytes"] > row["png_figure_bytes"] > 0
+    assert row["svg_cpu_s"] > 0 and row["png_cpu_s"] > 0

@@ -12,6 +12,7 @@ for command in (
     results.report,
     results.plot,
     results.check,
+    results.export,
     sweeps.sweeps,
     sweeps.schema,
     sweeps.init,

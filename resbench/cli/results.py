@@ -17,6 +17,7 @@ class ReportFormat(str, Enum):
     markdown = "markdown"
     csv = "csv"
     json = "json"
+    html = "html"
 
 
 class CheckFormat(str, Enum):
@@ -45,8 +46,22 @@ def report(
     ] = None,
     fmt: Annotated[
         ReportFormat,
-        typer.Option("--format", "-f", help="markdown suits a PR comment or $GITHUB_STEP_SUMMARY."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="markdown suits a PR comment or $GITHUB_STEP_SUMMARY; html writes one "
+            "self-contained page (figures, tables, claims, provenance) to a file.",
+        ),
     ] = ReportFormat.table,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--output",
+            "-o",
+            help="With --format html: the page's file (default report.html beside runs.csv).",
+            show_default=False,
+        ),
+    ] = None,
     layers: Annotated[
         bool,
         typer.Option(
@@ -75,7 +90,12 @@ def report(
         resbench report --format markdown >> "$GITHUB_STEP_SUMMARY"
 
         resbench run gradients && resbench report --layers
+
+        resbench report results/remedies --format html -o remedies.html
     """
+    if fmt is ReportFormat.html or output is not None:
+        _report_html(results, metric, fmt, output, layers)
+        return
     if layers:
         _report_layers(results, fmt)
         return
@@ -122,6 +142,28 @@ def report(
                 for table in summary_tables(summary, m):
                     console.print(table)
             console.print(status_line(data["status"]), highlight=False)
+
+
+def _report_html(
+    results: list[Path] | None,
+    metrics: list[str] | None,
+    fmt: ReportFormat,
+    output: Path | None,
+    layers: bool,
+) -> None:
+    """`report --format html`: a page per results directory (its gradient figure included)."""
+    from resbench import ResbenchError
+    from resbench.results import Results
+
+    with user_errors():
+        if fmt is not ReportFormat.html:
+            raise ResbenchError("--output: only for --format html (the others print)")
+        if layers:
+            raise ResbenchError("--layers: the html page draws the gradient norms by itself")
+        if output is not None and len(results or [None]) > 1:
+            raise ResbenchError("--output: one file for one results directory; name one")
+        for ref in results or [None]:
+            typer.echo(f"wrote {Results.open(ref).html(output, metrics)}")
 
 
 def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
@@ -243,6 +285,15 @@ def check(
     fmt: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="markdown suits $GITHUB_STEP_SUMMARY.")
     ] = CheckFormat.table,
+    html: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--html",
+            help="Also write the page of what was judged (figures, tables, these verdicts) "
+            "to this file, e.g. a CI artifact.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check the sweep's `expect:` claims (from the sweep.yaml beside runs.csv) over its seeds,
     and with --baseline, regression against reference results.
@@ -265,6 +316,8 @@ def check(
         resbench check results/ci --baseline results/reference/ci --tolerance 0.05
 
         resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
+
+        resbench check results/ci --baseline results/reference/ci --html ci-report.html
     """
     from resbench.baseline import machine_note
     from resbench.check import all_passed
@@ -277,8 +330,10 @@ def check(
         reference = Results.open(baseline, role="baseline") if baseline is not None else None
         outcomes = found.check(reference, tolerance)
         notes = [*found.table_notes(), *code_notes(found.runs)]
-        if reference is not None and (machine := machine_note(found.runs, reference.runs)):
-            notes.append(machine)
+        machine = machine_note(found.runs, reference.runs) if reference is not None else None
+        notes += [machine] if machine else []
+        if html is not None:  # the page says the rest itself
+            page = found.html(html, outcomes=outcomes, notes=[machine] if machine else [])
     if fmt is CheckFormat.markdown:
         typer.echo(
             check_markdown(outcomes, str(found.runs_csv)) + "".join(f"\n{n}\n" for n in notes)
@@ -292,5 +347,39 @@ def check(
         for note in notes:
             console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)  # one line each
         console.print(check_summary(outcomes))
+    if html is not None:
+        typer.echo(f"wrote {page}", err=fmt is CheckFormat.markdown)  # stdout: the markdown
     if not all_passed(outcomes):
         raise typer.Exit(1)
+
+
+def export(
+    results: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(help=RESULTS_HELP, show_default=False),
+    ] = None,
+    tensorboard: Annotated[
+        Path,
+        typer.Option(
+            "--tensorboard",
+            help="Write TensorBoard event files here: a run each, its curves as scalars, its "
+            'spec as hyper-parameters (needs pip install "resbench[tensorboard]").',
+            show_default=False,
+        ),
+    ] = ...,  # type: ignore[assignment]
+) -> None:
+    """Export a sweep's results to another tool's format: TensorBoard's event files.
+
+    Each run is a TensorBoard run named arch-depth-seedN-RUNID, with error/train, error/test,
+    loss/train and loss/test against step, and its spec fields as hyper-parameters (the HParams
+    view) with the final train and test error and loss as their metrics.
+
+    Examples:
+
+        resbench export results/quick --tensorboard tb/ && tensorboard --logdir tb/
+    """
+    from resbench.results import Results
+
+    with user_errors():
+        found = Results.open(results)
+        typer.echo(f"wrote {len(found.runs)} runs to {found.tensorboard(tensorboard)}")
