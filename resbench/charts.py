@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from resbench import figure_style
+from resbench.figure_style import arch_colors, depth_color, log_depths, not_shown
 from resbench.svg import Mark, Panel, Series
 
 if TYPE_CHECKING:
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
 DEPTH_SIZE = (440, 300)  # pixels of the viewBox; the page scales them to its width
 SMALL_SIZE = (330, 230)  # a panel of the curves and layers figures
-LOG_DEPTHS = 4.0  # a depth axis is logarithmic when its deepest net is this many times the first
 WORSE = "worse than a shallower net of the same arch, beyond the noise over seeds"
 WORSE_TIP = f"▲ {WORSE}"
 
@@ -58,8 +59,6 @@ def arch_hex(archs: list[str]) -> dict[str, str]:
     """The PNGs' colour of each arch, as CSS hex."""
     from matplotlib.colors import to_hex
 
-    from resbench.plot import arch_colors
-
     return {a: to_hex(c) for a, c in arch_colors(archs).items()}
 
 
@@ -67,22 +66,7 @@ def depth_hex(depths: list[int]) -> dict[int, str]:
     """The PNGs' colour of each depth (viridis), as CSS hex."""
     from matplotlib.colors import to_hex
 
-    from resbench.plot import _depth_color
-
-    return {d: to_hex(_depth_color(j, len(depths))) for j, d in enumerate(depths)}
-
-
-def log_depths(depths: list[int]) -> bool:
-    """Whether a depth axis should be logarithmic: 8, 20 and 110 layers on a linear one squeeze
-    the shallow nets together."""
-    return bool(depths) and max(depths) / max(min(depths), 1) > LOG_DEPTHS
-
-
-def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    from resbench.render import variant_title
-    from resbench.variants import by_variant, variant_columns
-
-    return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
+    return {d: to_hex(depth_color(j, len(depths))) for j, d in enumerate(depths)}
 
 
 def _value(v: float) -> str:
@@ -94,7 +78,6 @@ def _value(v: float) -> str:
 
 def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
     """Per variant: `metric` against depth, a series per arch."""
-    from resbench.plot import _not_shown
     from resbench.summary import arch_order, summarize
 
     colors = arch_hex(arch_order(runs["arch"]))
@@ -103,7 +86,7 @@ def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
     ok_values = runs.loc[runs["status"] == "ok", metric].dropna()
     shared = [ok_values.min(), ok_values.max()] if len(ok_values) else []
     figures = []
-    for i, (title, group) in enumerate(_variants(runs)):
+    for i, (title, group) in enumerate(figure_style.variants(runs)):
         summary = summarize(group, metric)
         series, legend, marked = [], [], False
         for arch in arch_order(group["arch"]):
@@ -144,7 +127,7 @@ def depth_figures(runs: pd.DataFrame, metric: str) -> list[Figure]:
             marked = marked or bool(len(worse))
             series.append(Series(arch, marks, {"data-arch": arch}))
             text = f"{arch}, {arch_runs.groupby('depth').size().max()} seeds"
-            if missing := _not_shown(arch_runs):
+            if missing := not_shown(arch_runs):
                 text += f"; not shown: {missing}"
             legend.append(Legend(text, color, attrs={"data-arch": arch}))
         if marked:
@@ -186,7 +169,6 @@ def _problems(row: object) -> str:
 def curve_figures(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error") -> list[Figure]:
     """Per variant: `metric` (train: running, thin; test: bold) against step, a panel per arch
     and a series per depth; each line the mean over the ok seeds."""
-    from resbench.plot import _not_shown
     from resbench.summary import arch_order
 
     status = runs.set_index("run_id")["status"]
@@ -195,7 +177,7 @@ def curve_figures(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error
     depths = sorted(set(runs["depth"]))
     colors = depth_hex(depths)
     figures = []
-    for i, (title, group) in enumerate(_variants(runs)):
+    for i, (title, group) in enumerate(figure_style.variants(runs)):
         chosen = points[points["run_id"].isin(group["run_id"])]
         panels = []
         for arch in arch_order(group["arch"]):
@@ -221,7 +203,7 @@ def curve_figures(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error
                     marks.append(Mark("line", xs, ys, color, width=width, tips=[name]))
                     marks.append(Mark("dots", xs, ys, color, width=width + 0.6, tips=tips))
                 series.append(Series(f"{depth}", marks, {"data-depth": str(depth)}))
-            missing = _not_shown(arch_runs)
+            missing = not_shown(arch_runs)
             panel_title = arch + (f" · not shown: {missing}" if missing else "")
             panel = Panel(series, "step", metric, y_log=None)
             panels.append(ChartPanel(panel_title, panel, {"data-arch": arch}))
@@ -254,7 +236,7 @@ def layer_figures(layers: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
     depths = sorted(set(runs["depth"]))
     colors = depth_hex(depths)
     figures = []
-    for i, (title, group) in enumerate(_variants(runs)):
+    for i, (title, group) in enumerate(figure_style.variants(runs)):
         mine = grads[grads["run_id"].isin(group["run_id"])]
         at = {
             "initialisation": mine[mine["step"] == 0],

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resbench import ResbenchError
+from resbench import ResbenchError, figure_style
+from resbench.figure_style import arch_colors, depth_color, log_depths, not_shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,33 +26,12 @@ LAYERS_ROW_SIZE = (12.0, 3.6)  # per variant (family, batch norm, ...), two arch
 LAYERS_TITLE_HEIGHT = 0.4  # inches above the rows for the sweep's header line
 ARCH_PANEL_WIDTH = 3.5  # inches per arch beyond two, in the curves and layers figures
 LEGEND_INSIDE = 4  # archs whose legend fits inside a depth panel; beyond, it goes below
-ARCH_COLORS = {"plain": "tab:red", "residual": "tab:blue"}
-OTHER_COLORS = ("tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
-                "tab:cyan", "tab:gray")  # fmt: skip
-
-
-def arch_colors(archs: list[str]) -> dict[str, str]:
-    """A color per arch, the same in every panel: plain red, residual blue, others in turn."""
-    others = [a for a in archs if a not in ARCH_COLORS]
-    return {
-        a: ARCH_COLORS.get(a) or OTHER_COLORS[others.index(a) % len(OTHER_COLORS)] for a in archs
-    }
-
-
-def _variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The sweep's variants: (title, their runs), or one untitled group when it has none."""
-    from resbench.render import variant_title
-    from resbench.variants import by_variant, variant_columns
-
-    return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
 
 
 def _depth_axis(ax: Any, depths: list[int], ticks: list[int]) -> None:
     """Depth on x, ticked at the depths run; logarithmic where the deepest net is more than
     LOG_DEPTHS times the shallowest (8, 20, 110 on a linear axis squeeze the shallow end)."""
     from matplotlib.ticker import NullLocator
-
-    from resbench.charts import log_depths
 
     if log_depths(depths):
         ax.set_xscale("log")
@@ -76,14 +56,6 @@ def _rows(fig: Any, variants: list[tuple[str, pd.DataFrame]], archs: int, **shar
     return np.array(axes)
 
 
-def _depth_color(j: int, depths: int) -> Any:
-    """The colour of the j-th of `depths` depths: viridis without its palest end, which
-    vanishes on white."""
-    from matplotlib import colormaps
-
-    return colormaps["viridis"](0.85 * j / max(depths - 1, 1))
-
-
 def _width(archs: int, two: float) -> float:
     """The figure's width for a panel per arch: `two` for up to two archs, wider beyond."""
     return max(two, ARCH_PANEL_WIDTH * archs)
@@ -101,7 +73,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
     check_metric(runs, metric)  # a bad metric is refused before anything is drawn
-    variants = _variants(runs)
+    variants = figure_style.variants(runs)
     colors = arch_colors(arch_order(runs["arch"]))
     width, height = DEPTH_SIZE
     columns = min(len(variants), DEPTH_COLUMNS)
@@ -118,7 +90,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             arch_runs = group[group["arch"] == arch]
             s = summary[(summary["arch"] == arch) & (summary["n_ok"] > 0)]
             label = f"{arch}, {arch_runs.groupby('depth').size().max()} seeds"
-            if missing := _not_shown(arch_runs):
+            if missing := not_shown(arch_runs):
                 label += f"; not shown: {missing}"
             color = colors[arch]
             ax.plot(s["depth"], s["mean"], "o-", color=color, lw=2, label=label)
@@ -163,7 +135,7 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     if ok.empty:
         raise ResbenchError("no curves of ok runs to plot")
     depths = sorted(set(runs["depth"]))
-    archs, variants = arch_order(runs["arch"]), _variants(runs)
+    archs, variants = arch_order(runs["arch"]), figure_style.variants(runs)
     width, height = CURVES_SIZE
     size = (_width(len(archs), width), height * len(variants))
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
@@ -179,10 +151,10 @@ def plot_curves(curves: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                 ax.axis("off")  # this variant has no runs of this arch
                 continue
             for j, depth in enumerate(depths):
-                color = _depth_color(j, len(depths))
+                color = depth_color(j, len(depths))
                 seeds = chosen[(chosen["arch"] == arch) & (chosen["depth"] == depth)]
                 at = group[(group["arch"] == arch) & (group["depth"] == depth)]
-                missing = _not_shown(at, at_depth=False)
+                missing = not_shown(at, at_depth=False)
                 label = f"{depth}" + (f" (not shown: {missing})" if missing else "")
                 for split, lw in (("train", 0.9), ("test", 2.2)):
                     line = seeds[seeds["split"] == split].groupby("step")["value"].mean()
@@ -251,7 +223,7 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                 ax.axis("off")  # this variant has no runs of this arch
                 continue
             for j, depth in enumerate(depths):
-                color = _depth_color(j, len(depths))
+                color = depth_color(j, len(depths))
                 for when, style in (("init", "-"), ("end", "--")):
                     if (arch, depth, when) not in group.index.droplevel("layer"):
                         continue
@@ -267,13 +239,6 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
         row[0].set_ylabel("gradient norm")
     fig.suptitle(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
-
-
-def _not_shown(runs: pd.DataFrame, at_depth: bool = True) -> str:
-    """'1 diverged at 56, 2 failed at 110': the runs a line leaves out, named."""
-    bad = runs[runs["status"] != "ok"].groupby(["depth", "status"]).size()
-    where = (lambda depth: f" at {depth}") if at_depth else (lambda depth: "")
-    return ", ".join(f"{n} {status}{where(depth)}" for (depth, status), n in bad.items())
 
 
 def _save(fig, path: str | Path) -> Path:

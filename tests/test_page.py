@@ -14,8 +14,8 @@ from test_plot import make_curves
 from typer.testing import CliRunner
 
 from resbench import plot
-from resbench.charts import log_depths
 from resbench.cli import app
+from resbench.figure_style import log_depths
 from resbench.results import Results
 from resbench.svg import tick_label, ticks
 
