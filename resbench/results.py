@@ -10,6 +10,8 @@
     results/<sweep>/.force, .force.done a --force in progress: the runs it redoes, those redone
     results/<sweep>/.lock, .lock.pid    held by the one `resbench run` writing here (an OS lock:
                                         freed when its process ends, however it ends)
+    results/<sweep>/.slurm/             the slurm executor's work shared with its tasks
+                                        (`resbench.executors.slurm_board`)
 
 `Results` writes records and tables for the runner (`resbench.runner`), and reads them back
 for everyone else: the tables as DataFrames, summaries, the claims' checks, the figures.
@@ -33,7 +35,7 @@ from resbench import ResbenchError
 from resbench.atomic import write_text
 from resbench.provenance import git_commit
 from resbench.records import Read, read_record
-from resbench.result import MISSING, RECORD_FORMAT
+from resbench.result import MISSING, RECORD_FORMAT, RESUMABLE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,15 +140,16 @@ class Results:
     def save(self, result: RunResult) -> Path:
         """Write `result`'s record atomically (a reader sees the old or the new, whole).
 
-        The run's checkpoint goes with it (a recorded run is never resumed), and a --force in
-        progress counts it as redone.
+        The run's checkpoint goes with it (a recorded run is never resumed; a timed-out one
+        is, by --retry-failed, and keeps it), and a --force in progress counts it as redone.
         """
         if "git" not in result.env and (commit := git_commit()):
             result.env["git"] = commit
         target = self.record_path(result.run_id)
         write_text(target, result.model_dump_json(indent=1))
         self._read[result.run_id] = Read(target, result)
-        self.checkpoint_path(result.run_id).unlink(missing_ok=True)
+        if result.status not in RESUMABLE:
+            self.checkpoint_path(result.run_id).unlink(missing_ok=True)
         if self.force_path.exists():
             with self.force_done_path.open("a", encoding="utf-8") as done:
                 done.write(result.run_id + "\n")
@@ -161,6 +164,11 @@ class Results:
     # ---------------------------------------------------------------- runs in progress
     def checkpoint_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.ckpt"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where a cluster executor shares its work with its tasks (a filesystem they share)."""
+        return self.path / ".slurm"
 
     def checkpointed(self, fn: Callable[..., RunResult]) -> Checkpointed:
         """`fn` called with this folder's checkpoint file for each run (picklable)."""
