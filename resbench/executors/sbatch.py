@@ -108,8 +108,9 @@ class Line:
 
     @property
     def pending_rest(self) -> bool:
-        """Tasks of an array that SLURM has not started yet, shown as one line."""
-        return "[" in self.job
+        """Tasks of an array that SLURM has not started yet, shown as one line ("123" once
+        they are cancelled)."""
+        return "[" in self.job or "_" not in self.job
 
 
 SQUEUE_FORMAT = "%i|%T|%N"

@@ -123,6 +123,7 @@ class _Board:
         self.next_item = 0
         self.max_array = DEFAULT_MAX_ARRAY
         self.queued = -1
+        self.claims: dict[Path, dict[str, Claim]] = {}  # per session, the claims read so far
         self.broken = False  # some run ended without a result: keep the logs
 
     # ---------------------------------------------------------------- the loop
@@ -177,7 +178,8 @@ class _Board:
             by_session.setdefault(t.session.path, []).append(t)
         for tracked in by_session.values():
             session = tracked[0].session
-            done, claims = session.finished(), session.claims()
+            done = session.finished()
+            claims = session.claims(self.claims.setdefault(session.path, {}))
             latest: dict[str, int] = {}
             for claim in claims.values():
                 latest[claim.task] = max(latest.get(claim.task, 0), claim.count)

@@ -112,12 +112,13 @@ class Session:
         except OSError:
             return []
 
-    def claims(self) -> dict[str, Claim]:
-        """Item name -> the claim on it, for every claimed item."""
-        found = {}
+    def claims(self, known: dict[str, Claim] | None = None) -> dict[str, Claim]:
+        """Item name -> the claim on it, for every claimed item; only the claims not in `known`
+        are read (a claim never changes), and `known` is updated with them."""
+        found = {} if known is None else known
         for path in self.claims_dir.iterdir():
-            if path.name.startswith("."):
-                continue  # a claim being made
+            if path.name.startswith(".") or path.name in found:
+                continue  # a claim being made, or one read before
             task, count, node, at = path.read_text(encoding="utf-8").split()
             found[path.name] = Claim(task, int(count), node, float(at))
         return found
