@@ -403,7 +403,8 @@ class ExecutorSection(Strict):
         except ValidationError as e:
             err = e.errors()[0]
             flag = "--" + str(err["loc"][0]).replace("_", "-")
-            raise SweepError(f"{flag}: {err['msg']} (got {err.get('input')!r})") from None
+            why = err["msg"].removeprefix("Value error, ")
+            raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 
 
 GridValue = Any  # validated once placed in a RunSpec
