@@ -124,6 +124,7 @@ class _Board:
         self.max_array = DEFAULT_MAX_ARRAY
         self.queued = -1
         self.claims: dict[Path, dict[str, Claim]] = {}  # per session, the claims read so far
+        self.slots: set[int] = set()  # the view's lines held by running attempts
         self.broken = False  # some run ended without a result: keep the logs
 
     # ---------------------------------------------------------------- the loop
@@ -187,8 +188,7 @@ class _Board:
                 t.claim = claims.get(t.name, t.claim)
                 if t.name in done:
                     if t.slot is None and t.claim is not None:  # it ran between two looks
-                        t.slot = self._slot()
-                        self.attempts.announce(t.slot, f"slurm {t.claim.node}", t.attempt)
+                        self._announce(t)
                     result = self._read(t)
                 elif t.claim is None:
                     continue
@@ -197,8 +197,9 @@ class _Board:
                     result = self._lost(t, latest.get(t.claim.task) == t.claim.count)
                     if result is None:
                         continue
-                del self.tracked[(session.path, t.name)]  # its slot is free again
+                del self.tracked[(session.path, t.name)]
                 slot = t.slot if t.slot is not None else -1
+                self._release(t)
                 if (final := self.attempts.settle(slot, t.attempt, result)) is not None:
                     self.broken |= final.status not in ("ok", "diverged")
                     yield final
@@ -219,11 +220,11 @@ class _Board:
         if t.slot is None and not (t.requeued and state != "RUNNING"):
             if state in sbatch.ENDED:
                 return  # it ended before it was seen running: only its end is told
-            t.slot, t.requeued = self._slot(), False
-            self.attempts.announce(t.slot, where, t.attempt)
+            self._announce(t)
         elif t.slot is not None and state in ("PENDING", "REQUEUED", "REQUEUE_HOLD"):
             self.x._emit(RunRequeued(t.slot, t.attempt.spec, where))
-            t.slot, t.requeued = None, True
+            self._release(t)
+            t.requeued = True
 
     def _lost(self, t: _Tracked, latest: bool) -> RunResult | None:
         """The result of a claimed attempt whose task ended without writing one; None while
@@ -325,10 +326,18 @@ class _Board:
             self.queued = waiting
             self.x._emit(RunsQueued(waiting))
 
-    def _slot(self) -> int:
-        """The first of the view's lines no running attempt holds."""
-        used = {t.slot for t in self.tracked.values() if t.slot is not None}
-        return next(i for i in range(len(used) + 1) if i not in used)
+    def _announce(self, t: _Tracked) -> None:
+        """Report `t` as started, on the first of the view's lines no running attempt holds."""
+        assert t.claim is not None
+        t.slot = next(i for i in range(len(self.slots) + 1) if i not in self.slots)
+        t.requeued = False
+        self.slots.add(t.slot)
+        self.attempts.announce(t.slot, f"slurm {t.claim.node}", t.attempt)
+
+    def _release(self, t: _Tracked) -> None:
+        if t.slot is not None:
+            self.slots.discard(t.slot)
+            t.slot = None
 
     # ---------------------------------------------------------------- the end
     def stop(self, finished: bool, keep: bool) -> None:
