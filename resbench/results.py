@@ -171,8 +171,9 @@ class Results:
         return self.path / ".slurm"
 
     def checkpointed(self, fn: Callable[..., RunResult]) -> Checkpointed:
-        """`fn` called with this folder's checkpoint file for each run (picklable)."""
-        return Checkpointed(fn, self.runs_dir)
+        """`fn` called with this folder's checkpoint file for each run (picklable); the path is
+        absolute, for processes that start elsewhere (a SLURM task, a Ray worker)."""
+        return Checkpointed(fn, self.runs_dir.absolute())
 
     def discard_checkpoints(self, run_ids: Iterable[str]) -> None:
         """Forget the progress of `run_ids`, so that they start over (--force)."""
