@@ -4,6 +4,8 @@ driver's memory as runs finish.
     python benchmarks/scale.py --runs 1000 --run-seconds 1    # one-second runs (about 30 min)
     python benchmarks/scale.py --runs 10000 --steps 2          # the shortest runs there are
     python benchmarks/scale.py --runs 200 --steps 2 --executors local,ray
+    eval "$(python tests/slurm_cluster.py up /tmp/slurm)"    # a one-node SLURM, as root
+    python benchmarks/scale.py --runs 100 --run-seconds 1 --executors local,ray,slurm
 
 Each executor runs the same sweep through a real `resbench run` in a fresh process, into a
 fresh results directory: N runs of a conv1d-8 net of width 4 on synthetic data (64 examples),
@@ -12,7 +14,8 @@ timed once here first). Per executor it prints:
 
 - `ideal s`: the runs' own time (each record's `seconds`: the whole call where it executed,
   model, data, training, final evaluation) summed and divided by the executor's slots (inline
-  1; local and a local Ray, one per core): the wall time with free orchestration;
+  1; local, a local Ray and a one-node SLURM, one per core): the wall time with free
+  orchestration;
 - `overhead`: wall - ideal, over ideal (Ray Tune's figure, 10,000 one-second trials on 16 CPUs
   in 715 s against 625 s ideal, is 14%); `per run ms`: that wall time over N, times the slots:
   what each run costs its slot beyond its own time; `steady ms`: the same from the first run's

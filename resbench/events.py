@@ -1,6 +1,7 @@
 """What a sweep reports while it runs, to the `on_event` handler its caller gives.
 
-Executors report each attempt's start, progress and retry; the runner (`resbench.runner`)
+Executors report each attempt's start, progress and retry (and on a cluster's scheduler, how
+many runs wait in its queue, and an attempt it took back); the runner (`resbench.runner`)
 adds the sweep's start (with its notes: records migrated, kept or to be rerun), each final
 result as it is recorded, and the sweep's end. The terminal's live view, a notebook's, and
 any user's handler read the same events.
@@ -49,6 +50,23 @@ class RunRetried:
 
 
 @dataclass(frozen=True)
+class RunsQueued:
+    """Runs handed to a cluster's scheduler that have not started: `count` of them now."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class RunRequeued:
+    """The scheduler took a running attempt back (a preemption, `scontrol requeue`): the run
+    waits in the queue again, and resumes from its checkpoint when it starts."""
+
+    slot: int
+    spec: RunSpec
+    where: str
+
+
+@dataclass(frozen=True)
 class SweepStarted:
     """A sweep's runs are about to be handed out: `todo` of `total`, the others recorded.
 
@@ -86,8 +104,11 @@ class SweepEnded:
     stopped: str | None = None  # "interrupted", or what failed
 
 
-ExecutorEvent = Union[RunStarted, RunStep, RunRetried]  # noqa: UP007 - a runtime alias on 3.10
-Event = Union[  # noqa: UP007
-    SweepStarted, Message, RunStarted, RunStep, RunRetried, RunFinished, SweepEnded
+ExecutorEvent = Union[  # noqa: UP007 - a runtime alias on 3.10
+    RunStarted, RunStep, RunRetried, RunsQueued, RunRequeued, Message
 ]
+Event = Union[  # noqa: UP007
+    SweepStarted, Message, RunStarted, RunStep, RunRetried, RunsQueued, RunRequeued,
+    RunFinished, SweepEnded,
+]  # fmt: skip
 EventHandler = Callable[[Event], None]

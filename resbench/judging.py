@@ -6,8 +6,9 @@ How runs that did not end `ok` count:
 - `diverged` is a result: the net failed to train. For an error metric it counts as error 1.0,
   the worst possible, so divergence can never make a deep net look good. Other metrics (loss)
   have no honest stand-in: a group with a diverged run is then INCONCLUSIVE.
-- `failed`, `oom`, `killed` are missing results: the group is INCONCLUSIVE until the runs are
-  redone (`resbench run --retry-failed`). Dropping them would quietly pick the lucky seeds.
+- `failed`, `oom`, `killed`, `timeout` are missing results: the group is INCONCLUSIVE until
+  the runs are redone (`resbench run --retry-failed`). Dropping them would quietly pick the
+  lucky seeds.
 
 `worse` is the one notion of "worse" in resbench: the report's ▲, the depth figure's markers,
 the claims and the comparison with reference results (at the level its many comparisons need

@@ -2,10 +2,11 @@
 elsewhere. It is driven by the sweep's events alone (`resbench.events`).
 
 In a terminal, and in Jupyter (with ipywidgets, as rich needs there): the sweep's header and
-notes, then one bar for the sweep (done/total, elapsed, ETA, counts by status) and a line per
-busy slot with the run it is on, its step and loss; each result is printed above them as it
-comes. Elsewhere (CI logs, pipes, a notebook without ipywidgets): one plain line per start,
-retry and result. With a quiet console: nothing.
+notes, then one bar for the sweep (done/total, elapsed, ETA, counts by status, and on a
+cluster's scheduler the runs queued and running) and a line per busy slot with the run it is
+on, its step and loss; each result is printed above them as it comes. Elsewhere (CI logs,
+pipes, a notebook without ipywidgets): one plain line per start, retry and result. With a quiet
+console: nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from rich.progress import (
 from resbench.events import (
     Message,
     RunFinished,
+    RunRequeued,
     RunRetried,
+    RunsQueued,
     RunStarted,
     RunStep,
     SweepEnded,
@@ -51,6 +54,7 @@ class SweepView:
         self.console, self.total = console, total
         self.live = live_capable(console) if live is None else live
         self.done = 0
+        self.queued = 0  # runs waiting in a cluster scheduler's queue
         self.counts: Counter[str] = Counter()
         self.running: dict[int, tuple[RunSpec, float]] = {}  # slot -> (run, fraction done)
         self.progress: Progress | None = None
@@ -120,6 +124,17 @@ class SweepView:
             if self.progress is not None:
                 loss = "" if event.loss is None else f"loss {event.loss:.4f}"
                 self._slot_task(event.slot, total=event.total, completed=event.step, info=loss)
+        elif isinstance(event, RunsQueued):
+            if self.progress is None and event.count > self.queued:
+                self._log(f"  queued {event.count} run(s) with the scheduler")
+            self.queued = event.count
+        elif isinstance(event, RunRequeued):
+            self.running.pop(event.slot, None)
+            self._idle(event.slot)
+            self._log(
+                f"[yellow]requeued[/] {event.spec.label():<22} by the scheduler on "
+                f"{escape(event.where)}: resumes from its checkpoint"
+            )
         elif isinstance(event, RunRetried):
             self.running.pop(event.slot, None)
             self._idle(event.slot)
@@ -163,6 +178,8 @@ class SweepView:
         counts = "  ".join(
             f"[{STATUS_STYLE.get(s, 'red')}]{s} {n}[/]" for s, n in sorted(self.counts.items())
         )
+        if self.queued:
+            counts = f"queued {self.queued}  running {len(self.running)}  " + counts
         self.progress.update(self.sweep_task, completed=self.done + partial, info=counts)
 
     def _idle(self, slot: int) -> None:

@@ -19,15 +19,22 @@ from resbench.spec import RunSpec
 # made the run (resbench.provenance), in the records of runs that trained.
 RECORD_FORMAT = 2
 
-Status = Literal["ok", "diverged", "failed", "oom", "killed"]
+# `timeout`: a cluster's scheduler stopped the run at its task's time limit (the slurm
+# executor). A status added without a new record format: the record's structure is unchanged,
+# and a resbench from before it reads such a record as unreadable and redoes the run, which is
+# what --retry-failed does here.
+Status = Literal["ok", "diverged", "failed", "oom", "killed", "timeout"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 # Results: a diverged run is one too (the net failed to train), counted, never dropped.
 FINISHED: tuple[Status, ...] = ("ok", "diverged")
 # No result: `resbench run --retry-failed` redoes these, and checks call them inconclusive.
-MISSING: tuple[Status, ...] = ("failed", "oom", "killed")
+MISSING: tuple[Status, ...] = ("failed", "oom", "killed", "timeout")
 # Retried at once by the executors: an exception may be transient, a dead worker surely is.
-# An oom is not: the same run on the same device would run out of memory again.
+# An oom is not: the same run on the same device would run out of memory again; nor a
+# timeout, which the same time limit would end again.
 RETRIED: tuple[Status, ...] = ("failed", "killed")
+# Records that keep their run's checkpoint: --retry-failed resumes them where they stopped.
+RESUMABLE: tuple[Status, ...] = ("timeout",)
 # progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
 Progress = Callable[[int, int, float | None], None]
 # What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.

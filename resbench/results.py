@@ -11,6 +11,8 @@
                                         written after it is a run redone)
     results/<sweep>/.lock, .lock.pid    held by the one `resbench run` writing here (an OS lock:
                                         freed when its process ends, however it ends)
+    results/<sweep>/.slurm/             the slurm executor's work shared with its tasks
+                                        (`resbench.executors.slurm_board`)
 
 `Results` writes records and tables for the runner (`resbench.runner`), and reads them back
 for everyone else: the tables as DataFrames, summaries, the claims' checks, the figures.
@@ -34,7 +36,7 @@ from resbench import ResbenchError
 from resbench.atomic import write_text
 from resbench.provenance import git_commit
 from resbench.records import Read, read_record
-from resbench.result import MISSING, RECORD_FORMAT
+from resbench.result import MISSING, RECORD_FORMAT, RESUMABLE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,14 +140,16 @@ class Results:
     def save(self, result: RunResult) -> Path:
         """Write `result`'s record atomically (a reader sees the old or the new, whole).
 
-        The run's checkpoint goes with it: a recorded run is never resumed.
+        The run's checkpoint goes with it (a recorded run is never resumed), but for a
+        timed-out one, which --retry-failed resumes from it.
         """
         if "git" not in result.env and (commit := git_commit()):
             result.env["git"] = commit
         target = self.record_path(result.run_id)
         write_text(target, result.model_dump_json(indent=1))
         self._read[result.run_id] = Read(target, result)
-        self.checkpoint_path(result.run_id).unlink(missing_ok=True)
+        if result.status not in RESUMABLE:
+            self.checkpoint_path(result.run_id).unlink(missing_ok=True)
         return target
 
     def save_sweep(self, text: str) -> None:
@@ -158,9 +162,15 @@ class Results:
     def checkpoint_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.ckpt"
 
+    @property
+    def jobs_dir(self) -> Path:
+        """Where a cluster executor shares its work with its tasks (a filesystem they share)."""
+        return self.path / ".slurm"
+
     def checkpointed(self, fn: Callable[..., RunResult]) -> Checkpointed:
-        """`fn` called with this folder's checkpoint file for each run (picklable)."""
-        return Checkpointed(fn, self.runs_dir)
+        """`fn` called with this folder's checkpoint file for each run (picklable); the path is
+        absolute, for processes that start elsewhere (a SLURM task, a Ray worker)."""
+        return Checkpointed(fn, self.runs_dir.absolute())
 
     def discard_checkpoints(self, run_ids: Iterable[str]) -> None:
         """Forget the progress of `run_ids`, so that they start over (--force)."""
@@ -171,7 +181,8 @@ class Results:
         """Remove the checkpoints of runs that are not to be run (recorded ones): a stop that
         came between a record's write and its checkpoint's removal leaves such a file."""
         for path in self.runs_dir.glob("*.ckpt"):
-            if path.stem not in todo and self.record_path(path.stem).exists():
+            read = self._record(path.stem) if path.stem not in todo else None
+            if read is not None and (read.result is None or read.result.status not in RESUMABLE):
                 path.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- --force, resumable

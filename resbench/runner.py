@@ -82,7 +82,7 @@ def run(
     "grid.seed": [0, 1]}`). `executor`: the `executor:` section's fields to override
     (`{"name": "inline"}`, `{"workers": 2}`, `{"name": "ray", "address": "auto"}`). `force`
     reruns every run (an interrupted forced sweep resumes as forced); `retry_failed` reruns
-    failed, oom and killed ones. `data_dir` holds the dataset's files; `download` fetches
+    failed, oom, killed and timed-out ones. `data_dir` holds the dataset's files; `download` fetches
     missing ones. A sweep of more than `max_runs` runs is refused before any is made.
 
     Every event (`resbench.events`) goes to `on_event`. `progress` shows them as
@@ -144,7 +144,9 @@ def execute(
 
     emit = on_event or _ignore
     results, specs = plan.results, plan.specs
-    check_available(settings)  # before the sweep is saved or any dataset fetched
+    # Before the sweep is saved or any dataset fetched (and on SLURM, before anything is
+    # submitted: options sbatch refuses, a results folder the nodes cannot write to).
+    checked = check_available(settings, device_of(specs), results.path)
     with results.lock():
         try:
             results.save_sweep(plan.text)
@@ -157,11 +159,12 @@ def execute(
                 results.begin_force(s.run_id for s in todo)
         except OSError as e:
             raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
-        results.notes = scan.notes
+        results.notes = checked + scan.notes
         # Missing files are one error now, not one failed run each; downloads happen once.
         for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
             options.ensure_files(report=lambda line: emit(Message(line)))
-        emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), tuple(scan.notes)))
+        notes = tuple(results.notes)
+        emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), notes))
         outcome = _Outcome()
         try:
             _run_all(settings, specs, todo, results, emit, outcome)
@@ -218,7 +221,7 @@ def _run_all(
     try:
         if todo:
             measure_peaks(settings, device_of(todo), {s.train.precision for s in todo})
-        pool = make_executor(settings, device_of(specs), on_event=emit)
+        pool = make_executor(settings, device_of(specs), emit, results.jobs_dir)
         stream = pool.map(results.checkpointed(TRAIN_RUN), longest_first(todo))
         try:
             for result in stream:

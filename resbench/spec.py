@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from resbench import ResbenchError, data
+from resbench import ResbenchError, data, sbatch
 from resbench.claims import Claim
 from resbench.data import DatasetOptions
 from resbench.models import plugin as model_plugin
@@ -341,10 +341,10 @@ class ExecutorSection(Strict):
     The command line's flags override it.
     """
 
-    name: Literal["inline", "local", "ray"] = Field(
+    name: Literal["inline", "local", "ray", "slurm"] = Field(
         "local",
         description="local: a worker process per slot; inline: one by one, in-process; "
-        "ray: a task per run on a Ray cluster",
+        "ray: a task per run on a Ray cluster; slurm: a SLURM job array",
     )
     workers: PositiveInt | None = Field(
         None, description="worker processes (default: GPUs x runs_per_gpu, else cores / threads)"
@@ -358,18 +358,49 @@ class ExecutorSection(Strict):
         None, description="ray: the cluster, `auto` or ray://HOST:PORT (default: a local Ray)"
     )
     num_cpus: PositiveFloat | None = Field(
-        None, description="ray: CPUs each run reserves (default: threads_per_run)"
+        None,
+        description="ray, slurm: CPUs each run reserves, and its torch threads "
+        "(slurm: --cpus-per-task, whole CPUs; default: threads_per_run)",
     )
     num_gpus: NonNegativeFloat | None = Field(
         None,
-        description="ray: GPUs each run reserves, fractions allowed "
-        "(default: 1 / runs_per_gpu where the cluster has GPUs and runs may use one, else 0)",
+        description="ray: GPUs each run reserves, fractions allowed (default: 1 / runs_per_gpu "
+        "where the cluster has GPUs and runs may use one, else 0); slurm: whole GPUs per task, "
+        "--gpus-per-task (default: 1 when train.device is cuda, else 0)",
+    )
+    partition: str | None = Field(None, description="slurm: the partition (default: SLURM's)")
+    time: str | None = Field(
+        None,
+        description=f"slurm: each task's time limit, as sbatch's --time: {sbatch.TIME_FORMATS} "
+        "(default: the partition's)",
+    )
+    mem: str | None = Field(
+        None,
+        description="slurm: each task's memory, as sbatch's --mem: 4G, 500M (default: SLURM's)",
+    )
+    account: str | None = Field(None, description="slurm: the account charged (--account)")
+    qos: str | None = Field(None, description="slurm: the quality of service (--qos)")
+    max_running: PositiveInt | None = Field(
+        None, description="slurm: most tasks running at once (the array's %N; default: no cap)"
+    )
+    sbatch_args: list[str] = Field(
+        default_factory=list,
+        description="slurm: more sbatch options, as on its command line, e.g. "
+        "[--constraint=a100, --gres=gpu:a100:1]; they come last and win",
+    )
+    keep_jobs: bool = Field(
+        False,
+        description="slurm: a Ctrl-C leaves the array running (default: cancels it); the same "
+        "command later re-attaches to it",
     )
 
+    _time = field_validator("time")(lambda value: sbatch.check_time(value))
+    _mem = field_validator("mem")(lambda value: sbatch.check_mem(value))
+
     def run_threads(self) -> int:
-        """The torch threads each run uses: on Ray the CPUs it reserves (whole ones, at least
-        one), elsewhere threads_per_run."""
-        if self.name == "ray" and self.num_cpus:
+        """The torch threads each run uses: on Ray and SLURM the CPUs it reserves (whole ones,
+        at least one), elsewhere threads_per_run."""
+        if self.name in ("ray", "slurm") and self.num_cpus:
             return max(1, int(self.num_cpus))
         return self.threads_per_run
 
@@ -381,7 +412,8 @@ class ExecutorSection(Strict):
         except ValidationError as e:
             err = e.errors()[0]
             flag = "--" + str(err["loc"][0]).replace("_", "-")
-            raise SweepError(f"{flag}: {err['msg']} (got {err.get('input')!r})") from None
+            why = err["msg"].removeprefix("Value error, ")
+            raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 
 
 GridValue = Any  # validated once placed in a RunSpec

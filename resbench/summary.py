@@ -130,10 +130,11 @@ def describe(runs: pd.DataFrame) -> dict[str, str]:
 
 
 def status_counts(runs: pd.DataFrame) -> dict[str, Any]:
-    """Runs by status (ok, diverged, failed always; oom, killed when present) and compute time."""
+    """Runs by status (ok, diverged, failed always; oom, killed, timeout when present) and
+    compute time."""
     counts = runs["status"].value_counts()
     out: dict[str, Any] = {"runs": len(runs)}
-    for status in STATUSES:  # ok, diverged and failed always; oom and killed when present
+    for status in STATUSES:  # ok, diverged and failed always; the others when present
         if status in ("ok", "diverged", "failed") or counts.get(status, 0):
             out[status] = int(counts.get(status, 0))
     other = len(runs) - sum(v for k, v in out.items() if k != "runs")

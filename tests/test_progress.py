@@ -7,6 +7,7 @@ import io
 from conftest import TINY_SWEEP
 from rich.console import Console
 
+from resbench.events import RunRequeued, RunsQueued
 from resbench.executors import RunRetried, RunStarted, RunStep
 from resbench.progress import SweepView
 from resbench.result import RunResult
@@ -56,3 +57,29 @@ def test_live_view_has_a_line_per_busy_slot_and_counts_by_status() -> None:
 
 def test_quiet_shows_nothing() -> None:
     assert show(Console(file=io.StringIO(), quiet=True)) == ""
+
+
+def test_a_schedulers_queue_and_a_requeued_run_are_shown() -> None:
+    spec = expand(parse_sweep(TINY_SWEEP))[0]
+    plain = Console(file=io.StringIO(), force_terminal=False, width=120)
+    view = SweepView(plain, total=8)
+    view.on_event(RunsQueued(8))
+    view.on_event(RunStarted(0, "slurm node3", spec, 1))
+    view.on_event(RunsQueued(7))  # fewer waiting: no new line
+    view.on_event(RunRequeued(0, spec, "slurm node3"))
+    lines = plain.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert [line for line in lines if "queued" in line and "requeued" not in line] == [
+        "  queued 8 run(s) with the scheduler"
+    ]
+    assert any(
+        "requeued" in line and "plain-8 seed 0" in line and "node3" in line for line in lines
+    )
+    assert not view.running
+
+    live = Console(file=io.StringIO(), force_terminal=True, width=160)
+    with SweepView(live, total=8) as view:
+        assert view.progress is not None
+        view.on_event(RunsQueued(6))
+        view.on_event(RunStarted(0, "slurm node3", spec, 1))
+        sweep = view.progress.tasks[0]
+        assert "queued 6" in sweep.fields["info"] and "running 1" in sweep.fields["info"]

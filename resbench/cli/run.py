@@ -29,6 +29,7 @@ class ExecutorName(str, Enum):
     local = "local"
     inline = "inline"
     ray = "ray"
+    slurm = "slurm"
 
 
 class OutputFormat(str, Enum):
@@ -61,13 +62,17 @@ def run(
         bool, typer.Option("--force", help="Rerun runs that already have a record.")
     ] = False,
     retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Rerun runs recorded as failed, oom or killed.")
+        bool,
+        typer.Option(
+            "--retry-failed", help="Rerun runs recorded as failed, oom, killed or timeout."
+        ),
     ] = False,
     executor: Annotated[
         Optional[ExecutorName],  # noqa: UP045 - typer needs Optional on Python 3.10
         typer.Option(
             help="local = a worker process per slot (default); inline = one by one, here; "
-            'ray = a task per run on a Ray cluster (pip install "resbench[ray]").',
+            'ray = a task per run on a Ray cluster (pip install "resbench[ray]"); '
+            "slurm = a SLURM job array (docs/cluster.md).",
             rich_help_panel=EXECUTION_HELP,
         ),
     ] = None,
@@ -110,7 +115,8 @@ def run(
         Optional[float],  # noqa: UP045
         typer.Option(
             min=0.01,
-            help="ray: CPUs each run reserves, and its torch threads [default: threads-per-run].",
+            help="ray, slurm: CPUs each run reserves, and its torch threads "
+            "[default: threads-per-run].",
             rich_help_panel=EXECUTION_HELP,
         ),
     ] = None,
@@ -118,10 +124,37 @@ def run(
         Optional[float],  # noqa: UP045
         typer.Option(
             min=0,
-            help="ray: GPUs each run reserves, e.g. 0.25 [default: 1/runs-per-gpu on GPU nodes].",
+            help="ray: GPUs each run reserves, e.g. 0.25 [default: 1/runs-per-gpu on GPU nodes]; "
+            "slurm: whole GPUs per task [default: 1 when train.device is cuda].",
             rich_help_panel=EXECUTION_HELP,
         ),
     ] = None,
+    partition: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="slurm: the partition [default: SLURM's]; more in the executor: section or "
+            "-s executor.KEY=VALUE (time, mem, account, qos, max_running, sbatch_args).",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    time: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--time",
+            help="slurm: each task's time limit, as sbatch's --time (30, 2:00:00, 1-12).",
+            rich_help_panel=EXECUTION_HELP,
+        ),
+    ] = None,
+    keep_jobs: Annotated[
+        bool,
+        typer.Option(
+            "--keep-jobs",
+            help="slurm: a Ctrl-C leaves the job array running (default: cancels it); the same "
+            "command later re-attaches to it.",
+            rich_help_panel=EXECUTION_HELP,
+            show_default=False,
+        ),
+    ] = False,
     device: Annotated[
         Optional[DeviceName],  # noqa: UP045
         typer.Option(
@@ -179,8 +212,8 @@ def run(
 
     A rerun of the same command skips what is recorded, so an interrupted sweep resumes: Ctrl-C
     (or SIGTERM) stops handing out runs, ends the running ones and keeps every record; a second
-    Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom or
-    killed, 2 bad input, 130 interrupted.
+    Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom,
+    killed or timeout, 2 bad input, 130 interrupted.
 
     Examples:
 
@@ -191,6 +224,8 @@ def run(
         resbench run my-sweep.yaml --workers 2 --threads-per-run 4
 
         resbench run my-sweep.yaml --executor ray --address auto --num-gpus 0.25
+
+        resbench run my-sweep.yaml --executor slurm --partition gpu --time 2:00:00 --num-gpus 1
 
         resbench run my-sweep.yaml --force
 
@@ -221,6 +256,9 @@ def run(
                 address=address,
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
+                partition=partition,
+                time=time,
+                keep_jobs=keep_jobs or None,
             )
             if dry_run:
                 _show_runs(plan, fmt)

@@ -1,9 +1,10 @@
 """Executors: one verb, `map(fn, specs)`, yielding each run's final result as it finishes.
 
 `inline` runs in this process (tests, debugging); `local` runs a worker process per slot (a GPU,
-or a share of the CPU cores); `ray` runs a task per run on a Ray cluster. Every executor takes
+or a share of the CPU cores); `ray` runs a task per run on a Ray cluster; `slurm` runs the runs
+as the tasks of a SLURM job array, through a folder the nodes share. Every executor takes
 the same picklable `fn` (normally `train_run`) and calls it as `fn(spec, progress=callback)`
-(inline without a listener, and ray: `fn(spec)`), so that where a run executes never changes
+(inline without a listener, ray and slurm: `fn(spec)`), so that where a run executes never changes
 what it computes. A run that fails or whose worker dies is retried `retries` times before its
 result is final: all executors share that loop (`attempts.py`). What an executor is doing is
 reported to `on_event` as it happens (`resbench.events`).
@@ -15,6 +16,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from resbench.events import EventHandler, RunRetried, RunStarted, RunStep
@@ -59,9 +61,15 @@ TRAIN_RUN = Imported("resbench.train", "train_run")
 
 
 def make_executor(
-    settings: ExecutorSection, device: str = "auto", on_event: EventHandler | None = None
+    settings: ExecutorSection,
+    device: str = "auto",
+    on_event: EventHandler | None = None,
+    work_dir: Path | None = None,
 ) -> Executor:
-    """The executor `settings` describe, sized for runs on `device` (auto, cpu, cuda, mps)."""
+    """The executor `settings` describe, sized for runs on `device` (auto, cpu, cuda, mps).
+
+    `work_dir`: for slurm, the folder it shares with its tasks (on a filesystem the nodes share).
+    """
     if settings.name == "inline":
         from resbench.executors.inline import InlineExecutor
 
@@ -74,6 +82,13 @@ def make_executor(
             device, settings.workers, settings.runs_per_gpu, settings.threads_per_run
         )
         return LocalExecutor(slots, settings.retries, on_event)
+    if settings.name == "slurm":
+        from resbench import ResbenchError
+        from resbench.executors.slurm import SlurmExecutor
+
+        if work_dir is None:
+            raise ResbenchError("the slurm executor needs a folder its tasks share (work_dir)")
+        return SlurmExecutor(settings, work_dir, device, on_event)
     # ray: the schema admits no other name
     from resbench.executors.ray_cluster import RayExecutor, import_ray
 
@@ -90,14 +105,22 @@ def make_executor(
     )
 
 
-def check_available(settings: ExecutorSection) -> None:
-    """Fail now, with one line, when the executor `settings` name cannot run here, or names a
-    Ray cluster that does not answer."""
+def check_available(
+    settings: ExecutorSection, device: str = "auto", folder: Path | None = None
+) -> list[str]:
+    """Fail now, with one line, when the executor `settings` name cannot run here, names a Ray
+    cluster that does not answer, or SLURM options the cluster refuses or a results `folder`
+    its nodes cannot write to. Notes worth showing, one line each."""
     if settings.name == "ray":
         from resbench.executors.ray_cluster import check_reachable, import_ray
 
         import_ray()
         check_reachable(settings.address)
+    if settings.name == "slurm" and folder is not None:
+        from resbench.executors.slurm import check_slurm
+
+        return check_slurm(settings, device, folder)
+    return []
 
 
 def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) -> None:
@@ -105,12 +128,12 @@ def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) 
     while this machine is quiet: before any worker starts (see `resbench.peak`).
 
     Not for the inline executor (its runs go one at a time: the first measures it, alone) nor
-    for a Ray cluster elsewhere (its nodes measure their own).
+    for a Ray cluster elsewhere or SLURM's nodes (they measure their own).
     """
     from resbench.executors.slots import visible_gpus
     from resbench.peak import prepare
 
-    if settings.name == "inline" or (settings.name == "ray" and settings.address):
+    if settings.name in ("inline", "slurm") or (settings.name == "ray" and settings.address):
         return
     if device in ("cuda", "auto") and visible_gpus():
         prepare("cuda", settings.run_threads(), precisions)

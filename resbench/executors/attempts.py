@@ -48,13 +48,30 @@ class Attempts:
         """Whether some run has no final result yet."""
         return self.remaining > 0
 
-    def take(self, slot: int, where: str) -> Attempt | None:
-        """The next attempt, reported as started on `slot` at `where`; None when none waits."""
+    def take(self, slot: int, where: str, announce: bool = True) -> Attempt | None:
+        """The next attempt, reported as started on `slot` at `where`; None when none waits.
+
+        Not reported with `announce` False: a scheduler's queue starts it later (`announce`).
+        """
         if not self.queue:
             return None
         attempt = self.queue.popleft()
-        self._emit(RunStarted(slot, where, attempt.spec, attempt.number))
+        if announce:
+            self.announce(slot, where, attempt)
         return attempt
+
+    def announce(self, slot: int, where: str, attempt: Attempt) -> None:
+        """Report `attempt` as started on `slot` at `where`."""
+        self._emit(RunStarted(slot, where, attempt.spec, attempt.number))
+
+    def adopt(self, run_id: str, number: int) -> Attempt | None:
+        """Take the run `run_id` out of the queue as its attempt `number`: an attempt that an
+        earlier driver began, still under way on a cluster. None when it is not queued."""
+        for queued in self.queue:
+            if queued.spec.run_id == run_id:
+                self.queue.remove(queued)
+                return Attempt(next(self._keys), queued.spec, number)
+        return None
 
     def settle(self, slot: int, attempt: Attempt, result: RunResult) -> RunResult | None:
         """`result` as the run's final one, or None when another attempt was queued for it."""
