@@ -62,6 +62,9 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("model", "activation"): "relu",
     ("model", "options"): {},
     ("model", "version"): None,
+    ("model", "branch_multiplier"): "none",
+    ("model", "branch_base_depth"): None,
+    ("model", "branch_exponent"): None,
 }
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
@@ -124,6 +127,20 @@ class ModelSection(Strict):
         description="set by resbench for a user family: its package's version, or a hash of "
         "its module's source; part of the run id",
     )
+    branch_multiplier: Literal["none", "inv_sqrt_depth", "depth_power"] = Field(
+        "none",
+        description="depth-muP: each residual branch multiplied by 1/sqrt(L) (inv_sqrt_depth: "
+        "Yang et al. 2023, Bordelon et al. 2023) or (L/L0)^-alpha (depth_power: Dey et al. "
+        "2025), L the net's residual blocks; with Adam the blocks' learning rate is scaled by "
+        "(L/L0)^(alpha-1) too (resbench.models.depth_scaling)",
+    )
+    branch_base_depth: PositiveInt | None = Field(
+        None, description="depth_power: L0, the residual blocks of the base net (multiplier 1)"
+    )
+    branch_exponent: Annotated[float, Field(ge=0.5, le=1.0)] | None = Field(
+        None,
+        description="depth_power: alpha, from 0.5 (depth-muP's 1/sqrt(L)) to 1 (CompleteP)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -152,6 +169,19 @@ class ModelSection(Strict):
             takes = ", ".join(known.options or ()) or "none"
             raise ValueError(f"{family} takes no option {unknown[0]!r} (its options: {takes})")
         return options
+
+    @model_validator(mode="after")
+    def _power_needs_base_and_exponent(self) -> ModelSection:
+        fields = ("branch_base_depth", "branch_exponent")
+        given = [f for f in fields if getattr(self, f) is not None]
+        if self.branch_multiplier == "depth_power" and len(given) < 2:
+            raise ValueError(
+                "branch_multiplier depth_power needs branch_base_depth (L0) and branch_exponent "
+                "(alpha)"
+            )
+        if self.branch_multiplier != "depth_power" and given:
+            raise ValueError(f"{given[0]} goes with branch_multiplier: depth_power")
+        return self
 
     @field_validator("zero_init_residual")
     @classmethod
@@ -196,6 +226,7 @@ class ModelConfig(ModelSection):
                 arch,
                 info.data.get("batch_norm", True),
                 info.data.get("zero_init_residual", False),
+                info.data.get("branch_multiplier", "none"),
             )
         if problem:
             raise ValueError(problem)
