@@ -112,10 +112,11 @@ class ModelSection(Strict):
         description="basic: two 3-wide layers; bottleneck: 1, 3, 1 with 4x wider outputs "
         "(conv1d, cifar; depth 9n+2)",
     )
-    init: Literal["he", "orthogonal", "delta_orthogonal"] = Field(
+    init: Literal["he", "lecun", "orthogonal", "delta_orthogonal"] = Field(
         "he",
-        description="hidden weight layers: he (Kaiming normal), orthogonal, or delta_orthogonal "
-        "(conv kernels zero but an orthogonal centre tap; Xiao et al. 2018)",
+        description="hidden weight layers: he (Kaiming normal), lecun (N(0, 1/fan_in)), "
+        "orthogonal, or delta_orthogonal (conv kernels zero but an orthogonal centre tap; Xiao "
+        "et al. 2018)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
     options: dict[str, Any] = Field(
