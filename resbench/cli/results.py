@@ -55,6 +55,23 @@ def report(
             "end (from layers.csv; needs train.diagnostics).",
         ),
     ] = False,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): show each arch, depth and variant at its best "
+            "value, with the landscape's best value per depth and its drift.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
+    reach_tolerance: Annotated[
+        float,
+        typer.Option(
+            help="The depth an arch reaches: train error within this of its best depth's."
+        ),
+    ] = 0.05,
 ) -> None:
     """Tabulate a sweep: per depth and arch, the metric's mean ± std over seeds (n ok runs).
 
@@ -75,6 +92,8 @@ def report(
         resbench report --format markdown >> "$GITHUB_STEP_SUMMARY"
 
         resbench run gradients && resbench report --layers
+
+        resbench report results/transfer --best-over train.lr --best-by train_loss
     """
     if layers:
         _report_layers(results, fmt)
@@ -84,15 +103,16 @@ def report(
     from rich.console import Console
     from rich.markup import escape
 
+    from resbench.axes import axes_report
     from resbench.render import (
         header_line,
         report_frame,
         report_json,
         report_markdown,
+        report_tables,
         status_line,
-        summary_tables,
     )
-    from resbench.summary import DEFAULT_METRICS, report_data
+    from resbench.summary import DEFAULT_METRICS
     from resbench.tables import find_results, load_runs
 
     metrics = tuple(metric or DEFAULT_METRICS)
@@ -100,7 +120,9 @@ def report(
         reports = []
         for ref in results or [None]:
             csv = find_results(ref)
-            reports.append((str(csv), report_data(load_runs(csv), metrics)))
+            runs = load_runs(csv)
+            data = axes_report(runs, metrics, best_over, best_by, reach_tolerance)
+            reports.append((str(csv), data))
     if fmt is ReportFormat.json:
         typer.echo(report_json(reports))
     elif fmt is ReportFormat.csv:
@@ -116,9 +138,8 @@ def report(
             console.print(
                 f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
             )
-            for m, summary in data["metrics"].items():
-                for table in summary_tables(summary, m):
-                    console.print(table)
+            for table in report_tables(data):
+                console.print(table)
             console.print(status_line(data["status"]), highlight=False)
 
 
@@ -185,6 +206,24 @@ def plot(
             "layers.png beside runs.csv); needs train.diagnostics.",
         ),
     ] = False,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): draw each arch at its best value, and the "
+            "landscape (--best-by against the key, a line per depth) to --landscape.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
+    landscape: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="With --best-over: PNG of the landscape.",
+            show_default="landscape.png beside runs.csv",
+        ),
+    ] = None,
 ) -> None:
     """Draw the sweep: (a) final metric vs depth, one line per arch, a band over seeds;
     (b) error vs step per depth, plain and residual side by side, thin train, bold test;
@@ -202,13 +241,21 @@ def plot(
         resbench plot results/quick --curves fig6.png
 
         resbench plot results/gradients --layers -o gradients.png
+
+        resbench plot results/transfer --best-over train.lr --best-by train_loss
     """
-    from resbench.plot import plot_curves, plot_depth, plot_layers
+    from resbench.plot import plot_curves, plot_depth, plot_landscape, plot_layers
     from resbench.tables import find_results, load_curves, load_layers, load_runs
 
     with user_errors():
         csv = find_results(results)
         runs = load_runs(csv)
+        if best_over is not None:
+            from resbench.axes import best_of
+
+            to = landscape or csv.with_name("landscape.png")
+            typer.echo(f"wrote {plot_landscape(runs, best_over, best_by, to)}")
+            runs = best_of(runs, best_over, best_by)  # the figures below: each at its best
         layers_out = None
         if layers:
             layers_out, out = out or csv.with_name("layers.png"), None
