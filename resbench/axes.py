@@ -155,7 +155,8 @@ def choices(runs: pd.DataFrame, sel: Selection) -> pd.DataFrame:
 
     variants = others(runs, sel.key)
     keys = [*variants, "arch", "depth"]
-    chosen = runs[runs["seed"].isin(sel.choose_seeds)].assign(_score=scores(runs, sel.by))
+    chosen = runs[runs["seed"].isin(sel.choose_seeds)]
+    chosen = chosen.assign(_score=scores(chosen, sel.by).to_numpy())
     rows = []
     for key, group in chosen.groupby(keys, sort=True, dropna=False):
         row = dict(zip(keys, key, strict=True))
@@ -253,7 +254,9 @@ class ScoreCube:
     def of(cls, runs: pd.DataFrame, column: str, by: str) -> ScoreCube:
         import numpy as np
 
-        frame = runs.assign(_score=scores(runs, by), _value=runs[column].astype(float))
+        frame = runs.assign(
+            _score=scores(runs, by).to_numpy(), _value=runs[column].astype(float).to_numpy()
+        )
         seeds = tuple(sorted(int(s) for s in frame["seed"].unique()))
         depths = tuple(sorted(int(d) for d in frame["depth"].unique()))
         values = tuple(sorted(float(v) for v in frame["_value"].unique()))

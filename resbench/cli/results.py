@@ -249,12 +249,10 @@ def plot(
 
     with user_errors():
         csv = find_results(results)
-        runs = load_runs(csv)
+        runs = every_run = load_runs(csv)
         if best_over is not None:
             from resbench.axes import best_of
 
-            to = landscape or csv.with_name("landscape.png")
-            typer.echo(f"wrote {plot_landscape(runs, best_over, best_by, to)}")
             runs = best_of(runs, best_over, best_by)  # the figures below: each at its best
         layers_out = None
         if layers:
@@ -263,6 +261,9 @@ def plot(
             out, curves = csv.with_name("depth.png"), csv.with_name("curves.png")
         curve_frame = load_curves(csv) if curves is not None else None  # missing: fail first
         layer_frame = load_layers(csv) if layers_out is not None else None
+        if best_over is not None:
+            to = landscape or csv.with_name("landscape.png")
+            typer.echo(f"wrote {plot_landscape(every_run, best_over, best_by, to)}")
         if layers_out is not None:
             typer.echo(f"wrote {plot_layers(layer_frame, runs, layers_out)}")
         if out is not None:
@@ -294,6 +295,17 @@ def check(
     fmt: Annotated[
         CheckFormat, typer.Option("--format", "-f", help="markdown suits $GITHUB_STEP_SUMMARY.")
     ] = CheckFormat.table,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): judge the claims that name no best_over of their "
+            "own at each arch's best value of it.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
 ) -> None:
     """Check the sweep's `expect:` claims (from the sweep.yaml beside runs.csv) over its seeds,
     and with --baseline, regression against reference results.
@@ -316,6 +328,8 @@ def check(
         resbench check results/ci --baseline results/reference/ci --tolerance 0.05
 
         resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
+
+        resbench check results/remedies-lr --best-over train.lr
     """
     from resbench.baseline import machine_note
     from resbench.check import all_passed
@@ -332,7 +346,7 @@ def check(
         reference = (
             load_runs(find_results(baseline, role="baseline")) if baseline is not None else None
         )
-        outcomes = run_checks(runs, claims, reference, tolerance)
+        outcomes = run_checks(runs, claims, reference, tolerance, best_over, best_by)
     machine = machine_note(runs, reference) if reference is not None else None
     if fmt is CheckFormat.markdown:
         typer.echo(check_markdown(outcomes, str(csv)) + (f"\n{machine}\n" if machine else ""))
