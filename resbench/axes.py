@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 HELD_OUT_FROM = 4  # seeds from which the choice is made on half and the figures on the rest
 DEFAULT_BY = "train_loss"  # what the best value minimises, unless told
 REPLICATES = 2000  # seed resamplings behind a drift's interval
+# Fewer seeds give no drift interval: 3 seeds have only 10 distinct resamplings.
+INTERVAL_FROM = 4
 LEVEL = 0.95
 DEFAULT_TOLERANCE = 0.05  # of `reach`: train error above the arch's best depth's
 
@@ -314,6 +316,13 @@ def interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def drift_interval(cube: ScoreCube, replicates: int = REPLICATES) -> tuple[float, float]:
+    """The 95% interval of the drift from resampling seeds; NaN with too few seeds."""
+    if len(cube.seeds) < INTERVAL_FROM:
+        return math.nan, math.nan
+    return interval(cube.slopes(cube.best(cube.resample(replicates))))
+
+
 def drift(
     runs: pd.DataFrame, column: str, by: str, replicates: int = REPLICATES
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -345,7 +354,7 @@ def drift(
                     }
                 )
             slope = float(cube.slopes(best))
-            low, high = interval(cube.slopes(cube.best(cube.resample(replicates))))
+            low, high = drift_interval(cube, replicates)
             drift_rows.append(
                 {
                     **values,

@@ -372,6 +372,9 @@ def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataF
             note = f"the runs of {arch} differ in {', '.join(mixed)}: narrow the claim with where:"
             return inconclusive(text, note)
         cubes.append(axes.ScoreCube.of(side, column, claim.metric))
+    if few := [c for c in cubes if len(c.seeds) < axes.INTERVAL_FROM]:
+        note = f"too few seeds for an interval (n {len(few[0].seeds)}; need ≥ {axes.INTERVAL_FROM})"
+        return inconclusive(text, note)
     rows = cubes[0].resample()
     slopes, samples = [], []
     for i, cube in enumerate(cubes):

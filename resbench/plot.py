@@ -309,10 +309,8 @@ def plot_landscape(
                 d = d[d[c] == v]
             if len(d) and np.isfinite(d["drift"].iloc[0]):
                 r = d.iloc[0]
-                title += (
-                    f"\ndrift {r['drift']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}] "
-                    f"(n {r['n_seeds']} seeds)"
-                )
+                spread = f" [{r['low']:+.2f}, {r['high']:+.2f}]" if np.isfinite(r["low"]) else ""
+                title += f"\ndrift {r['drift']:+.2f}{spread} (n {r['n_seeds']} seeds)"
         ax.set_title(title, fontsize="medium")
         ax.set_xticks([x_of[v] for v in ticks], [axis_value(v) for v in ticks], fontsize="small")
         ax.set_xlabel(column + (" (log2 axis)" if numeric else ""))

@@ -443,6 +443,8 @@ def _best_cell(row: pd.Series, key: str) -> str:
 def _drift_cell(row: pd.Series) -> str:
     if row["drift"] != row["drift"]:
         return "—"
+    if row["low"] != row["low"]:
+        return f"{row['drift']:+.2f} (n {row['n_seeds']}: too few seeds for an interval)"
     return f"{row['drift']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] (n {row['n_seeds']})"
 
 

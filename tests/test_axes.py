@@ -223,6 +223,14 @@ def test_the_drift_interval_widens_when_seeds_disagree_on_the_best() -> None:
     assert row["low"] < -0.25 and row["high"] == 0.0  # -0.5 or 0, as the resampled seeds say
 
 
+def test_fewer_than_four_seeds_give_a_drift_but_no_interval_and_no_verdict() -> None:
+    runs = sweep_runs(valley(lambda d: 2**-7), seeds=3)
+    row = axes.drift(runs, "train.lr", "train_loss")[1].iloc[0]
+    assert row["drift"] == 0.0 and math.isnan(row["low"]) and math.isnan(row["high"])
+    outcome = evaluate_claims(runs, [Drift(claim="drift", within=0.5)])[0]
+    assert outcome.verdict == "INCONCLUSIVE" and "too few seeds" in outcome.note
+
+
 def test_a_best_value_at_the_edge_of_the_grid_is_flagged() -> None:
     runs = sweep_runs(valley(lambda d: 2**-4 if d == 32 else 2**-7))
     best, _ = axes.drift(runs, "train.lr", "train_loss")
