@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.check import DIVERGED_ERROR, groups
-from resbench.summary import check_metric, summarize
+from resbench.summary import check_metric, describe, status_counts, summarize
 from resbench.variants import by_variant, variant_columns
 
 if TYPE_CHECKING:
@@ -442,11 +442,12 @@ def axes_report(
         check_metric(runs, metric)
     chosen = choices(runs, sel)
     best = best_runs(runs, sel, chosen)
-    data = report_data(best, metrics)
-    data["header"] = report_data(runs, metrics[:1])["header"]
-    data["status"] = report_data(runs, metrics[:1])["status"]  # every run of the sweep
-    data["metrics"] = {m: best_summary(runs, sel, chosen, m) for m in metrics}
-    data["best"] = sel.as_dict()
+    data: dict[str, Any] = {
+        "header": describe(runs),
+        "status": status_counts(runs),  # every run of the sweep, chosen or not
+        "metrics": {m: best_summary(runs, sel, chosen, m) for m in metrics},
+        "best": sel.as_dict(),
+    }
     data["choices"] = chosen
     data["landscape"] = landscape(runs, sel.key, best_by)
     if numeric_values(runs, sel.key):

@@ -356,12 +356,13 @@ def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataF
     if claim.claim == "drifts_less":
         where = claim.than_where or claim.where
         sides.append((claim.than, select_runs(runs, where)))
-    text = (
-        f"{claim.arch} drifts within ±{claim.within:g}: best {claim.over} by {claim.metric}"
-        if claim.claim == "drift"
-        else f"{claim.arch} drifts less than {claim.than}: |drift| − |drift of {claim.than}| < 0"
-    )
-    text += f" ({_drift_scope(claim)})"
+    if claim.claim == "drifts_less":
+        text = f"{claim.arch} drifts less than {claim.than}: |drift| − |drift of {claim.than}| < 0"
+    elif claim.within is not None:
+        text = f"{claim.arch} drifts within ±{claim.within:g}"
+    else:
+        text = f"{claim.arch} drifts by at least {claim.at_least:g}"
+    text += f": best {claim.over} by {claim.metric} ({_drift_scope(claim)})"
     cubes = []
     for arch, side in sides:
         side = side[side["arch"] == arch]
@@ -385,8 +386,14 @@ def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataF
     notes = [_best_per_depth(cube) for cube in cubes]
     if claim.claim == "drift":
         low, high = axes.interval(samples[0])
-        diff, passed = slopes[0], -claim.within <= low and high <= claim.within
-        passed = passed and abs(diff) <= claim.within
+        diff = slopes[0]
+        # The slope itself and its interval must both pass, as a difference of means does.
+        if claim.within is not None:
+            passed = abs(diff) <= claim.within and -claim.within <= low and high <= claim.within
+        else:
+            assert claim.at_least is not None
+            beyond = high <= -claim.at_least or low >= claim.at_least
+            passed = abs(diff) >= claim.at_least and beyond
     else:
         low, high = axes.interval(abs(samples[0]) - abs(samples[1]))
         diff = abs(slopes[0]) - abs(slopes[1])

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveInt,
+    model_validator,
 )
 
 # An arch of the sweep's runs, built-in or a user family's: checked once the runs are known.
@@ -81,13 +82,21 @@ class Reaches(_AtBest):
 class Drift(_Claim):
     """`arch`'s best value of `over` (by the lowest mean `metric`) drifts with depth by at most
     `within`: the slope of log2(best) on log2(depth) and its 95% seed-resampling interval lie
-    in [−within, +within]."""
+    in [−within, +within]; or, with `at_least` instead, by at least that much: the slope and
+    its interval lie beyond ±at_least, on one side."""
 
     claim: Literal["drift"]
     arch: ArchName = "residual"
     over: str = "train.lr"
-    within: NonNegativeFloat
+    within: NonNegativeFloat | None = None
+    at_least: NonNegativeFloat | None = None
     metric: str = "train_loss"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Drift:
+        if (self.within is None) == (self.at_least is None):
+            raise ValueError("give exactly one of within or at_least")
+        return self
 
 
 class DriftsLess(_Claim):

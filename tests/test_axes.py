@@ -277,11 +277,14 @@ def test_drift_claims_pass_and_fail_on_what_the_seeds_show() -> None:
     claims = [
         Drift(claim="drift", within=0.1, where=scaled),
         Drift(claim="drift", within=0.1, where=unscaled),
+        Drift(claim="drift", at_least=0.4, where=unscaled),
+        Drift(claim="drift", at_least=0.1, where=scaled),
+        Drift(claim="drift", at_least=0.6, where=unscaled),
         DriftsLess(claim="drifts_less", where=scaled, than_where=unscaled),
         DriftsLess(claim="drifts_less", where=unscaled, than_where=scaled),
     ]
     verdicts = [o.verdict for o in evaluate_claims(runs, claims)]
-    assert verdicts == ["PASS", "FAIL", "PASS", "FAIL"]
+    assert verdicts == ["PASS", "FAIL", "PASS", "FAIL", "FAIL", "PASS", "FAIL"]
     pooled = evaluate_claims(runs, [Drift(claim="drift", within=0.1)])[0]
     assert pooled.verdict == "INCONCLUSIVE" and "branch_multiplier" in pooled.note
 
@@ -321,6 +324,7 @@ SWEEP_WITH_LR = TINY_SWEEP.replace("seed: [0, 1]", "seed: [0, 1]\n  train.lr: [0
         ("{claim: holds, best_over: train.lr, best_by: train_los}", "expect[0].best_by"),
         ("{claim: reaches, depth: 20, best_over: train.lr}", "expect[0].depth: 20"),
         ("{claim: drift, within: 0.2, metric: loss}", "expect[0].metric: 'loss'"),
+        ("{claim: drift, within: 0.2, at_least: 0.1}", "exactly one of within or at_least"),
         (
             "{claim: drifts_less, than_where: {model.width: 7}}",
             "expect[0].than_where: no run of the sweep",

@@ -50,9 +50,7 @@ def net(family: str, arch: str, blocks: int, seed: int, **kw: object) -> nn.Sequ
 def config(family: str, arch: str, blocks: int, **kw: object) -> ModelConfig:
     width = 64 if family == "mlp" else 8
     depth = 2 + 2 * blocks  # mlp: stem, 2 per block, head; conv1d: 6n+2 with 3n blocks
-    return ModelConfig(
-        family=family, depth=depth, arch=arch, width=width, batch_norm=False, **kw
-    )  # type: ignore[arg-type]
+    return ModelConfig(family=family, depth=depth, arch=arch, width=width, batch_norm=False, **kw)  # type: ignore[arg-type]
 
 
 def coordinate_size(model: nn.Sequential, x: torch.Tensor) -> float:
