@@ -83,6 +83,12 @@ def report(
     its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
     depth and arch (family, batch norm, ...).
 
+    With --best-over KEY: each arch, depth and variant at its best value of the swept KEY (the
+    lowest mean --best-by), chosen on half the seeds and reported on the other half from 4
+    seeds on (on the same seeds with fewer, as the table says); then the best value at each
+    depth over all seeds and its drift (the slope of log2 best on log2 depth, with a 95%
+    interval from resampling seeds). Every report ends with the depth each arch reaches.
+
     Examples:
 
         resbench report                     # the newest results/SWEEP/
@@ -313,7 +319,8 @@ def check(
     A claim passes when the difference of means passes and its 95% Welch t interval does too.
     Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
     failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input.
+    2: bad input. Drift claims (the best value of a swept key against depth) pass when the
+    slope and its 95% seed-resampling interval do.
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at
