@@ -359,6 +359,13 @@ def test_report_json_names_the_chosen_value_by_its_key(results: Path) -> None:
     assert data["reach"]["tolerance"] == 0.05 and data["reach"]["table"]
 
 
+def test_report_csv_has_the_chosen_value_under_the_key(results: Path) -> None:
+    result = runner.invoke(app, ["report", str(results), "--best-over", "train.lr", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[0].split(",")
+    assert "train.lr" in header and "chosen" not in header
+
+
 def test_report_tables_show_the_choice_the_drift_and_the_reach(results: Path) -> None:
     result = runner.invoke(
         app, ["report", str(results), "--best-over", "train.lr", "-f", "markdown"]
