@@ -46,7 +46,7 @@ def pass_per_step(spec: RunSpec, n: int = 40) -> float:
     ds = data.load(spec.dataset, "cpu")
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, ds.input_shape, ds.num_classes)
-    optimizer = make_optimizer(model, cfg)
+    optimizer = make_optimizer(model.parameters(), cfg)
     x, y = ds.inputs(ds.x_train[: cfg.batch_size]), ds.y_train[: cfg.batch_size]
     steps, passes = [], []
     for _ in range(n):

@@ -44,6 +44,7 @@ def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:
         block="basic",
         init="he",
         activation="relu",
+        branch_multiplier="none",
     )
     configure(device, precision, args.deterministic)  # as train_run sets the backends
     torch.manual_seed(0)

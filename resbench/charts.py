@@ -278,3 +278,72 @@ def layer_figures(layers: pd.DataFrame, runs: pd.DataFrame) -> list[Figure]:
         ]
         figures.append(Figure(f"layers-{i}", title, panels, legend, SMALL_SIZE))
     return figures
+
+
+# --------------------------------------------------------------------------- landscape
+
+
+def landscape_figures(
+    runs: pd.DataFrame, key: str, by: str, best: pd.DataFrame | None = None
+) -> list[Figure]:
+    """The depth-μP papers' figure, per variant: `by` against the swept `key` (log axis), a
+    panel per arch, a series per depth, each point the mean over the ok seeds; `best` (from
+    `resbench.axes.drift`) marks each depth's best value with a large dot."""
+    from resbench import axes
+    from resbench.render import variant_title
+    from resbench.summary import arch_order
+    from resbench.variants import by_variant
+
+    land = axes.landscape(runs, key, by)
+    land = land[land["mean"].notna()]
+    depths = sorted(set(land["depth"]))
+    colors = depth_hex(depths)
+    ticks = sorted({float(v) for v in land[key]})
+    figures = []
+    for i, (values, group) in enumerate(by_variant(land, axes.others(runs, key))):
+        panels = []
+        for arch in arch_order(group["arch"]):
+            at = group[group["arch"] == arch]
+            chosen = _best_of(best, values, arch)
+            series = []
+            for depth in depths:
+                line = at[at["depth"] == depth].sort_values(key)
+                if line.empty:
+                    continue
+                xs = [float(v) for v in line[key]]
+                ys = [float(v) for v in line["mean"]]
+                tips = [
+                    f"{arch} · {depth} layers · {key} {x:g}: {by} {y:.3f}, mean of {n} ok seeds"
+                    + (f" ({d} diverged)" if d else "")
+                    for x, y, n, d in zip(xs, ys, line["n_ok"], line["diverged"], strict=True)
+                ]
+                name = f"{arch} · {depth} layers"
+                marks = [
+                    Mark("line", xs, ys, colors[depth], tips=[name]),
+                    Mark("dots", xs, ys, colors[depth], width=2.2, tips=tips),
+                ]
+                if (x := chosen.get(depth)) is not None and x in xs:
+                    y = ys[xs.index(x)]
+                    tip = [f"{name}: best {key} {x:g} ({by} {y:.3f})"]
+                    marks.append(Mark("dots", [x], [y], colors[depth], width=5.0, tips=tip))
+                series.append(Series(f"{depth}", marks, {"data-depth": str(depth)}))
+            label = f"{key} (log axis)"
+            panel = Panel(
+                series, label, by.replace("_", " "), x_log=True, y_log=None, x_ticks=ticks
+            )
+            panels.append(ChartPanel(arch, panel, {"data-arch": arch}))
+        legend = [Legend(f"{d} layers", colors[d]) for d in depths if (group["depth"] == d).any()]
+        legend.append(Legend(f"large dot: the depth's best {key} (lowest mean {by})", "#666"))
+        figures.append(Figure(f"landscape-{i}", variant_title(values), panels, legend, SMALL_SIZE))
+    return figures
+
+
+def _best_of(best: pd.DataFrame | None, values: dict[str, object], arch: str) -> dict[int, float]:
+    """depth -> the best value of one arch and variant, from `resbench.axes.drift`'s frame."""
+    if best is None or best.empty:
+        return {}
+    rows = best[best["arch"] == arch]
+    for column, value in values.items():
+        rows = rows[rows[column] == value]
+    key = [c for c in best.columns if c not in (*values, "arch", "depth", "score", "at_edge")]
+    return {int(d): float(v) for d, v in zip(rows["depth"], rows[key[0]], strict=True) if v == v}

@@ -11,7 +11,8 @@ claim is INCONCLUSIVE. Anything but PASS fails the check.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.baseline import DEFAULT_TOLERANCE, compare_baseline
@@ -21,18 +22,20 @@ from resbench.judging import (
     Outcome,
     OutcomeKind,
     Verdict,
+    best_group,
+    depths_of,
     groups,
     inconclusive,
     worse,
 )
 from resbench.result import FINISHED
-from resbench.stats import welch_interval
+from resbench.stats import Interval, welch_interval
 from resbench.variants import select_runs, variant_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.claims import Beats, Claim, Degrades, Holds
+    from resbench.claims import Beats, Claim, Degrades, Drift, DriftsLess, Holds, Reaches
 
 
 def all_passed(outcomes: list[Outcome]) -> bool:
@@ -64,25 +67,6 @@ def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- worse
 
 
-def worse_than_shallower(by_key: dict[tuple[str, int], Group]) -> dict[tuple[str, int], bool]:
-    """Per (arch, depth): `worse` than the best shallower net of the same arch (the report's ▲)."""
-    out = {}
-    for arch in sorted({a for a, _ in by_key}):
-        shallower: list[Group] = []
-        for depth in _depths(by_key, arch):
-            group = by_key[(arch, depth)]
-            best = _best(shallower)
-            out[(arch, depth)] = best is not None and worse(group, best)
-            shallower.append(group)
-    return out
-
-
-def _best(candidates: list[Group]) -> Group | None:
-    """The group with the lowest mean among those that can be judged (no runs missing)."""
-    whole = [g for g in candidates if g.problem() is None]
-    return min(whole, key=lambda g: g.mean) if whole else None
-
-
 # --------------------------------------------------------------------------- completeness
 
 
@@ -105,11 +89,25 @@ def completeness(runs: pd.DataFrame) -> Outcome:
 # --------------------------------------------------------------------------- claims
 
 
-def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
-    """One outcome per claim (per depth for `beats`), each on the runs its `where` selects."""
+def evaluate_claims(
+    runs: pd.DataFrame,
+    claims: list[Claim],
+    best_over: str | None = None,
+    best_by: str = "train_loss",
+) -> list[Outcome]:
+    """One outcome per claim (per depth for `beats`), each on the runs its `where` selects;
+    `best_over` (and `best_by`) for the claims that name no best_over of their own."""
     out: list[Outcome] = []
     for claim in claims:
+        if best_over and hasattr(claim, "best_over") and claim.best_over is None:
+            claim = claim.model_copy(update={"best_over": best_over, "best_by": best_by})
         chosen = select_runs(runs, claim.where)
+        if claim.claim in ("drift", "drifts_less"):
+            out.append(_drift_claim(claim, runs, chosen))
+            continue
+        picked = ""
+        if claim.best_over:
+            chosen, picked = _at_best(chosen, claim.best_over, claim.best_by)
         archs = [claim.arch, *([claim.than] if claim.claim == "beats" else [])]
         if mixed := variant_columns(chosen[chosen["arch"].isin(archs)]):
             # Pooling the seeds of different nets would judge neither: say which to pick.
@@ -121,12 +119,39 @@ def evaluate_claims(runs: pd.DataFrame, claims: list[Claim]) -> list[Outcome]:
             continue
         by_key = groups(chosen, claim.metric)
         if claim.claim == "degrades":
-            out.append(_degrades(claim, by_key))
+            outcomes = [_degrades(claim, by_key)]
         elif claim.claim == "holds":
-            out.append(_holds(claim, by_key))
+            outcomes = [_holds(claim, by_key)]
+        elif claim.claim == "reaches":
+            outcomes = [_reaches(claim, by_key)]
         else:
-            out += _beats(claim, by_key)
+            outcomes = _beats(claim, by_key)
+        out += [_noted(o, picked) for o in outcomes]
     return out
+
+
+def _at_best(runs: pd.DataFrame, key: str, by: str) -> tuple[pd.DataFrame, str]:
+    """Each arch, depth and variant at its best value of `key` (`resbench.axes`), and a note
+    saying how it was chosen."""
+    from resbench import axes  # built on this module's groups
+
+    sel = axes.selection(runs, key, by)
+    seeds = f"seeds {axes._seeds(sel.choose_seeds)}"
+    how = (
+        f"held-out seeds {axes._seeds(sel.report_seeds)}"
+        if sel.held_out
+        else f"the same {len(sel.report_seeds)} seeds"
+    )
+    note = f"each at its best {sel.key} by {by} on {seeds}, judged on {how}"
+    return axes.best_runs(runs, sel, axes.choices(runs, sel)), note
+
+
+def _noted(outcome: Outcome, note: str) -> Outcome:
+    if not note:
+        return outcome
+    from dataclasses import replace
+
+    return replace(outcome, note="; ".join(n for n in (note, outcome.note) if n))
 
 
 def _scope(claim: Claim) -> str:
@@ -145,10 +170,6 @@ def _shown(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _depths(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:
-    return sorted(d for a, d in by_key if a == arch)
-
-
 def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
     """INCONCLUSIVE when a claim across depths has fewer than two depths of `arch` to compare."""
     if len(depths) >= 2:
@@ -157,7 +178,7 @@ def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
 
 
 def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
-    depths = _depths(by_key, claim.arch)
+    depths = depths_of(by_key, claim.arch)
     text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
         return too_few
@@ -167,7 +188,7 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     for g in [*shallower, deepest]:
         if problem := g.problem():
             return inconclusive(text, problem, (deepest,))
-    best = _best(shallower)
+    best = best_group(shallower)
     assert best is not None  # every shallower group is whole
     text = (
         f"{claim.arch} degrades: {deepest.label} − {best.label} (best shallower) "
@@ -177,7 +198,7 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
 
 
 def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
-    depths = _depths(by_key, claim.arch)
+    depths = depths_of(by_key, claim.arch)
     text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
         return too_few
@@ -190,7 +211,7 @@ def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
 
 
 def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
-    shared = sorted(set(_depths(by_key, claim.arch)) & set(_depths(by_key, claim.than)))
+    shared = sorted(set(depths_of(by_key, claim.arch)) & set(depths_of(by_key, claim.than)))
     depths = list(claim.depths) or shared
     if not depths:
         text = f"{claim.arch} beats {claim.than} by ≥ {claim.min_gap:g} ({_scope(claim)})"
@@ -205,6 +226,112 @@ def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
         )
         out.append(_compare(text, loser, winner, at_least=claim.min_gap))
     return out
+
+
+def _reaches(claim: Reaches, by_key: dict[tuple[str, int], Group]) -> Outcome:
+    depths = depths_of(by_key, claim.arch)
+    text = f"{claim.arch} reaches {claim.depth}: within {claim.tolerance:g} of its best depth"
+    text += f" ({_scope(claim)})"
+    if claim.depth not in depths:
+        return inconclusive(text, f"no runs of {claim.arch}-{claim.depth}")
+    whole = [by_key[(claim.arch, d)] for d in depths]
+    for g in whole:
+        if problem := g.problem():
+            return inconclusive(text, problem, (g,))
+    best = best_group(whole)
+    assert best is not None  # every group is whole
+    if claim.depth <= best.depth:
+        return Outcome("claim", text, "PASS", (best,), note=f"the best depth is {best.depth}")
+    outcome = None
+    for d in (d for d in depths if best.depth < d <= claim.depth):
+        group = by_key[(claim.arch, d)]
+        shown = (
+            f"{claim.arch} reaches {claim.depth}: {group.label} − {best.label} (best) "
+            f"≤ {claim.tolerance:g} ({_scope(claim)})"
+        )
+        outcome = _compare(shown, group, best, at_most=claim.tolerance)
+        if not outcome.passed:
+            return outcome
+    assert outcome is not None
+    return outcome
+
+
+def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataFrame) -> Outcome:
+    """A drift claim: the slope of log2(best value) on log2(depth), with its 95% interval from
+    resampling seeds (`resbench.axes`); for drifts_less, |drift| − |drift of than|."""
+    from resbench import axes  # built on this module's groups
+
+    sides = [(claim.arch, chosen)]
+    if claim.claim == "drifts_less":
+        where = claim.than_where or claim.where
+        sides.append((claim.than, select_runs(runs, where)))
+    if claim.claim == "drifts_less":
+        text = f"{claim.arch} drifts less than {claim.than}: |drift| − |drift of {claim.than}| < 0"
+    elif claim.within is not None:
+        text = f"{claim.arch} drifts within ±{claim.within:g}"
+    else:
+        text = f"{claim.arch} drifts by at least {claim.at_least:g}"
+    text += f": best {claim.over} by {claim.metric} ({_drift_scope(claim)})"
+    cubes = []
+    for arch, side in sides:
+        side = side[side["arch"] == arch]
+        if side.empty:
+            return inconclusive(text, f"no runs of {arch}")
+        column = axes.check_key(side, claim.over)
+        if mixed := axes.others(side, column):
+            note = f"the runs of {arch} differ in {', '.join(mixed)}: narrow the claim with where:"
+            return inconclusive(text, note)
+        cubes.append(axes.ScoreCube.of(side, column, claim.metric))
+    if few := [c for c in cubes if len(c.seeds) < axes.INTERVAL_FROM]:
+        note = f"too few seeds for an interval (n {len(few[0].seeds)}; need ≥ {axes.INTERVAL_FROM})"
+        return inconclusive(text, note)
+    rows = cubes[0].resample()
+    slopes, samples = [], []
+    for i, cube in enumerate(cubes):
+        if i and cube.seeds != cubes[0].seeds:
+            rows = cube.resample(seed=i)  # other seeds: resampled on their own
+        slopes.append(float(cube.slopes(cube.best())))
+        samples.append(cube.slopes(cube.best(rows)))
+    notes = [_best_per_depth(cube) for cube in cubes]
+    if claim.claim == "drift":
+        low, high = axes.interval(samples[0])
+        diff = slopes[0]
+        # The slope itself and its interval must both pass, as a difference of means does.
+        if claim.within is not None:
+            passed = abs(diff) <= claim.within and -claim.within <= low and high <= claim.within
+        else:
+            assert claim.at_least is not None
+            beyond = high <= -claim.at_least or low >= claim.at_least
+            passed = abs(diff) >= claim.at_least and beyond
+    else:
+        low, high = axes.interval(abs(samples[0]) - abs(samples[1]))
+        diff = abs(slopes[0]) - abs(slopes[1])
+        passed = diff < 0 and high < 0
+    if any(map(math.isnan, (diff, low, high))):
+        return inconclusive(text, "fewer than two depths with a best value; " + "; ".join(notes))
+    verdict: Verdict = "PASS" if passed else "FAIL"
+    interval = Interval(diff, low, high, math.nan)
+    return Outcome("claim", text, verdict, (), diff, interval, "; ".join(notes))
+
+
+def _drift_scope(claim: Drift | DriftsLess) -> str:
+    parts = [f"{k.split('.')[-1]} {_shown(v)}" for k, v in claim.where.items()]
+    if claim.claim == "drifts_less" and claim.than_where:
+        than = [f"{k.split('.')[-1]} {_shown(v)}" for k, v in claim.than_where.items()]
+        parts.append(f"than: {', '.join(than)}")
+    return "; ".join(parts) or claim.metric
+
+
+def _best_per_depth(cube: Any) -> str:
+    """'best at 6: 2^-7, 10: 2^-7, ... (n 8 seeds)'."""
+    from resbench.axes import axis_value
+
+    best = cube.best()
+    shown = ", ".join(
+        f"{d}: {axis_value(cube.values[i]) if i >= 0 else '—'}"
+        for d, i in zip(cube.depths, best, strict=True)
+    )
+    return f"best at {shown} (n {len(cube.seeds)} seeds)"
 
 
 def _compare(
@@ -250,15 +377,23 @@ def check(
     claims: list[Claim],
     baseline: pd.DataFrame | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    best_over: str | None = None,
+    best_by: str = "train_loss",
 ) -> list[Outcome]:
-    """Completeness, the claims, then the baseline; an error when there is nothing to check."""
+    """Completeness, the claims (those without a best_over of their own at each arch's best
+    value of `best_over`, when given), then the baseline; an error when there is nothing to
+    check."""
     if not claims and baseline is None:
         raise ResbenchError(
             "nothing to check: the sweep has no expect: claims and no --baseline was given"
         )
     if runs.empty:
         raise ResbenchError("nothing to check: the results have no runs")
-    out = [completeness(runs), *evaluate_claims(runs, claims)]
+    if best_over is not None:
+        from resbench import axes
+
+        axes.selection(runs, best_over, best_by)  # a bad key or metric: one line, before all
+    out = [completeness(runs), *evaluate_claims(runs, claims, best_over, best_by)]
     if baseline is not None:
         out += compare_baseline(runs, baseline, tolerance)
     return out

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveInt,
+    model_validator,
 )
 
 # An arch of the sweep's runs, built-in or a user family's: checked once the runs are known.
@@ -32,7 +33,18 @@ class _Claim(BaseModel):
     )
 
 
-class Degrades(_Claim):
+class _AtBest(_Claim):
+    best_over: str | None = Field(
+        None,
+        description="a swept key (e.g. train.lr): judge each arch, depth and variant at its best "
+        "value of it, chosen on half the seeds from 4 on (resbench.axes)",
+    )
+    best_by: str = Field(
+        "train_loss", description="with best_over: the metric whose lowest mean is the best"
+    )
+
+
+class Degrades(_AtBest):
     """For `arch`, the deepest net's metric exceeds the best shallower one's by >= min_gap."""
 
     claim: Literal["degrades"]
@@ -40,7 +52,7 @@ class Degrades(_Claim):
     min_gap: NonNegativeFloat = 0.0
 
 
-class Holds(_Claim):
+class Holds(_AtBest):
     """For `arch`, the deepest net's metric is no worse than the shallowest's + tolerance."""
 
     claim: Literal["holds"]
@@ -48,7 +60,7 @@ class Holds(_Claim):
     tolerance: NonNegativeFloat = 0.0
 
 
-class Beats(_Claim):
+class Beats(_AtBest):
     """`arch`'s metric is below `than`'s at `depths` (default: every shared depth) by >= min_gap."""
 
     claim: Literal["beats"]
@@ -58,4 +70,56 @@ class Beats(_Claim):
     min_gap: NonNegativeFloat = 0.0
 
 
-Claim = Annotated[Degrades | Holds | Beats, Field(discriminator="claim")]
+class Reaches(_AtBest):
+    """`arch` reaches `depth`: from its best depth (the lowest mean) to `depth`, every depth's
+    metric is within `tolerance` of the best depth's."""
+
+    claim: Literal["reaches"]
+    arch: ArchName = "residual"
+    depth: PositiveInt
+    tolerance: NonNegativeFloat = 0.05
+
+
+class Drift(_Claim):
+    """`arch`'s best value of `over` (by the lowest mean `metric`) drifts with depth by at most
+    `within`: the slope of log2(best) on log2(depth) and its 95% seed-resampling interval lie
+    in [−within, +within]; or, with `at_least` instead, by at least that much: the slope and
+    its interval lie beyond ±at_least, on one side."""
+
+    claim: Literal["drift"]
+    arch: ArchName = "residual"
+    over: str = "train.lr"
+    within: NonNegativeFloat | None = None
+    at_least: NonNegativeFloat | None = None
+    metric: str = "train_loss"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Drift:
+        if (self.within is None) == (self.at_least is None):
+            raise ValueError("give exactly one of within or at_least")
+        return self
+
+
+class DriftsLess(_Claim):
+    """`arch`'s best value of `over` (on the runs `where` selects) drifts less with depth than
+    `than`'s (on those `than_where` selects): |drift| − |drift of than| < 0, its 95%
+    seed-resampling interval too."""
+
+    claim: Literal["drifts_less"]
+    arch: ArchName = "residual"
+    than: ArchName = "residual"
+    over: str = "train.lr"
+    metric: str = "train_loss"
+    than_where: dict[str, Any] = Field(
+        default_factory=dict, description="the runs of `than`, e.g. {model.branch_multiplier: none}"
+    )
+
+
+Claim = Annotated[
+    Degrades | Holds | Beats | Reaches | Drift | DriftsLess, Field(discriminator="claim")
+]
+
+
+def axis_of(claim: Claim) -> str | None:
+    """The swept key a claim takes the best of (best_over) or runs along (over), or None."""
+    return getattr(claim, "best_over", None) or getattr(claim, "over", None)

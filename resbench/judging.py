@@ -127,3 +127,26 @@ def inconclusive(
     text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
 ) -> Outcome:
     return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
+
+
+def depths_of(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:
+    return sorted(d for a, d in by_key if a == arch)
+
+
+def worse_than_shallower(by_key: dict[tuple[str, int], Group]) -> dict[tuple[str, int], bool]:
+    """Per (arch, depth): `worse` than the best shallower net of the same arch (the report's ▲)."""
+    out = {}
+    for arch in sorted({a for a, _ in by_key}):
+        shallower: list[Group] = []
+        for depth in depths_of(by_key, arch):
+            group = by_key[(arch, depth)]
+            best = best_group(shallower)
+            out[(arch, depth)] = best is not None and worse(group, best)
+            shallower.append(group)
+    return out
+
+
+def best_group(candidates: list[Group]) -> Group | None:
+    """The group with the lowest mean among those that can be judged (no runs missing)."""
+    whole = [g for g in candidates if g.problem() is None]
+    return min(whole, key=lambda g: g.mean) if whole else None

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resbench.atomic import write_text
-from resbench.charts import Figure, Legend, curve_figures, depth_figures, layer_figures
+from resbench.charts import (
+    Figure,
+    Legend,
+    curve_figures,
+    depth_figures,
+    landscape_figures,
+    layer_figures,
+)
 from resbench.svg import panel_svg
 
 if TYPE_CHECKING:
@@ -242,12 +249,59 @@ def layers_section(results: Results, runs: pd.DataFrame) -> str | None:
 
 
 def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
-    """The learning-rate landscape (the metric against train.lr, a line per depth, the best lr
-    per arch and depth) when the sweep sweeps the learning rate.
+    """The learning-rate landscape, when the sweep sweeps train.lr: the final train loss
+    against the rate, a line per depth, a panel per arch and variant, each depth's best rate
+    marked; then the best rate at each depth and its drift with depth, with an interval from
+    resampling seeds (`resbench report --best-over train.lr` shows the same)."""
+    from resbench import axes
+    from resbench.render import variant_title
+    from resbench.variants import variant_columns
 
-    The place for the analysis of `report --best-over train.lr`; until it lands, no section.
-    """
-    return None
+    key, by = "train.lr", axes.DEFAULT_BY
+    if key not in variant_columns(runs) or not axes.numeric_values(runs, key):
+        return None
+    best, drift = axes.drift(runs, key, by)
+    figures = landscape_figures(runs, key, by, best)
+    variants = axes.others(runs, key)
+    depths = sorted(set(best["depth"]))
+    head = ["arch", *map(str, depths), "drift [95% interval]", "seeds"]
+    tables = []
+    for values, group in _by_variant(best, variants):
+        rows = []
+        for arch, at in group.groupby("arch", sort=False):
+            chosen = dict(zip(at["depth"], at[key], strict=True))
+            d = drift[drift["arch"] == arch]
+            for column, value in values.items():
+                d = d[d[column] == value]
+            r = d.iloc[0]
+            spread = f" [{r['low']:+.2f}, {r['high']:+.2f}]" if _number(r["low"]) else ""
+            rows.append(
+                [
+                    str(arch),
+                    *(f"{chosen[x]:g}" if _number(chosen.get(x)) else "—" for x in depths),
+                    f"{r['drift']:+.2f}{spread}" if _number(r["drift"]) else "—",
+                    str(r["n_seeds"]),
+                ]
+            )
+        caption = f"best {key} by depth (lowest mean {by}) {variant_title(values)}".rstrip()
+        tables.append(_table(caption, head, rows, {"data-kind": "best-lr"}))
+    return _section(
+        "landscape",
+        "Learning rate and depth",
+        f"<p>The mean final {escape(by.replace('_', ' '))} over the seeds that ended ok against "
+        "the learning rate, a line per depth (the depth-μP papers' figure); the large dot is "
+        "each depth's best rate. The drift is the slope of log2(best rate) against log2(depth), "
+        "its interval from resampling seeds (none with fewer than 4).</p>"
+        + _switch("landscape", "y", LINEAR_LOG, "y axis")
+        + "".join(figure_html(f) for f in figures)
+        + f'<div class="row">{"".join(tables)}</div>',
+    )
+
+
+def _by_variant(frame: pd.DataFrame, columns: list[str]) -> list[tuple[dict[str, Any], Any]]:
+    from resbench.variants import by_variant
+
+    return by_variant(frame, columns)
 
 
 def problems_section(runs: pd.DataFrame) -> str | None:

@@ -9,6 +9,7 @@ the depth figure names them at the top of the axes, the curves figure in its leg
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,6 +240,124 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
         row[0].set_ylabel("gradient norm")
     fig.suptitle(header_line(describe(runs)), fontsize="medium")
     return _save(fig, path)
+
+
+def plot_landscape(
+    runs: pd.DataFrame, key: str, metric: str, path: str | Path, replicates: int | None = None
+) -> Path:
+    """`metric` against the swept `key` (log2 axis for a numeric one), as the depth-μP papers
+    draw it: a panel per arch and variant, a line per depth, each point the mean over the ok
+    seeds, a star at each depth's best value (the lowest mean, a diverged run the worst), and
+    the drift of the best value with its interval from resampling seeds. A value whose runs
+    all diverged is an ✕ at the top; points above the axes' top, a ^ there."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from resbench import axes
+    from resbench.axes import axis_value
+    from resbench.render import header_line, variant_title
+    from resbench.summary import arch_order, check_metric, describe
+
+    if runs.empty:
+        raise ResbenchError("no runs to plot: the runs table is empty")
+    sel = axes.selection(runs, key, metric)  # one-line errors before anything is drawn
+    check_metric(runs, metric)
+    column, numeric = sel.key, axes.numeric_values(runs, sel.key)
+    land = axes.landscape(runs, column, metric)
+    best, drift = (
+        axes.drift(runs, column, metric, replicates or axes.REPLICATES) if numeric else (None, None)
+    )
+    variants = axes.others(runs, column)
+    panels = [
+        (values, arch, group[group["arch"] == arch])
+        for values, group in _by(land, variants)
+        for arch in arch_order(group["arch"])
+    ]
+    columns = min(len(panels), max(1, math.ceil(math.sqrt(len(panels)))))
+    rows = -(-len(panels) // columns)
+    width, height = LANDSCAPE_SIZE
+    fig = Figure(figsize=(width * columns, height * rows), dpi=DPI, layout="constrained")
+    grid = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    axes_list = list(grid.flat)
+    for ax in axes_list[len(panels) :]:
+        ax.axis("off")
+    depths = sorted(set(land["depth"]))
+    ticks = sorted(set(land[column]), key=axes._order)
+    x_of = {v: (math.log2(float(v)) if numeric else i) for i, v in enumerate(ticks)}
+    top = _landscape_top(land, column, metric)
+    for ax, (values, arch, panel) in zip(axes_list, panels, strict=False):
+        for j, depth in enumerate(depths):
+            line = panel[panel["depth"] == depth].sort_values(column, key=_sort_key)
+            if line.empty:
+                continue
+            color = depth_color(j, len(depths))
+            x = np.array([x_of[v] for v in line[column]])
+            y = line["mean"].to_numpy(dtype=float)
+            label = f"{depth}"
+            if (diverged := int(line["diverged"].sum())) or int(line["failed"].sum()):
+                label += f" ({diverged} diverged)" if diverged else ""
+            ax.plot(x, np.minimum(y, top), "o-", color=color, lw=1.8, ms=4, label=label)
+            over = y > top
+            ax.plot(x[over], np.full(over.sum(), top), "^", color=color, ms=8)
+            gone = line["n_ok"].to_numpy() == 0
+            ax.plot(x[gone], np.full(gone.sum(), top), "x", color=color, ms=9, mew=2)
+            if best is not None:
+                at = best[(best["arch"] == arch) & (best["depth"] == depth)]
+                for c, v in values.items():
+                    at = at[at[c] == v]
+                for v, score in zip(at[column], at["score"], strict=True):
+                    if v == v and np.isfinite(score):
+                        ax.plot(x_of[v], min(score, top), "*", color=color, ms=15, mec="black")
+        title = " · ".join(t for t in (arch, variant_title(values)) if t)
+        if drift is not None:
+            d = drift[drift["arch"] == arch]
+            for c, v in values.items():
+                d = d[d[c] == v]
+            if len(d) and np.isfinite(d["drift"].iloc[0]):
+                r = d.iloc[0]
+                spread = f" [{r['low']:+.2f}, {r['high']:+.2f}]" if np.isfinite(r["low"]) else ""
+                title += f"\ndrift {r['drift']:+.2f}{spread} (n {r['n_seeds']} seeds)"
+        ax.set_title(title, fontsize="medium")
+        ax.set_xticks([x_of[v] for v in ticks], [axis_value(v) for v in ticks], fontsize="small")
+        ax.set_xlabel(column + (" (log2 axis)" if numeric else ""))
+        ax.set_ylim(top=top * 1.04)
+        ax.grid(alpha=0.3)
+        ax.legend(title="depth", fontsize="small", loc="best")
+    for row in grid:
+        row[0].set_ylabel(f"{metric.replace('_', ' ')} (mean over ok seeds)")
+    stars = "★ best per depth (lowest mean); " if best is not None else ""
+    note = f"mean over {int(land['n'].max())} seeds; {stars}✕ every seed diverged; ^ off the axes"
+    fig.suptitle(f"{header_line(describe(runs))}\n{note}", fontsize="medium")
+    return _save(fig, path)
+
+
+def _by(frame: pd.DataFrame, columns: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    from resbench.variants import by_variant
+
+    return by_variant(frame, columns)
+
+
+def _sort_key(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers if numbers.notna().all() else column.astype(str)
+
+
+def _landscape_top(land: pd.DataFrame, column: str, metric: str) -> float:
+    """Where the landscape's y axis ends: errors at 1; other metrics a quarter above the worst
+    of the lines' lowest means (a net that started exploded can show losses of 10^2 and more,
+    which would flatten every line's valley)."""
+    means = land["mean"].dropna()
+    if metric.endswith("_error") or means.empty:
+        return 1.0
+    lines = [c for c in land.columns if c not in (column, *LANDSCAPE_STATS)]
+    best = land.groupby(lines, dropna=False)["mean"].min()
+    return float(min(means.max(), 1.25 * best.max()))
+
+
+LANDSCAPE_SIZE = (6.0, 4.5)  # inches per panel
+LANDSCAPE_STATS = ("n", "n_ok", "diverged", "failed", "mean", "std", "min", "max")
 
 
 def _save(fig, path: str | Path) -> Path:

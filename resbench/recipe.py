@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -13,11 +13,15 @@ if TYPE_CHECKING:
 
     from resbench.spec import TrainConfig
 
+LR_SCALE = "lr_scale"  # a param group's factor on train.lr (resbench.models.depth_scaling)
 WARMUP_CHECK_EVERY = 50  # steps between looks at the running error during the paper's warm-up
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = model.parameters()
+def make_optimizer(
+    params: Iterable[nn.Parameter] | list[dict[str, Any]], cfg: TrainConfig
+) -> torch.optim.Optimizer:
+    """The optimiser over `params`: a model's parameters, or param groups with their own lr
+    (`resbench.models.depth_scaling.param_groups`)."""
     if cfg.optimizer == "sgd":
         # foreach: one call per operation over all parameters, not a Python loop over them.
         # CUDA already defaults to it; on a CPU it takes 40% off the update of a 56-layer net
@@ -105,4 +109,4 @@ class ErrorGatedWarmup:
     def _hold(self) -> None:
         if self.active:
             for group in self.optimizer.param_groups:
-                group["lr"] = self.lr
+                group["lr"] = self.lr * group.get(LR_SCALE, 1.0)  # depth-μP's groups keep theirs

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from resbench.axes import axis_value
 from resbench.check import all_passed
 from resbench.summary import arch_order, summarize
 from resbench.variants import by_variant, summary_variants
@@ -93,6 +94,7 @@ def format_cell(row: pd.Series, mark: bool = True, sep: str = "\n") -> str:
         text = f"{row['mean']:.3f} ± {row['std']:.3f} ({row['n_ok']})"
     if mark and row.get("worse", False):
         text += f" {WORSE_MARK}"
+    text += _chosen(row)
     notes = _notes(row)
     return text + (sep + notes if notes else "")
 
@@ -104,9 +106,15 @@ def compact_cell(row: pd.Series, sep: str = NOTES) -> str:
         lines = [f"—{mark}"]
     else:
         spread = "" if math.isnan(row["std"]) else f"± {row['std']:.3f} "
-        lines = [f"{row['mean']:.3f}{mark}", f"{spread}({row['n_ok']})"]
+        lines = [f"{row['mean']:.3f}{mark}", f"{spread}({row['n_ok']}){_chosen(row)}"]
     notes = _notes(row)
     return sep.join(lines + ([notes] if notes else []))
+
+
+def _chosen(row: pd.Series) -> str:
+    """' @ 2^-7': the value of a swept key the row's figures were chosen at, if any."""
+    value = row.get("chosen")
+    return "" if value is None or value != value else f" @ {axis_value(value)}"
 
 
 def _notes(row: pd.Series) -> str:
@@ -174,9 +182,30 @@ def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[Render
     return summary_tables(summarize(runs, metric), metric)
 
 
-def summary_tables(summary: pd.DataFrame, metric: str) -> list[RenderableType]:
-    """`depth_tables` of a summary already made (`summarize(runs, metric)`)."""
-    return _rich_tables(_tables(summary), f"{metric} by depth · mean ± std (n)", LEGEND)
+def summary_tables(
+    summary: pd.DataFrame, metric: str, best: dict[str, Any] | None = None
+) -> list[RenderableType]:
+    """`depth_tables` of a summary already made (`summarize(runs, metric)`, or with `best`,
+    `resbench.axes.best_summary`'s)."""
+    return _rich_tables(_tables(summary), _summary_title(metric, best), _legend(best))
+
+
+def _summary_title(metric: str, best: dict[str, Any] | None) -> str:
+    if best is None:
+        return f"{metric} by depth · mean ± std (n)"
+    return f"{metric} by depth at each arch's best {best['key']} · mean ± std (n) @ {best['key']}"
+
+
+def _legend(best: dict[str, Any] | None) -> str:
+    return LEGEND if best is None else f"{LEGEND}\n{best['note']}"
+
+
+def report_tables(data: dict[str, Any]) -> list[RenderableType]:
+    """A report's tables for a terminal: each metric's, then the axes' (`axes_tables`)."""
+    out: list[RenderableType] = []
+    for metric, summary in data["metrics"].items():
+        out += summary_tables(summary, metric, data.get("best"))
+    return out + axes_tables(data)
 
 
 def _rich_tables(
@@ -192,7 +221,7 @@ def _rich_tables(
     for i, (values, header, rows) in enumerate(groups):
         caption = legend if i == len(groups) - 1 else None
         # As wide as its title and legend, which would wrap in a table of few columns.
-        width = max(len(title), len(caption or "")) + 4
+        width = max(len(title), *map(len, (caption or "").splitlines() or [""])) + 4
         table = Table(title=title, caption=caption, min_width=width)
         for name in header:
             table.add_column(name, justify=_justify(name))
@@ -204,7 +233,7 @@ def _rich_tables(
 
 def _justify(header: str) -> Literal["left", "right"]:
     """Names to the left, numbers to the right."""
-    return "left" if header in ("arch", "at") else "right"
+    return "left" if header in ("arch", "at", "variant") else "right"
 
 
 def _marked(cell: str) -> str:
@@ -227,11 +256,18 @@ def report_markdown(data: dict[str, Any], source: str = "") -> str:
         lines += [f"`{source}`", ""]
     if data.get("notes"):
         lines += [*(f"> {note}  " for note in data["notes"]), ""]
+    best = data.get("best")
     for metric, summary in data["metrics"].items():
         for values, header, rows in _tables(summary, markdown=True):
-            title = f"**{metric}** by depth · mean ± std (n) {variant_title(values)}".rstrip()
+            title = _summary_title(f"**{metric}**", best)
+            title = f"{title} {variant_title(values)}".rstrip()
             lines += [title, "", *markdown_table(header, rows), ""]
-    lines += [LEGEND, "", status_line(data["status"]), ""]
+    lines += [LEGEND, ""]
+    if best is not None:
+        lines += [best["note"], ""]
+    for title, header, rows, note in _axes_rows(data):
+        lines += [f"**{title}**", "", *markdown_table(header, rows), "", note, ""]
+    lines += [status_line(data["status"]), ""]
     return "\n".join(lines)
 
 
@@ -241,7 +277,7 @@ def report_frame(data: dict[str, Any], source: str = "") -> pd.DataFrame:
 
     frames = []
     for metric, summary in data["metrics"].items():
-        frame = summary.copy()
+        frame = summary.rename(columns=_chosen_name(data))
         frame.insert(0, "metric", metric)
         frame.insert(0, "sweep", data["header"].get("sweep", ""))
         frame.insert(0, "results", source)
@@ -253,13 +289,26 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     """A JSON list, one object per results directory; missing numbers are null."""
     out = []
     for source, data in reports:
-        metrics = {
-            m: [{k: _json_value(v) for k, v in row.items()} for row in s.to_dict("records")]
-            for m, s in data["metrics"].items()
-        }
+        rename = _chosen_name(data)
+        metrics = {m: _records(s.rename(columns=rename)) for m, s in data["metrics"].items()}
         status = {k: _json_value(v) for k, v in data["status"].items()}
-        out.append({"results": source, **data, "status": status, "metrics": metrics})
+        axes = {k: _records(data[k]) for k in AXES_FRAMES if k in data}
+        if data.get("reach") is not None:
+            axes["reach"] = {**data["reach"], "table": _records(data["reach"]["table"])}
+        out.append({"results": source, **data, "status": status, "metrics": metrics, **axes})
     return json.dumps(out, indent=1)
+
+
+AXES_FRAMES = ("choices", "landscape", "best_values", "drift")  # frames of `axes_report`
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _chosen_name(data: dict[str, Any]) -> dict[str, str]:
+    """The summaries' `chosen` column under the swept key's own name (e.g. train.lr)."""
+    return {"chosen": data["best"]["key"]} if data.get("best") else {}
 
 
 def variant_title(variant: dict[str, Any]) -> str:
@@ -331,6 +380,102 @@ def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:
         lines += [*markdown_table(header, rows), ""]
     lines += [RATIO_LEGEND, ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the axes
+
+EDGE_MARK = "◂"  # a best value at the edge of the grid: the optimum may lie beyond it
+
+
+def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """The axes' tables as (title, header, rows, note): the best value at each depth with its
+    drift, and the depth each arch reaches."""
+    out = []
+    if "drift" in data:
+        best, key = data["best_values"], data["best"]["key"]
+        depths = sorted(set(best["depth"]))
+        variants = summary_variants(data["drift"])
+        cells = {(*(r[c] for c in variants), r["arch"], r["depth"]): r for _, r in best.iterrows()}
+        header = (
+            ["variant", "arch", *map(str, depths), "drift [95% CI]"]
+            if variants
+            else ["arch", *map(str, depths), "drift [95% CI]"]
+        )
+        rows = []
+        for _, d in data["drift"].iterrows():
+            row = [variant_title({c: d[c] for c in variants})] if variants else []
+            row.append(d["arch"])
+            for depth in depths:
+                r = cells.get((*(d[c] for c in variants), d["arch"], depth))
+                row.append("" if r is None else _best_cell(r, key))
+            row.append(_drift_cell(d))
+            rows.append(row)
+        by = data["best"]["by"]
+        n = int(data["drift"]["n_seeds"].max())
+        note = (
+            f"best {key} by the lowest mean {by} over all {n} seeds; drift: slope of "
+            f"log2(best {key}) on log2(depth), 95% interval from resampling seeds; "
+            f"{EDGE_MARK} at the edge of the grid"
+        )
+        out.append((f"best {key} by depth, and its drift", header, rows, note))
+    if data.get("reach") is not None:
+        table, tolerance = data["reach"]["table"], data["reach"]["tolerance"]
+        variants = summary_variants(table)
+        header = [*(["variant"] if variants else []), "arch", "best depth", "reaches"]
+        rows = [
+            [
+                *([variant_title({c: r[c] for c in variants})] if variants else []),
+                r["arch"],
+                _depth_cell(r["best_depth"], r["best"], r["n"]),
+                _depth_cell(r["reach"], r["reach_mean"], r["n"]) + _stopped(r),
+            ]
+            for _, r in table.iterrows()
+        ]
+        note = (
+            f"reaches: the deepest depth up to which, from the best depth on, the mean train "
+            f"error stays within {tolerance:g} of the best depth's (diverged runs count as 1.0)"
+        )
+        out.append(("the depth each arch reaches", header, rows, note))
+    return out
+
+
+def _best_cell(row: pd.Series, key: str) -> str:
+    if row[key] != row[key]:
+        return "—"
+    return axis_value(row[key]) + (f" {EDGE_MARK}" if row["at_edge"] else "")
+
+
+def _drift_cell(row: pd.Series) -> str:
+    if row["drift"] != row["drift"]:
+        return "—"
+    if row["low"] != row["low"]:
+        return f"{row['drift']:+.2f} (n {row['n_seeds']}: too few seeds for an interval)"
+    return f"{row['drift']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] (n {row['n_seeds']})"
+
+
+def _depth_cell(depth: Any, mean: float, n: int) -> str:
+    if depth is None or depth != depth:
+        return "—"
+    return f"{int(depth)} ({mean:.3f}, n {n})"
+
+
+def _stopped(row: pd.Series) -> str:
+    return f"; {row['stopped_by']}" if row["stopped_by"] else ""
+
+
+def axes_tables(data: dict[str, Any]) -> list[RenderableType]:
+    """The axes' tables for a terminal (none when the report has no axes)."""
+    from rich.table import Table
+
+    out: list[RenderableType] = []
+    for title, header, rows, note in _axes_rows(data):
+        table = Table(title=title, caption=note)
+        for name in header:
+            table.add_column(name, justify=_justify(name), overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.append(table)
+    return out
 
 
 # --------------------------------------------------------------------------- check outcomes

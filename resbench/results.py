@@ -419,12 +419,26 @@ class Results:
         return load_claims(self.sweep_path) if self.sweep_path.is_file() else []
 
     # ---------------------------------------------------------------- what it shows
-    def report(self, metrics: Iterable[str] | None = None) -> dict[str, Any]:
-        """Everything `resbench report` shows, as data: header, status counts, and a summary
-        per metric (mean ± std over seeds per variant, depth and arch)."""
-        from resbench.summary import DEFAULT_METRICS, report_data
+    def report(
+        self,
+        metrics: Iterable[str] | None = None,
+        best_over: str | None = None,
+        best_by: str = "train_loss",
+        reach_tolerance: float | None = None,
+    ) -> dict[str, Any]:
+        """Everything `resbench report` shows, as data: header, notes, status counts, and a
+        summary per metric (mean ± std over seeds per variant, depth and arch); the depth each
+        arch reaches (train error within `reach_tolerance` of its best depth's). With
+        `best_over` (a swept key, e.g. train.lr), every summary at each arch's best value of it
+        by the lowest mean `best_by`, and the selection, landscape, best values and drift."""
+        from resbench.axes import DEFAULT_TOLERANCE, axes_report
+        from resbench.summary import DEFAULT_METRICS, code_notes
 
-        return report_data(self.runs, tuple(metrics or DEFAULT_METRICS))
+        tolerance = DEFAULT_TOLERANCE if reach_tolerance is None else reach_tolerance
+        chosen = tuple(metrics or DEFAULT_METRICS)
+        data = axes_report(self.runs, chosen, best_over, best_by, tolerance)
+        data.setdefault("notes", code_notes(self.runs))
+        return data
 
     def summary(self, metric: str = "train_error") -> pd.DataFrame:
         """Per variant, depth and arch: run counts and the metric's mean, std, min, max."""
@@ -440,9 +454,14 @@ class Results:
         return layer_ratios(self.layers, self.runs)
 
     def check(
-        self, baseline: Results | str | Path | None = None, tolerance: float | None = None
+        self,
+        baseline: Results | str | Path | None = None,
+        tolerance: float | None = None,
+        best_over: str | None = None,
+        best_by: str = "train_loss",
     ) -> list[Outcome]:
-        """The sweep's claims over its seeds, and with `baseline` (reference results),
+        """The sweep's claims over its seeds (those naming no `best_over:` of their own at each
+        arch's best value of `best_over`, when given), and with `baseline` (reference results),
         regression against them; `resbench.check.all_passed` says whether all passed, and
         `outcomes_frame` makes them a table."""
         from resbench.baseline import DEFAULT_TOLERANCE
@@ -458,7 +477,19 @@ class Results:
             self.claims,
             reference,
             DEFAULT_TOLERANCE if tolerance is None else tolerance,
+            best_over,
+            best_by,
         )
+
+    def best_of(self, key: str, by: str = "train_loss") -> pd.DataFrame:
+        """The runs of each arch, depth and variant at its best value of the swept `key` (the
+        lowest mean `by`; chosen on half the seeds from 4 on)."""
+        from resbench.axes import best_of
+
+        return best_of(self.runs, key, by)
+
+    def _shown(self, best_over: str | None, best_by: str) -> pd.DataFrame:
+        return self.runs if best_over is None else self.best_of(best_over, best_by)
 
     def html(
         self,
@@ -494,25 +525,54 @@ class Results:
         curves_csv = self.runs_csv.with_name("curves.csv")
         return export_tensorboard(self.runs, self.curves if curves_csv.is_file() else None, out)
 
-    def plot_depth(self, out: str | Path | None = None, metric: str = "train_error") -> Path:
-        """The final metric against depth, a line per arch, a panel per variant (PNG)."""
+    def plot_depth(
+        self,
+        out: str | Path | None = None,
+        metric: str = "train_error",
+        best_over: str | None = None,
+        best_by: str = "train_loss",
+    ) -> Path:
+        """The final metric against depth, a line per arch, a panel per variant (PNG); with
+        `best_over`, each arch at its best value of that swept key."""
         from resbench.plot import plot_depth
 
-        return plot_depth(self.runs, out or self.runs_csv.with_name("depth.png"), metric)
+        out = out or self.runs_csv.with_name("depth.png")
+        return plot_depth(self._shown(best_over, best_by), out, metric)
 
-    def plot_curves(self, out: str | Path | None = None) -> Path:
+    def plot_curves(
+        self,
+        out: str | Path | None = None,
+        best_over: str | None = None,
+        best_by: str = "train_loss",
+    ) -> Path:
         """The training curves, a panel per arch and variant (PNG)."""
         from resbench.plot import plot_curves
 
         curves = self.curves
-        return plot_curves(curves, self.runs, out or self.runs_csv.with_name("curves.png"))
+        out = out or self.runs_csv.with_name("curves.png")
+        return plot_curves(curves, self._shown(best_over, best_by), out)
 
-    def plot_layers(self, out: str | Path | None = None) -> Path:
+    def plot_layers(
+        self,
+        out: str | Path | None = None,
+        best_over: str | None = None,
+        best_by: str = "train_loss",
+    ) -> Path:
         """Gradient norm against layer, at initialisation and at the end (PNG)."""
         from resbench.plot import plot_layers
 
         layers = self.layers
-        return plot_layers(layers, self.runs, out or self.runs_csv.with_name("layers.png"))
+        out = out or self.runs_csv.with_name("layers.png")
+        return plot_layers(layers, self._shown(best_over, best_by), out)
+
+    def plot_landscape(
+        self, key: str = "train.lr", by: str = "train_loss", out: str | Path | None = None
+    ) -> Path:
+        """The depth-μP papers' figure: `by` against the swept `key` (log axis), a line per
+        depth, a panel per arch and variant, each depth's best value starred (PNG)."""
+        from resbench.plot import plot_landscape
+
+        return plot_landscape(self.runs, key, by, out or self.runs_csv.with_name("landscape.png"))
 
 
 @dataclass(frozen=True)

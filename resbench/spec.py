@@ -63,6 +63,9 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("model", "activation"): "relu",
     ("model", "options"): {},
     ("model", "version"): None,
+    ("model", "branch_multiplier"): "none",
+    ("model", "branch_base_depth"): None,
+    ("model", "branch_exponent"): None,
 }
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
@@ -127,10 +130,11 @@ class ModelSection(Strict):
         description="basic: two 3-wide layers; bottleneck: 1, 3, 1 with 4x wider outputs "
         "(conv1d, cifar; depth 9n+2)",
     )
-    init: Literal["he", "orthogonal", "delta_orthogonal"] = Field(
+    init: Literal["he", "lecun", "orthogonal", "delta_orthogonal"] = Field(
         "he",
-        description="hidden weight layers: he (Kaiming normal), orthogonal, or delta_orthogonal "
-        "(conv kernels zero but an orthogonal centre tap; Xiao et al. 2018)",
+        description="hidden weight layers: he (Kaiming normal), lecun (N(0, 1/fan_in)), "
+        "orthogonal, or delta_orthogonal (conv kernels zero but an orthogonal centre tap; Xiao "
+        "et al. 2018)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
     options: dict[str, Any] = Field(
@@ -141,6 +145,20 @@ class ModelSection(Strict):
         None,
         description="set by resbench for a user family: its package's version, or a hash of "
         "its module's source; part of the run id",
+    )
+    branch_multiplier: Literal["none", "inv_sqrt_depth", "depth_power"] = Field(
+        "none",
+        description="depth-muP: each residual branch multiplied by 1/sqrt(L) (inv_sqrt_depth: "
+        "Yang et al. 2023, Bordelon et al. 2023) or (L/L0)^-alpha (depth_power: Dey et al. "
+        "2025), L the net's residual blocks; with Adam the blocks' learning rate is scaled by "
+        "(L/L0)^(alpha-1) too (resbench.models.depth_scaling)",
+    )
+    branch_base_depth: PositiveInt | None = Field(
+        None, description="depth_power: L0, the residual blocks of the base net (multiplier 1)"
+    )
+    branch_exponent: Annotated[float, Field(ge=0.5, le=1.0)] | None = Field(
+        None,
+        description="depth_power: alpha, from 0.5 (depth-muP's 1/sqrt(L)) to 1 (CompleteP)",
     )
 
     @model_validator(mode="before")
@@ -172,6 +190,19 @@ class ModelSection(Strict):
             takes = ", ".join(known.options or ()) or "none"
             raise ValueError(f"{family} takes no option {unknown[0]!r} (its options: {takes})")
         return options
+
+    @model_validator(mode="after")
+    def _power_needs_base_and_exponent(self) -> ModelSection:
+        fields = ("branch_base_depth", "branch_exponent")
+        given = [f for f in fields if getattr(self, f) is not None]
+        if self.branch_multiplier == "depth_power" and len(given) < 2:
+            raise ValueError(
+                "branch_multiplier depth_power needs branch_base_depth (L0) and branch_exponent "
+                "(alpha)"
+            )
+        if self.branch_multiplier != "depth_power" and given:
+            raise ValueError(f"{given[0]} goes with branch_multiplier: depth_power")
+        return self
 
     @field_validator("zero_init_residual")
     @classmethod
@@ -220,6 +251,7 @@ class ModelConfig(ModelSection):
                 arch,
                 info.data.get("batch_norm", True),
                 info.data.get("zero_init_residual", False),
+                info.data.get("branch_multiplier", "none"),
             )
         if problem:
             raise ValueError(problem)

@@ -86,8 +86,7 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame) -> list[bool]:
     """Per row: `resbench.judging.worse` than the best shallower net of the same arch?"""
-    from resbench.check import worse_than_shallower
-    from resbench.judging import groups
+    from resbench.judging import groups, worse_than_shallower
 
     worse = worse_than_shallower(groups(runs, metric))
     keys = zip(summary["arch"], summary["depth"], strict=True)

@@ -239,9 +239,9 @@ def _check_axes(sweep: Sweep) -> None:
 
 
 def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
-    """A claim names archs of the runs, and its `where:` fields of the runs, with values some
-    run has."""
-    wheres = any(claim.where for claim in sweep.expect)
+    """A claim names archs of the runs, its `where:` fields of the runs with values some run
+    has, recorded metrics, a swept key to take the best of, and depths of the runs."""
+    wheres = any(_wheres(claim) for claim in sweep.expect)
     dumps = [spec.model_dump(mode="json") for spec in specs] if wheres else []
     archs = list(dict.fromkeys(spec.model.arch for spec in specs))
     for i, claim in enumerate(sweep.expect):
@@ -252,16 +252,49 @@ def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
                 raise Invalid(
                     f"expect[{i}].{role}", f"{arch!r} is not an arch of the runs ({shown})"
                 )
-        for key in claim.where:
-            try:
-                _field(dumps[0], key)
-            except KeyError:
-                where = f"expect[{i}].where.{key}"
-                raise Invalid(where, "not a field of the runs (e.g. model.batch_norm)") from None
-        if claim.where and not any(
-            all(has_value(_field(d, k), v) for k, v in claim.where.items()) for d in dumps
-        ):
-            raise Invalid(f"expect[{i}].where", f"no run of the sweep has {_yaml(claim.where)}")
+        for name, where in _wheres(claim).items():
+            _check_where(f"expect[{i}].{name}", where, dumps)
+        _check_claim_axes(f"expect[{i}]", claim, sweep, specs)
+
+
+def _wheres(claim: Claim) -> dict[str, dict[str, Any]]:
+    """A claim's run selections by field name: where, and than_where where it has one."""
+    out = {"where": claim.where, "than_where": getattr(claim, "than_where", {})}
+    return {name: where for name, where in out.items() if where}
+
+
+def _check_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) -> None:
+    for key in where:
+        try:
+            _field(dumps[0], key)
+        except KeyError:
+            raise Invalid(
+                f"{at}.{key}", "not a field of the runs (e.g. model.batch_norm)"
+            ) from None
+    if not any(all(has_value(_field(d, k), v) for k, v in where.items()) for d in dumps):
+        raise Invalid(at, f"no run of the sweep has {_yaml(where)}")
+
+
+def _check_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
+    """Recorded metrics, a key the sweep sweeps (beyond depth, arch and seed), a swept depth."""
+    from resbench.claims import axis_of
+    from resbench.summary import METRICS
+
+    for name in ("metric", "best_by"):
+        metric = getattr(claim, name, None)
+        if metric is not None and metric not in METRICS:
+            raise Invalid(f"{at}.{name}", f"{metric!r} is not recorded ({', '.join(METRICS)})")
+    if key := axis_of(claim):
+        swept = {".".join(split_key(k)): k for k in sweep.swept_keys()}
+        others = [k for k in sweep.swept_keys() if k not in REQUIRED_GRID_KEYS]
+        name = "best_over" if getattr(claim, "best_over", None) else "over"
+        if ".".join(split_key(key)) not in swept or key in REQUIRED_GRID_KEYS:
+            shown = ", ".join(others) or "nothing but depth, arch and seed"
+            raise Invalid(f"{at}.{name}", f"{key!r} is not swept by the sweep (swept: {shown})")
+    depth = getattr(claim, "depth", None)
+    if depth is not None and depth not in {spec.model.depth for spec in specs}:
+        depths = ", ".join(map(str, sorted({spec.model.depth for spec in specs})))
+        raise Invalid(f"{at}.depth", f"{depth} is not a depth of the runs ({depths})")
 
 
 def _field(dump: dict[str, Any], key: str) -> Any:

@@ -30,6 +30,7 @@ from resbench import checkpoint as checkpoints
 from resbench import data, perf
 from resbench.loop import Loop
 from resbench.models import build_model, count_parameters
+from resbench.models.depth_scaling import param_groups
 from resbench.precision import autocast, configure
 from resbench.provenance import environment
 from resbench.recipe import ErrorGatedWarmup, lr_factor, make_optimizer
@@ -76,7 +77,7 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     device = resolve_device(cfg.device)
     ds = data.load(spec.dataset, str(device))
     model, net = _model(spec, ds, device)
-    optimizer = make_optimizer(model, cfg)
+    optimizer = make_optimizer(param_groups(model, spec.model, cfg), cfg)
     steps_per_epoch = math.ceil(len(ds.x_train) / cfg.batch_size)
     total_steps = cfg.steps or (cfg.epochs or 0) * steps_per_epoch
     scale = steps_per_epoch if cfg.unit == "epochs" else 1

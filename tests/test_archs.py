@@ -150,10 +150,13 @@ def test_pre_activation_puts_norm_and_activation_before_each_weight_layer() -> N
     pre = build("conv1d", 8, "preact")
     post = build("conv1d", 8, "residual")
     a = torch.randn(2, 8, 40)
+    # The branch multiplier (1 unless depth-μP sets it) is the branch's last step.
     assert call_order(blocks(pre, PreActBlock)[0], a) == [
-        "norms.0", "act", "layers.0", "norms.1", "act", "layers.1",
+        "norms.0", "act", "layers.0", "norms.1", "act", "layers.1", "multiplier",
     ]  # fmt: skip
-    assert call_order(post[1], a) == ["layer1", "norm1", "act", "layer2", "norm2", "act"]
+    assert call_order(post[1], a) == [
+        "layer1", "norm1", "act", "layer2", "norm2", "multiplier", "act",
+    ]  # fmt: skip
 
 
 def test_pre_activation_adds_with_nothing_after_and_the_net_ends_with_norm_and_relu() -> None:

@@ -70,6 +70,23 @@ def report(
             "end (from layers.csv; needs train.diagnostics).",
         ),
     ] = False,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): show each arch, depth and variant at its best "
+            "value, with the landscape's best value per depth and its drift.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
+    reach_tolerance: Annotated[
+        float,
+        typer.Option(
+            help="The depth an arch reaches: train error within this of its best depth's."
+        ),
+    ] = 0.05,
 ) -> None:
     """Tabulate a sweep: per depth and arch, the metric's mean ± std over seeds (n ok runs).
 
@@ -80,6 +97,12 @@ def report(
     last's, at step 0 and at the end (geometric mean over seeds): ≪1 the gradient vanishes on
     its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
     depth and arch (family, batch norm, ...).
+
+    With --best-over KEY: each arch, depth and variant at its best value of the swept KEY (the
+    lowest mean --best-by), chosen on half the seeds and reported on the other half from 4
+    seeds on (on the same seeds with fewer, as the table says); then the best value at each
+    depth over all seeds and its drift (the slope of log2 best on log2 depth, with a 95%
+    interval from resampling seeds). Every report ends with the depth each arch reaches.
 
     Examples:
 
@@ -92,6 +115,8 @@ def report(
         resbench run gradients && resbench report --layers
 
         resbench report results/remedies --format html -o remedies.html
+
+        resbench report results/transfer --best-over train.lr --best-by train_loss
     """
     if fmt is ReportFormat.html or output is not None:
         _report_html(results, metric, fmt, output, layers)
@@ -109,8 +134,8 @@ def report(
         report_frame,
         report_json,
         report_markdown,
+        report_tables,
         status_line,
-        summary_tables,
     )
     from resbench.results import Results
 
@@ -118,7 +143,7 @@ def report(
         reports = []
         for ref in results or [None]:
             found = Results.open(ref)
-            data = found.report(metric)
+            data = found.report(metric, best_over, best_by, reach_tolerance)
             data["notes"] = [*found.table_notes(), *data["notes"]]
             reports.append((str(found.runs_csv), data))
     if fmt is ReportFormat.json:
@@ -138,9 +163,8 @@ def report(
             )
             for note in data["notes"]:
                 console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
-            for m, summary in data["metrics"].items():
-                for table in summary_tables(summary, m):
-                    console.print(table)
+            for table in report_tables(data):
+                console.print(table)
             console.print(status_line(data["status"]), highlight=False)
 
 
@@ -228,6 +252,24 @@ def plot(
             "layers.png beside runs.csv); needs train.diagnostics.",
         ),
     ] = False,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): draw each arch at its best value, and the "
+            "landscape (--best-by against the key, a line per depth) to --landscape.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
+    landscape: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            help="With --best-over: PNG of the landscape.",
+            show_default="landscape.png beside runs.csv",
+        ),
+    ] = None,
 ) -> None:
     """Draw the sweep: (a) final metric vs depth, one line per arch, a band over seeds;
     (b) error vs step per depth, plain and residual side by side, thin train, bold test;
@@ -245,21 +287,26 @@ def plot(
         resbench plot results/quick --curves fig6.png
 
         resbench plot results/gradients --layers -o gradients.png
+
+        resbench plot results/transfer --best-over train.lr --best-by train_loss
     """
     from resbench.results import Results
 
     with user_errors():
         found = Results.open(results)
+        best = {"best_over": best_over, "best_by": best_by}  # the figures: each at its best
+        if best_over is not None:
+            typer.echo(f"wrote {found.plot_landscape(best_over, best_by, landscape)}")
         if layers:
-            typer.echo(f"wrote {found.plot_layers(out)}")
+            typer.echo(f"wrote {found.plot_layers(out, **best)}")
             return
         both = out is None and curves is None
         if curves is not None or both:
             found.curves  # noqa: B018 - a missing curves.csv fails first, before any figure
         if out is not None or both:
-            typer.echo(f"wrote {found.plot_depth(out, metric)}")
+            typer.echo(f"wrote {found.plot_depth(out, metric, **best)}")
         if curves is not None or both:
-            typer.echo(f"wrote {found.plot_curves(curves)}")
+            typer.echo(f"wrote {found.plot_curves(curves, **best)}")
 
 
 def check(
@@ -294,6 +341,17 @@ def check(
             show_default=False,
         ),
     ] = None,
+    best_over: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="A swept key (e.g. train.lr): judge the claims that name no best_over of their "
+            "own at each arch's best value of it.",
+            show_default=False,
+        ),
+    ] = None,
+    best_by: Annotated[
+        str, typer.Option(help="With --best-over: the metric whose lowest mean is the best.")
+    ] = "train_loss",
 ) -> None:
     """Check the sweep's `expect:` claims (from the sweep.yaml beside runs.csv) over its seeds,
     and with --baseline, regression against reference results.
@@ -301,7 +359,8 @@ def check(
     A claim passes when the difference of means passes and its 95% Welch t interval does too.
     Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
     failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input.
+    2: bad input. Drift claims (the best value of a swept key against depth) pass when the
+    slope and its 95% seed-resampling interval do.
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at
@@ -318,6 +377,8 @@ def check(
         resbench check results/ci -f markdown >> "$GITHUB_STEP_SUMMARY"
 
         resbench check results/ci --baseline results/reference/ci --html ci-report.html
+
+        resbench check results/remedies-lr --best-over train.lr
     """
     from resbench.baseline import machine_note
     from resbench.check import all_passed
@@ -328,7 +389,7 @@ def check(
     with user_errors():
         found = Results.open(results)
         reference = Results.open(baseline, role="baseline") if baseline is not None else None
-        outcomes = found.check(reference, tolerance)
+        outcomes = found.check(reference, tolerance, best_over, best_by)
         notes = [*found.table_notes(), *code_notes(found.runs)]
         machine = machine_note(found.runs, reference.runs) if reference is not None else None
         notes += [machine] if machine else []

@@ -61,12 +61,13 @@ class Block(nn.Module):
         self.layer2, self.norm2 = layer2, norm2
         self.shortcut = shortcut
         self.act = act if act is not None else nn.ReLU()
+        self.multiplier: nn.Module = nn.Identity()  # of the branch: depth-μP's, where asked
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         a1 = self.act(self.norm1(self.layer1(a)))
         z2 = self.norm2(self.layer2(a1))
         if self.shortcut is not None:
-            z2 = z2 + self.shortcut(a)  # the only difference between residual and plain
+            z2 = self.multiplier(z2) + self.shortcut(a)  # the only difference from plain
         return self.act(z2)
 
     @property
@@ -93,7 +94,7 @@ class Bottleneck(Block):
         a2 = self.act(self.norm2(self.layer2(a1)))
         z3 = self.norm3(self.layer3(a2))
         if self.shortcut is not None:
-            z3 = z3 + self.shortcut(a)  # the only difference between residual and plain
+            z3 = self.multiplier(z3) + self.shortcut(a)  # the only difference from plain
         return self.act(z3)
 
     @property
@@ -130,16 +131,25 @@ class _Branched(nn.Module):
         return a
 
 
-class PreActBlock(_Branched):
+class ResidualUnit(_Branched):
+    """A branched block that adds its branch to its shortcut: s(a) + m·F(a), m the branch
+    multiplier (1 unless depth-μP sets it: `resbench.models.depth_scaling`)."""
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.multiplier: nn.Module = nn.Identity()
+
+
+class PreActBlock(ResidualUnit):
     """Pre-activation unit (He et al. 2016, Identity Mappings in Deep Residual Networks):
     out = s(a) + W2·g(N2(W1·g(N1(a)))), nothing after the addition; each norm is over the
     input of its weight layer, and the network ends with N -> g before pooling."""
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(a) + self.pre_branch(a)
+        return self.shortcut(a) + self.multiplier(self.pre_branch(a))
 
 
-class _Scaled(_Branched):
+class _Scaled(ResidualUnit):
     """A branch multiplied by a learnable scalar α, started at 0: the block starts as its
     shortcut."""
 
@@ -154,7 +164,7 @@ class SkipInitBlock(_Scaled):
     the shortcut) at initialisation; meant to replace batch norm."""
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(a) + self.alpha * self.pre_branch(a)
+        return self.shortcut(a) + self.multiplier(self.alpha * self.pre_branch(a))
 
 
 class ReZeroBlock(_Scaled):
@@ -162,7 +172,7 @@ class ReZeroBlock(_Scaled):
     0, nothing after the addition; F is the lecture's branch, N2(W2·g(N1(W1·a)))."""
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return self.shortcut(a) + self.alpha * self.post_branch(a)
+        return self.shortcut(a) + self.multiplier(self.alpha * self.post_branch(a))
 
 
 class HighwayBlock(_Branched):
@@ -204,6 +214,7 @@ class FixupBlock(nn.Module):
         self.bias_act = nn.Parameter(torch.zeros(m - 1))  # before each inner activation
         self.scale = nn.Parameter(torch.ones(()))
         self.bias_out = nn.Parameter(torch.zeros(()))
+        self.multiplier: nn.Module = nn.Identity()  # depth-μP's, where asked
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         z = a
@@ -211,4 +222,4 @@ class FixupBlock(nn.Module):
             z = layer(z + self.bias_in[i])
             if i < len(self.layers) - 1:
                 z = self.act(z + self.bias_act[i])
-        return self.act(self.shortcut(a) + z * self.scale + self.bias_out)
+        return self.act(self.shortcut(a) + self.multiplier(z * self.scale) + self.bias_out)

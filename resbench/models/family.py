@@ -65,3 +65,5 @@ class Arch:
     batch_norm: Literal["optional", "refused"] = "optional"
     why_not_batch_norm: str = ""  # when refused: the reason, for the error
     zero_init_residual: bool = False  # does model.zero_init_residual apply to it?
+    # Does a block add a branch to its input, x + F(x), which model.branch_multiplier scales?
+    residual_branch: bool = False

@@ -3,6 +3,8 @@
 | init             | a hidden weight layer starts as                          | source           |
 |------------------|----------------------------------------------------------|------------------|
 | he               | N(0, gain²/fan_in), torch's gain for the activation      | He et al. 2015   |
+| lecun            | N(0, 1/fan_in), whatever the activation (the μP papers'  | LeCun et al. 1998 |
+|                  | standard parametrisation)                                |                  |
 | orthogonal       | random orthogonal (a conv's kernel flattened) · gain      | Saxe et al. 2014 |
 | delta_orthogonal | conv: zero but the centre tap, orthogonal · gain; Linear: | Xiao et al. 2018 |
 |                  | as orthogonal                                            |                  |
@@ -41,6 +43,11 @@ def he(weight: torch.Tensor, activation: str) -> None:
     nn.init.kaiming_normal_(weight, nonlinearity=activation)
 
 
+def lecun(weight: torch.Tensor, activation: str) -> None:
+    """N(0, 1/fan_in) whatever the activation: the standard parametrisation of the μP papers."""
+    nn.init.kaiming_normal_(weight, nonlinearity="linear")
+
+
 def orthogonal(weight: torch.Tensor, activation: str) -> None:
     nn.init.orthogonal_(weight, gain=ORTHOGONAL_GAIN[activation])
 
@@ -58,6 +65,7 @@ def delta_orthogonal(weight: torch.Tensor, activation: str) -> None:
 
 SCHEMES: dict[str, Callable[[torch.Tensor, str], None]] = {
     "he": he,
+    "lecun": lecun,
     "orthogonal": orthogonal,
     "delta_orthogonal": delta_orthogonal,
 }

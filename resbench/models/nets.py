@@ -40,6 +40,7 @@ from resbench.models.blocks import (
     ReZeroBlock,
     SkipInitBlock,
 )
+from resbench.models.depth_scaling import scale_branches
 from resbench.models.init import initialise
 from resbench.models.layers import Bias, Parts
 from resbench.models.registry import get_family
@@ -221,4 +222,5 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int
         raise TypeError(f"{family.build} returned a {type(model).__name__}, not a torch.nn.Module")
     if not family.user:  # user code initialises its own nets (resbench.models.plugin)
         initialise(model, cfg)
+        scale_branches(model, cfg)
     return model

@@ -98,6 +98,7 @@ def arch_problem(
     arch: str,
     batch_norm: bool = True,
     zero_init_residual: bool = False,
+    branch_multiplier: str = "none",
 ) -> str | None:
     """Why `family` cannot place `arch` with these options, or None when it can."""
     if problem := arch_known_problem(arch):
@@ -110,6 +111,12 @@ def arch_problem(
     if zero_init_residual and not a.zero_init_residual:
         able = ", ".join(n for n, x in _ARCHS.items() if x.zero_init_residual)
         return f"model.zero_init_residual applies only to {able}, not to {arch}"
+    if branch_multiplier != "none" and not (a.residual_branch and not f.user):
+        able = ", ".join(n for n, x in _ARCHS.items() if x.residual_branch)
+        return (
+            f"model.branch_multiplier applies to archs with a residual branch ({able}) of the "
+            f"built-in families, not to {arch} of {family}"
+        )
     return None
 
 
@@ -119,16 +126,18 @@ _NETS = "resbench.models.nets"
 
 for _arch in (
     Arch("plain", zero_init_residual=True),  # no branch to zero: the option leaves it as it is
-    Arch("residual", zero_init_residual=True),
-    Arch("preact"),
+    Arch("residual", zero_init_residual=True, residual_branch=True),
+    Arch("preact", residual_branch=True),
+    # A highway block mixes T·H(a) and (1 - T)·a: a gate, not a branch added to its input.
     Arch("highway"),
     Arch(
         "fixup",
         batch_norm="refused",
         why_not_batch_norm="Fixup is the initialisation that replaces normalisation",
+        residual_branch=True,
     ),
-    Arch("skipinit"),
-    Arch("rezero"),
+    Arch("skipinit", residual_branch=True),
+    Arch("rezero", residual_branch=True),
 ):
     register_arch(_arch)
 

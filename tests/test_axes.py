@@ -1,0 +1,407 @@
+"""The best of a swept key, the landscape, the drift of the best value with depth and the depth
+each arch reaches: on fabricated sweeps whose answer is known, then through report, plot and
+check."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TINY_SWEEP, write_results
+from test_plot import png_size
+from typer.testing import CliRunner
+
+from resbench import ResbenchError, axes
+from resbench.check import evaluate_claims
+from resbench.claims import Drift, DriftsLess, Holds, Reaches
+from resbench.cli import app
+from resbench.spec import SweepError
+from resbench.sweep import parse_sweep
+
+runner = CliRunner()
+LRS = (2**-9, 2**-8, 2**-7, 2**-6, 2**-5)
+
+Loss = Callable[[int, float, int], "float | str"]  # (depth, lr, seed) -> loss, or a status
+
+
+def sweep_runs(
+    loss: Loss,
+    depths: tuple[int, ...] = (8, 32),
+    lrs: tuple[float, ...] = LRS,
+    seeds: int = 8,
+    archs: tuple[str, ...] = ("residual",),
+    **columns: object,
+) -> pd.DataFrame:
+    """A fabricated runs table over depth x train.lr x seed: train_loss from `loss` (or a
+    status: "diverged", "failed"), train_error a tenth of it."""
+    rows = []
+    for arch in archs:
+        for depth in depths:
+            for lr in lrs:
+                for seed in range(seeds):
+                    value = loss(depth, lr, seed)
+                    ok = not isinstance(value, str)
+                    rows.append(
+                        {
+                            "run_id": f"{arch}-{depth}-{lr}-{seed}-{columns}",
+                            "sweep": "hand",
+                            "dataset": "mnist1d",
+                            "family": "mlp",
+                            "arch": arch,
+                            "depth": depth,
+                            "width": 64,
+                            "seed": seed,
+                            "model.batch_norm": False,
+                            "train.lr": lr,
+                            "train.epochs": 3,
+                            "status": "ok" if ok else value,
+                            "train_loss": value if ok else None,
+                            "train_error": value / 10 if ok else None,
+                            "test_error": value / 10 + 0.02 if ok else None,
+                            "seconds": 1.0,
+                            **columns,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def valley(best: Callable[[int], float], noise: float = 0.0) -> Loss:
+    """A loss whose minimum over lr is at best(depth), 1.0 there, rising 0.1 per octave²."""
+
+    def loss(depth: int, lr: float, seed: int) -> float:
+        return 1.0 + 0.1 * (math.log2(lr) - math.log2(best(depth))) ** 2 + noise * (seed % 3)
+
+    return loss
+
+
+def at_best(runs: pd.DataFrame, metric: str = "train_loss", by: str = "train_loss"):
+    sel = axes.selection(runs, "train.lr", by)
+    chosen = axes.choices(runs, sel)
+    return sel, chosen, axes.best_summary(runs, sel, chosen, metric)
+
+
+# --------------------------------------------------------------------------- the best value
+
+
+def test_an_outlier_seed_at_one_lr_does_not_flatter_the_reported_figure() -> None:
+    # Every seed: 1.0 at 2^-7, the best; 1.2 at every other rate. But seed 1, one of the seeds
+    # the choice is made on, is an outlier at 2^-6: 0.1.
+    def loss(depth: int, lr: float, seed: int) -> float:
+        if lr == 2**-6 and seed == 1:
+            return 0.1
+        return 1.0 if lr == 2**-7 else 1.2
+
+    sel, chosen, summary = at_best(sweep_runs(loss, depths=(8,)))
+    assert sel.held_out and sel.choose_seeds == (0, 1, 2, 3) and sel.report_seeds == (4, 5, 6, 7)
+    # The outlier fools the choice: on seeds 0-3, 2^-6 has mean (3 x 1.2 + 0.1) / 4 = 0.925...
+    assert chosen["train.lr"].item() == 2**-6 and chosen["score"].item() == pytest.approx(0.925)
+    # ...but the figure comes from the other four seeds, where 2^-6 is what it is: 1.2, worse
+    # than the true best (1.0), not the 0.925 the choice saw.
+    row = summary.iloc[0]
+    assert row["chosen"] == 2**-6 and row["n_ok"] == 4
+    assert row["mean"] == pytest.approx(1.2)
+
+    # The same outlier among the held-out seeds changes neither the choice nor the figure.
+    def held_out(depth: int, lr: float, seed: int) -> float:
+        return 0.1 if (lr == 2**-6 and seed == 5) else loss(depth, lr, 0)
+
+    _, chosen, summary = at_best(sweep_runs(held_out, depths=(8,)))
+    assert chosen["train.lr"].item() == 2**-7 and summary["mean"].item() == pytest.approx(1.0)
+
+
+def test_with_fewer_than_four_seeds_the_choice_and_the_figure_share_them_and_say_so() -> None:
+    def loss(depth: int, lr: float, seed: int) -> float:
+        return 0.1 if (lr == 2**-6 and seed == 1) else (1.0 if lr == 2**-7 else 1.2)
+
+    sel, chosen, summary = at_best(sweep_runs(loss, depths=(8,), seeds=3))
+    assert not sel.held_out and sel.choose_seeds == sel.report_seeds == (0, 1, 2)
+    assert "the same 3 seeds" in sel.describe() and "flatter" in sel.describe()
+    # Here the figure is flattered: 2^-6 chosen by its outlier and reported with it.
+    assert chosen["train.lr"].item() == 2**-6
+    assert summary["mean"].item() == pytest.approx((1.2 + 0.1 + 1.2) / 3)
+
+
+def test_a_diverged_run_is_the_worst_value_and_missing_runs_leave_a_value_out() -> None:
+    def loss(depth: int, lr: float, seed: int) -> float | str:
+        if lr == 2**-5 and seed == 0:
+            return "diverged"  # the other seeds there are the best: still not chosen
+        if lr == 2**-9 and seed == 2:
+            return "failed"  # cannot be judged: not a candidate
+        return {2**-5: 0.5, 2**-9: 0.6}.get(lr, 1.0)
+
+    _, chosen, summary = at_best(sweep_runs(loss, depths=(8,)))
+    row = chosen.iloc[0]
+    assert row["train.lr"] not in (2**-5, 2**-9) and row["skipped"] == 1
+    assert row["candidates"] == len(LRS) and summary["mean"].item() == 1.0
+    # Every value diverged at one seed: a value is chosen all the same (ties: the smallest),
+    # its score says why, and the held-out seeds give the figure.
+    everywhere = sweep_runs(lambda d, lr, s: "diverged" if s == 0 else 1.0, depths=(8,))
+    _, chosen, summary = at_best(everywhere)
+    assert chosen["train.lr"].item() == LRS[0] and chosen["score"].item() == math.inf
+    assert summary["n_ok"].item() == 4
+
+
+def test_each_arch_depth_and_variant_gets_its_own_best_and_variants_stay_apart() -> None:
+    runs = pd.concat(
+        [
+            sweep_runs(valley(lambda d: 2**-7), archs=("residual", "plain"), **{"m": "a"}),
+            sweep_runs(valley(lambda d: 2**-6 if d == 8 else 2**-8), **{"m": "b"}),
+        ]
+    ).rename(columns={"m": "model.branch_multiplier"})
+    sel, chosen, summary = at_best(runs)
+    assert sel.key == "train.lr" and axes.others(runs, sel.key) == ["model.branch_multiplier"]
+    got = {
+        (r["model.branch_multiplier"], r["arch"], r["depth"]): r["chosen"]
+        for _, r in summary.iterrows()
+    }
+    assert got == {
+        ("a", "plain", 8): 2**-7,
+        ("a", "plain", 32): 2**-7,
+        ("a", "residual", 8): 2**-7,
+        ("a", "residual", 32): 2**-7,
+        ("b", "residual", 8): 2**-6,
+        ("b", "residual", 32): 2**-8,
+    }
+    best = axes.best_runs(runs, sel, chosen)
+    assert "train.lr" not in best and set(best["seed"]) == set(sel.report_seeds)
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("train.momentum", "not swept by these runs"),
+        ("depth", "the best of depth, arch or seed is not taken"),
+        ("train.epochs", "not swept by these runs"),
+    ],
+)
+def test_a_key_the_runs_do_not_sweep_is_one_line(key: str, says: str) -> None:
+    runs = sweep_runs(valley(lambda d: 2**-7))
+    with pytest.raises(ResbenchError, match=says):
+        axes.selection(runs, key)
+
+
+def test_a_key_that_follows_depth_leaves_nothing_to_choose() -> None:
+    runs = sweep_runs(valley(lambda d: 2**-7), lrs=(0.1,))
+    runs["train.lr"] = runs["depth"].map({8: 0.1, 32: 0.05})
+    with pytest.raises(ResbenchError, match="one value per depth and arch"):
+        axes.selection(runs, "train.lr")
+
+
+def test_an_unrecorded_metric_is_one_line() -> None:
+    with pytest.raises(ResbenchError, match="unknown metric 'train_los'"):
+        axes.selection(sweep_runs(valley(lambda d: 2**-7)), "train.lr", "train_los")
+
+
+# --------------------------------------------------------------------------- the drift
+
+
+def test_drift_is_the_slope_of_the_best_value_on_depth_in_octaves() -> None:
+    # The best rate halves with each quadrupling of depth: a drift of -0.5.
+    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5, noise=0.001)
+    runs = sweep_runs(falling, depths=(8, 32, 128, 512), lrs=tuple(2.0**k for k in range(-12, -3)))
+    best, drift = axes.drift(runs, "train.lr", "train_loss")
+    assert list(best["train.lr"]) == [2**-6, 2**-7, 2**-8, 2**-9]
+    row = drift.iloc[0]
+    assert row["drift"] == pytest.approx(-0.5) and row["n_seeds"] == 8
+    assert row["low"] == pytest.approx(-0.5) and row["high"] == pytest.approx(-0.5)
+    flat = sweep_runs(valley(lambda d: 2**-7), depths=(8, 32, 128))
+    assert axes.drift(flat, "train.lr", "train_loss")[1]["drift"].item() == 0.0
+
+
+def test_the_drift_interval_widens_when_seeds_disagree_on_the_best() -> None:
+    # Half the seeds put the best rate of the deep net an octave lower, the other half not.
+    def loss(depth: int, lr: float, seed: int) -> float:
+        best = 2**-7 if depth == 8 or seed % 2 else 2**-8
+        return valley(lambda d: best)(depth, lr, seed)
+
+    _, drift = axes.drift(sweep_runs(loss), "train.lr", "train_loss")
+    row = drift.iloc[0]
+    assert row["low"] < -0.25 and row["high"] == 0.0  # -0.5 or 0, as the resampled seeds say
+
+
+def test_fewer_than_four_seeds_give_a_drift_but_no_interval_and_no_verdict() -> None:
+    runs = sweep_runs(valley(lambda d: 2**-7), seeds=3)
+    row = axes.drift(runs, "train.lr", "train_loss")[1].iloc[0]
+    assert row["drift"] == 0.0 and math.isnan(row["low"]) and math.isnan(row["high"])
+    outcome = evaluate_claims(runs, [Drift(claim="drift", within=0.5)])[0]
+    assert outcome.verdict == "INCONCLUSIVE" and "too few seeds" in outcome.note
+
+
+def test_a_best_value_at_the_edge_of_the_grid_is_flagged() -> None:
+    runs = sweep_runs(valley(lambda d: 2**-4 if d == 32 else 2**-7))
+    best, _ = axes.drift(runs, "train.lr", "train_loss")
+    assert list(best["at_edge"]) == [False, True]  # 2^-5 is the largest rate swept
+
+
+# --------------------------------------------------------------------------- reach
+
+
+def test_reach_is_the_deepest_depth_within_tolerance_of_the_best_from_it_on() -> None:
+    errors = {8: 0.15, 20: 0.08, 56: 0.10, 110: 0.20, 200: 0.09}
+    runs = sweep_runs(lambda d, lr, s: 10 * errors[d] + 0.001 * s, depths=tuple(errors), lrs=(0.1,))
+    table = axes.reach(runs, tolerance=0.05)
+    row = table.iloc[0]
+    assert row["best_depth"] == 20 and row["reach"] == 56  # 110 is beyond: 200 does not count
+    assert axes.reach(runs, tolerance=0.15)["reach"].item() == 200
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def drifting_and_not() -> pd.DataFrame:
+    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5, noise=0.002)
+    depths, lrs = (8, 32, 128), tuple(2.0**k for k in range(-11, -3))
+    return pd.concat(
+        [
+            sweep_runs(falling, depths, lrs, **{"model.branch_multiplier": "none"}),
+            sweep_runs(
+                valley(lambda d: 2**-6, noise=0.002),
+                depths,
+                lrs,
+                **{"model.branch_multiplier": "inv_sqrt_depth"},
+            ),
+        ]
+    )
+
+
+def test_drift_claims_pass_and_fail_on_what_the_seeds_show() -> None:
+    runs = drifting_and_not()
+    scaled, unscaled = (
+        {"model.branch_multiplier": "inv_sqrt_depth"},
+        {"model.branch_multiplier": "none"},
+    )
+    claims = [
+        Drift(claim="drift", within=0.1, where=scaled),
+        Drift(claim="drift", within=0.1, where=unscaled),
+        Drift(claim="drift", at_least=0.4, where=unscaled),
+        Drift(claim="drift", at_least=0.1, where=scaled),
+        Drift(claim="drift", at_least=0.6, where=unscaled),
+        DriftsLess(claim="drifts_less", where=scaled, than_where=unscaled),
+        DriftsLess(claim="drifts_less", where=unscaled, than_where=scaled),
+    ]
+    verdicts = [o.verdict for o in evaluate_claims(runs, claims)]
+    assert verdicts == ["PASS", "FAIL", "PASS", "FAIL", "FAIL", "PASS", "FAIL"]
+    pooled = evaluate_claims(runs, [Drift(claim="drift", within=0.1)])[0]
+    assert pooled.verdict == "INCONCLUSIVE" and "branch_multiplier" in pooled.note
+
+
+def test_claims_at_each_arch_best_use_the_held_out_seeds() -> None:
+    runs = sweep_runs(valley(lambda d: 2**-7), depths=(8, 32, 128))
+    plain = Holds(claim="holds", tolerance=0.01)
+    assert evaluate_claims(runs, [plain])[0].verdict == "INCONCLUSIVE"  # lr pooled: no
+    at_best_outcome = evaluate_claims(runs, [plain], best_over="train.lr")[0]
+    assert at_best_outcome.verdict == "PASS"
+    assert at_best_outcome.groups[0].n == 4 and "held-out seeds 4, 5, 6, 7" in at_best_outcome.note
+
+
+def test_reaches_claim_needs_every_depth_from_the_best_within_tolerance() -> None:
+    errors = {8: 0.15, 20: 0.08, 56: 0.10, 110: 0.20}
+    runs = sweep_runs(lambda d, lr, s: 10 * errors[d] + 0.001 * s, depths=tuple(errors), lrs=(0.1,))
+    outcomes = evaluate_claims(
+        runs,
+        [
+            Reaches(claim="reaches", depth=56, tolerance=0.05),
+            Reaches(claim="reaches", depth=110, tolerance=0.05),
+            Reaches(claim="reaches", depth=8, tolerance=0.05),
+        ],
+    )
+    assert [o.verdict for o in outcomes] == ["PASS", "FAIL", "PASS"]
+    assert "residual-110" in outcomes[1].text
+
+
+SWEEP_WITH_LR = TINY_SWEEP.replace("seed: [0, 1]", "seed: [0, 1]\n  train.lr: [0.01, 0.1]")
+
+
+@pytest.mark.parametrize(
+    ("claim", "says"),
+    [
+        ("{claim: drift, within: 0.2, over: train.momentum}", "expect[0].over: 'train.momentum'"),
+        ("{claim: holds, best_over: train.weight_decay}", "expect[0].best_over"),
+        ("{claim: holds, best_over: train.lr, best_by: train_los}", "expect[0].best_by"),
+        ("{claim: reaches, depth: 20, best_over: train.lr}", "expect[0].depth: 20"),
+        ("{claim: drift, within: 0.2, metric: loss}", "expect[0].metric: 'loss'"),
+        ("{claim: drift, within: 0.2, at_least: 0.1}", "exactly one of within or at_least"),
+        (
+            "{claim: drifts_less, than_where: {model.width: 7}}",
+            "expect[0].than_where: no run of the sweep",
+        ),
+    ],
+)
+def test_bad_axis_claims_are_refused_at_load(claim: str, says: str) -> None:
+    with pytest.raises(SweepError, match=says.replace("[", r"\[").replace("]", r"\]")):
+        parse_sweep(SWEEP_WITH_LR + f"expect:\n  - {claim}\n")
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    return write_results(tmp_path / "res", drifting_and_not(), claims=None)
+
+
+def test_report_json_names_the_chosen_value_by_its_key(results: Path) -> None:
+    result = runner.invoke(
+        app, ["report", str(results), "--best-over", "train.lr", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    (data,) = json.loads(result.output)
+    row = data["metrics"]["train_error"][0]
+    assert {"arch", "depth", "train.lr", "mean", "n_ok"} <= set(row) and "chosen" not in row
+    assert data["best"]["held_out"] and data["best"]["choose_seeds"] == [0, 1, 2, 3]
+    drifts = {d["model.branch_multiplier"]: d["drift"] for d in data["drift"]}
+    assert drifts == {"inv_sqrt_depth": 0.0, "none": pytest.approx(-0.5)}
+    assert {"train.lr", "mean", "depth"} <= set(data["landscape"][0])
+    assert data["reach"]["tolerance"] == 0.05 and data["reach"]["table"]
+
+
+def test_report_csv_has_the_chosen_value_under_the_key(results: Path) -> None:
+    result = runner.invoke(app, ["report", str(results), "--best-over", "train.lr", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[0].split(",")
+    assert "train.lr" in header and "chosen" not in header
+
+
+def test_report_tables_show_the_choice_the_drift_and_the_reach(results: Path) -> None:
+    result = runner.invoke(
+        app, ["report", str(results), "--best-over", "train.lr", "-f", "markdown"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "@ 2^-6" in result.output and "held out from the choice" in result.output
+    assert "-0.50 [-0.50, -0.50] (n 8)" in result.output
+    assert "the depth each arch reaches" in result.output
+    plain = runner.invoke(app, ["report", str(results), "--best-over", "train.lr"])
+    assert plain.exit_code == 0 and "drift" in plain.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--best-over", "train.momentum"], "train.momentum: not swept"),
+        (["--best-over", "train.lr", "--best-by", "train_los"], "unknown metric 'train_los'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "plot", "check"])
+def test_bad_best_over_is_one_line_exit_2(
+    results: Path, command: str, args: list[str], says: str
+) -> None:
+    (results / "sweep.yaml").write_text(TINY_SWEEP + "expect:\n  - {claim: holds}\n")
+    result = runner.invoke(app, [command, str(results), *args])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and says in result.output
+
+
+def test_plot_draws_the_landscape_and_each_arch_at_its_best(results: Path) -> None:
+    depth = results / "depth.png"
+    result = runner.invoke(app, ["plot", str(results), "--best-over", "train.lr", "-o", str(depth)])
+    assert result.exit_code == 0, result.output
+    assert depth.is_file() and (results / "landscape.png").is_file()
+    # The landscape's runs are the whole sweep; the depth figure's, each arch at its best.
+    missing = runner.invoke(app, ["plot", str(results), "--best-over", "train.lr"])
+    assert missing.exit_code == 2 and "curves.csv" in missing.output
+    width, height = png_size(results / "landscape.png")
+    assert (width, height) == (2 * 900, 675)  # two panels side by side, 6 x 4.5 in at 150 dpi
