@@ -298,7 +298,8 @@ def landscape_figures(
     land = land[land["mean"].notna()]
     depths = sorted(set(land["depth"]))
     colors = depth_hex(depths)
-    ticks = sorted({float(v) for v in land[key]})
+    # The axis is log2 of the value, ticked in whole octaves: 2^-7 reads better than 0.0078125.
+    ticks = sorted({math.log2(float(v)) for v in land[key]})
     figures = []
     for i, (values, group) in enumerate(by_variant(land, axes.others(runs, key))):
         panels = []
@@ -310,30 +311,30 @@ def landscape_figures(
                 line = at[at["depth"] == depth].sort_values(key)
                 if line.empty:
                     continue
-                xs = [float(v) for v in line[key]]
+                rates = [float(v) for v in line[key]]
+                xs = [math.log2(v) for v in rates]
                 ys = [float(v) for v in line["mean"]]
                 tips = [
-                    f"{arch} · {depth} layers · {key} {x:g}: {by} {y:.3f}, mean of {n} ok seeds"
+                    f"{arch} · {depth} layers · {key} {v:g}: {by} {y:.3f}, mean of {n} ok seeds"
                     + (f" ({d} diverged)" if d else "")
-                    for x, y, n, d in zip(xs, ys, line["n_ok"], line["diverged"], strict=True)
+                    for v, y, n, d in zip(rates, ys, line["n_ok"], line["diverged"], strict=True)
                 ]
                 name = f"{arch} · {depth} layers"
                 marks = [
                     Mark("line", xs, ys, colors[depth], tips=[name]),
                     Mark("dots", xs, ys, colors[depth], width=2.2, tips=tips),
                 ]
-                if (x := chosen.get(depth)) is not None and x in xs:
-                    y = ys[xs.index(x)]
-                    tip = [f"{name}: best {key} {x:g} ({by} {y:.3f})"]
-                    marks.append(Mark("dots", [x], [y], colors[depth], width=5.0, tips=tip))
+                if (v := chosen.get(depth)) is not None and v in rates:
+                    y = ys[rates.index(v)]
+                    tip = [f"{name}: best {key} {v:g} ({by} {y:.3f})"]
+                    x = [math.log2(v)]
+                    marks.append(Mark("dots", x, [y], colors[depth], width=5.0, tips=tip))
                 series.append(Series(f"{depth}", marks, {"data-depth": str(depth)}))
-            label = f"{key} (log axis)"
-            panel = Panel(
-                series, label, by.replace("_", " "), x_log=True, y_log=None, x_ticks=ticks
-            )
+            label = f"log2 {key}"
+            panel = Panel(series, label, by.replace("_", " "), y_log=None, x_ticks=ticks)
             panels.append(ChartPanel(arch, panel, {"data-arch": arch}))
         legend = [Legend(f"{d} layers", colors[d]) for d in depths if (group["depth"] == d).any()]
-        legend.append(Legend(f"large dot: the depth's best {key} (lowest mean {by})", "#666"))
+        legend.append(Legend(f"large dot: the best {key.split('.')[-1]}", "#666"))
         figures.append(Figure(f"landscape-{i}", variant_title(values), panels, legend, SMALL_SIZE))
     return figures
 

@@ -254,12 +254,16 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
     marked; then the best rate at each depth and its drift with depth, with an interval from
     resampling seeds (`resbench report --best-over train.lr` shows the same)."""
     from resbench import axes
+    from resbench.axes import axis_value
     from resbench.render import variant_title
     from resbench.variants import variant_columns
 
     key, by = "train.lr", axes.DEFAULT_BY
     if key not in variant_columns(runs) or not axes.numeric_values(runs, key):
         return None
+    within = [*axes.others(runs, key), "arch", "depth"]
+    if runs.groupby(within, dropna=False)[key].nunique().max() < 2:
+        return None  # a rate that only follows another field (remedies: batch norm's) is no axis
     best, drift = axes.drift(runs, key, by)
     figures = landscape_figures(runs, key, by, best)
     variants = axes.others(runs, key)
@@ -278,7 +282,7 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
             rows.append(
                 [
                     str(arch),
-                    *(f"{chosen[x]:g}" if _number(chosen.get(x)) else "—" for x in depths),
+                    *(axis_value(chosen[x]) if _number(chosen.get(x)) else "—" for x in depths),
                     f"{r['drift']:+.2f}{spread}" if _number(r["drift"]) else "—",
                     str(r["n_seeds"]),
                 ]
@@ -289,11 +293,11 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
         "landscape",
         "Learning rate and depth",
         f"<p>The mean final {escape(by.replace('_', ' '))} over the seeds that ended ok against "
-        "the learning rate, a line per depth (the depth-μP papers' figure); the large dot is "
-        "each depth's best rate. The drift is the slope of log2(best rate) against log2(depth), "
+        "the learning rate (log2), a line per depth (the depth-μP papers' figure); the large dot "
+        "is each depth's best rate. The drift is the slope of log2(best rate) against log2(depth), "
         "its interval from resampling seeds (none with fewer than 4).</p>"
         + _switch("landscape", "y", LINEAR_LOG, "y axis")
-        + "".join(figure_html(f) for f in figures)
+        + _row(figures)
         + f'<div class="row">{"".join(tables)}</div>',
     )
 

@@ -164,3 +164,46 @@ def test_the_depth_figure_of_depths_8_to_110_has_a_log_axis_ticked_at_the_depths
     axes = [ax for ax in drawn[0].axes if ax.axison]
     assert all(ax.get_xscale() == "log" for ax in axes)
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["8", "20", "110"]
+
+
+def lr_sweep_runs(rates: tuple[float, ...], seeds: int = 4):
+    """A hand-made runs table sweeping train.lr: at each depth the best rate halves (a drift of
+    -1 octave per doubling of depth), the loss a parabola in log2(lr) around it."""
+    import math
+
+    import pandas as pd
+
+    rows = []
+    for depth, best in ((8, 2**-6), (16, 2**-7), (32, 2**-8)):
+        for lr in rates:
+            for seed in range(seeds):
+                loss = 1 + 0.1 * (math.log2(lr) - math.log2(best)) ** 2 + 0.001 * seed
+                rows.append(
+                    {"run_id": f"{depth}-{lr}-{seed}", "sweep": "lr", "dataset": "mnist1d",
+                     "family": "mlp", "arch": "residual", "depth": depth, "width": 64,
+                     "seed": seed, "train.lr": lr, "status": "ok", "train_loss": loss,
+                     "train_error": loss / 4, "test_error": loss / 4, "seconds": 1.0}
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_sweep_of_the_learning_rate_gets_its_landscape_and_best_rates(tmp_path: Path) -> None:
+    rates = tuple(2.0**k for k in range(-10, -4))
+    write_results(tmp_path / "lr", lr_sweep_runs(rates), claims=None)
+    page = Results(tmp_path / "lr").html(tmp_path / "lr.html").read_text()
+    section = page[page.index('<section id="landscape">') :]
+    section = section[: section.index("</section>")]
+    assert section.count('data-depth="') == 2 * 3  # a line per depth, on linear and log y axes
+    assert "2^-6" in section and "2^-8" in section  # the best rates, 8 and 32 layers
+    assert "-1.00" in section  # the drift: an octave down per doubling of depth
+
+
+def test_a_rate_that_only_follows_another_field_draws_no_landscape(tmp_path: Path) -> None:
+    runs = lr_sweep_runs((0.01,))
+    other = lr_sweep_runs((0.1,)).assign(**{"model.batch_norm": False})
+    runs["model.batch_norm"] = True
+    import pandas as pd
+
+    write_results(tmp_path / "zip", pd.concat([runs, other]), claims=None)
+    page = Results(tmp_path / "zip").html(tmp_path / "zip.html").read_text()
+    assert 'id="landscape"' not in page
