@@ -64,6 +64,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     per variant of the sweep."""
     from matplotlib.figure import Figure
 
+    from resbench.models.registry import depth_unit
     from resbench.render import header_line
     from resbench.summary import arch_order, check_metric, describe, summarize
 
@@ -98,7 +99,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12)
             marked = marked or bool(len(worse))
         ax.set_xticks(sorted(set(summary["depth"])))
-        ax.set_xlabel("depth (layers)")
+        ax.set_xlabel(f"depth ({depth_unit(runs['family'])}s)")
         ax.grid(alpha=0.3)
         if marked:  # one legend entry for the markers
             label = "worse than a shallower net, beyond noise"
@@ -180,9 +181,13 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    from resbench.models.registry import depth_unit
     from resbench.render import header_line, variant_title
     from resbench.summary import arch_order, describe
     from resbench.variants import variant_columns
+
+    # A transformer's gradient norms are its blocks' (resbench.diagnostics)
+    unit = "block" if depth_unit(runs["family"]) == "block" else "weight layer"
 
     grads = layers[(layers["kind"] == "grad_norm") & (layers["value"] > 0)]
     if grads.empty:
@@ -227,7 +232,7 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                     ax.plot(line.index, line.values, style, color=color, lw=1.5, label=label)
             ax.set_yscale("log")
             ax.set_title(" · ".join(t for t in (arch, title) if t))
-            ax.set_xlabel("weight layer (0 = input)")
+            ax.set_xlabel(f"{unit} (0 = input)")
             ax.grid(alpha=0.3, which="both")
             handles, _ = ax.get_legend_handles_labels()
             ax.legend(handles=handles + styles, title="depth", fontsize="small", loc="best")

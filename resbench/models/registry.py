@@ -9,7 +9,7 @@ loaded is known to it; the built-in ones are registered at the end of this modul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,6 +55,7 @@ class Family:
     settings: type[BaseModel] | None = None
     fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    unit: str = "layer"  # what its depth counts (figures say so)
 
     @property
     def blocks(self) -> tuple[str, ...]:
@@ -200,6 +201,13 @@ def model_problem(family: str, fields: Mapping[str, Any]) -> str | None:
     """Why `family` cannot build a net with these model fields together, or None."""
     check = get_family(family).check
     return check(fields) if check is not None else None
+
+
+def depth_unit(families: Iterable[str]) -> str:
+    """What depth counts in nets of these families: "block" where every one is a built-in
+    family counting blocks (the transformer), else "layer"."""
+    units = {_FAMILIES[f].unit if f in _FAMILIES else "layer" for f in families}
+    return units.pop() if len(units) == 1 else "layer"
 
 
 def reads_problem(family: str, kind: str | None) -> str | None:
@@ -361,5 +369,6 @@ register_family(
             ),
         },
         check=_transformer_problem,
+        unit="block",
     )
 )
