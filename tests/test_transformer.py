@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -122,7 +123,7 @@ def test_deepnorm_scales_the_shortcut_by_alpha_and_the_branch_weights_by_beta(bl
     assert mlp.down.weight.std().item() == pytest.approx(beta * up, rel=0.05)
 
 
-def test_deepnorm_alpha_grows_and_beta_shrinks_with_depth() -> None:
+def test_deepnorm_alpha_follows_the_depth_it_is_built_at() -> None:
     alphas = [sublayers(net("deepnorm", n, width=8))[0].alpha for n in (1, 2, 8)]
     assert alphas == pytest.approx([2**0.25, 4**0.25, 16**0.25])
 
@@ -416,3 +417,53 @@ def test_gradient_clipping_bounds_each_step() -> None:
     initial = F.cross_entropy(start.eval()(ds.x_train), ds.y_train).item()
     assert train_run(clipped).train_loss == pytest.approx(initial, abs=1e-3)
     assert train_run(free).train_loss < initial - 0.05
+
+
+# --------------------------------------------------------------------------- downstream
+
+
+def test_report_plot_layers_and_check_read_a_transformer_sweep(tmp_path) -> None:
+    """A sweep of transformers through the whole command line: run, report (and --layers,
+    gradient norms per block), plot (depth, curves, layers) and check."""
+    sweep = tmp_path / "t.yaml"
+    sweep.write_text(
+        """
+name: t
+dataset: {name: mnist1d, num_samples: 400}
+model: {family: transformer, width: 8, options: {heads: 2, mlp_ratio: 2}}
+train: {epochs: 2, batch_size: 64, optimizer: adam, lr: 0.003, schedule: constant,
+        weight_decay: 0, diagnostics: [grad_norms, activations]}
+grid: {depth: [1, 3], arch: [postln, preln], seed: [0, 1]}
+expect:
+  - {claim: holds, arch: preln, tolerance: 1}
+"""
+    )
+    out = tmp_path / "res"
+    ran = runner.invoke(app, ["run", str(sweep), "--out", str(out), "--executor", "inline"])
+    assert ran.exit_code == 0, ran.output
+    results = out / "t"
+    layers = pd.read_csv(results / "layers.csv")
+    grads = layers[(layers["kind"] == "grad_norm") & (layers["step"] == 0)]
+    assert set(grads.groupby("run_id")["layer"].max()) == {0, 2}  # one norm per block
+    report = runner.invoke(app, ["report", str(results), "--format", "markdown"])
+    assert report.exit_code == 0 and "postln" in report.output and "preln" in report.output
+    ratios = runner.invoke(app, ["report", str(results), "--layers", "--format", "csv"])
+    assert ratios.exit_code == 0 and ratios.output.count("\n") == 5, ratios.output  # 4 rows
+    for extra in ([], ["--layers", "-o", str(tmp_path / "layers.png")]):
+        plotted = runner.invoke(app, ["plot", str(results), *extra])
+        assert plotted.exit_code == 0, plotted.output
+    assert (results / "depth.png").is_file() and (tmp_path / "layers.png").is_file()
+    checked = runner.invoke(app, ["check", str(results)])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_the_transformers_preset_sweeps_every_arch_from_2_to_48_blocks_with_and_without_warmup():
+    from resbench.sweep import expand, load_sweep
+
+    specs = expand(load_sweep("transformers"))
+    assert {s.model.family for s in specs} == {"transformer"}
+    assert {s.model.arch for s in specs} == set(ARCHS)
+    assert min(s.model.depth for s in specs) == 2 and max(s.model.depth for s in specs) >= 48
+    assert {s.train.warmup > 0 for s in specs} == {True, False}
+    assert len({s.seed for s in specs}) >= 3
+    assert all("grad_norms" in s.train.diagnostics for s in specs)  # report --layers reads them
