@@ -6,7 +6,8 @@ data) the usual way: a `DataLoader` over a `TensorDataset`, `torch.optim` with i
 are timed on the training loop, evaluations included, alternating A/B/A/B so machine noise hits
 both alike.
 
-    python benchmarks/trainer.py            # conv1d 20 and 56 on MNIST-1D, cifar ResNet-20
+    python benchmarks/trainer.py            # conv1d 20 and 56 on MNIST-1D, cifar ResNet-20,
+                                            # 12- and 48-block Pre-LN transformers with Adam
     python benchmarks/trainer.py --cases conv1d-20 --repeats 5 --epochs 2 --threads 2
 
 Prints a table, with the MFU of resbench's runs (achieved training FLOP/s over the probed
@@ -40,16 +41,18 @@ SWEEP = """
 name: bench
 dataset: {dataset}
 model: {{family: {family}, width: {width}}}
-train: {{epochs: {epochs}, batch_size: 128, device: cpu}}
-grid: {{depth: [{depth}], arch: [residual], seed: [0]}}
+train: {{epochs: {epochs}, batch_size: 128, device: cpu, optimizer: {optimizer}}}
+grid: {{depth: [{depth}], arch: [{arch}], seed: [0]}}
 """
 MNIST1D = "{name: mnist1d}"
 # CIFAR-shaped random images: the paper's ResNet-20 without needing the dataset's files
 CIFAR_SHAPED = "{name: synthetic, shape: [3, 32, 32], classes: 10, n_train: 1024, n_test: 256}"
-CASES = {  # name -> (dataset, family, width, depth)
-    "conv1d-20": (MNIST1D, "conv1d", 8, 20),
-    "conv1d-56": (MNIST1D, "conv1d", 8, 56),
-    "cifar-20": (CIFAR_SHAPED, "cifar", 16, 20),
+CASES = {  # name -> (dataset, family, width, depth, arch, optimizer)
+    "conv1d-20": (MNIST1D, "conv1d", 8, 20, "residual", "sgd"),
+    "conv1d-56": (MNIST1D, "conv1d", 8, 56, "residual", "sgd"),
+    "cifar-20": (CIFAR_SHAPED, "cifar", 16, 20, "residual", "sgd"),
+    "transformer-12": (MNIST1D, "transformer", 16, 12, "preln", "adam"),
+    "transformer-48": (MNIST1D, "transformer", 16, 48, "preln", "adam"),
 }
 
 
@@ -59,10 +62,13 @@ def reference_loop(spec: RunSpec) -> float:
     ds = data.load(spec.dataset, "cpu")
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, ds.input_shape, ds.num_classes)
-    assert cfg.optimizer == "sgd"
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-    )
+    if cfg.optimizer == "sgd":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    else:
+        assert cfg.optimizer == "adam"
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     test_loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(ds.x_test, ds.y_test), batch_size=cfg.batch_size
     )
@@ -105,9 +111,15 @@ def main() -> None:
 
     rows = []
     for case in args.cases:
-        dataset, family, width, depth = CASES[case]
+        dataset, family, width, depth, arch, optimizer = CASES[case]
         sweep = SWEEP.format(
-            dataset=dataset, family=family, width=width, depth=depth, epochs=args.epochs
+            dataset=dataset,
+            family=family,
+            width=width,
+            depth=depth,
+            arch=arch,
+            optimizer=optimizer,
+            epochs=args.epochs,
         )
         (spec,) = expand(parse_sweep(sweep))
         train_run(spec)  # warm up: dataset generation, the peak probe, caches
@@ -127,10 +139,10 @@ def main() -> None:
         row["ratio"] = row["resbench_samples_per_s"] / row["dataloader_samples_per_s"]
         rows.append(row)
 
-    print(f"{'model':<10} {'resbench/s':>11} {'DataLoader/s':>13} {'ratio':>6} {'MFU':>6}")
+    print(f"{'model':<14} {'resbench/s':>11} {'DataLoader/s':>13} {'ratio':>6} {'MFU':>6}")
     for r in rows:
         print(
-            f"{r['model']:<10} {r['resbench_samples_per_s']:>11.0f} "
+            f"{r['model']:<14} {r['resbench_samples_per_s']:>11.0f} "
             f"{r['dataloader_samples_per_s']:>13.0f} {r['ratio']:>6.2f} {r['resbench_mfu']:>6.3f}"
         )
     print(json.dumps({"benchmark": "trainer", "threads": args.threads, "rows": rows}))

@@ -13,8 +13,10 @@ that leaves training exactly as it was:
 
 Indices run from input to output. Weight layers: every Conv/Linear weight on the main path —
 the stem, each block's branch, the head — so 0..depth-1; a projection shortcut (option B)
-and a highway gate are left out, as depth leaves them out. Activations: the output of the
-stem (0) and of each block (1..n); the head's logits are not a signal through depth.
+and a highway gate are left out, as depth leaves them out. A transformer's depth counts
+blocks, and so do its gradient norms: one per block, all its parameters together, 0..depth-1
+(the embedding and the head aside). Activations: the output of the stem (0) and of each block
+(1..n); the head's logits are not a signal through depth.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch import nn
 
 from resbench.models.blocks import OFF_PATH
 from resbench.models.layers import WEIGHT_LAYERS
+from resbench.models.transformer import Transformer
 from resbench.result import LayerPoint, finite
 
 
@@ -36,6 +39,14 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
     side = [getattr(b, name, None) for b in model.modules() for name in OFF_PATH]
     skipped = {id(m) for part in side if isinstance(part, nn.Module) for m in part.modules()}
     return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS) and id(m) not in skipped]
+
+
+def gradient_groups(model: nn.Module) -> list[list[torch.Tensor]]:
+    """The parameters whose gradient norms are measured, one list per index: each weight
+    layer's weight, or each transformer block's parameters."""
+    if isinstance(model, Transformer):
+        return [list(block.parameters()) for block in model.blocks]
+    return [[m.weight] for m in weight_layers(model)]
 
 
 def signal_layers(model: nn.Sequential) -> list[nn.Module]:
@@ -53,7 +64,8 @@ def measure(
     """`kinds` (of `train.diagnostics`) of `model` on the batch (x, y), as points at `step`."""
     if not kinds:
         return []
-    weights = [m.weight for m in weight_layers(model)] if "grad_norms" in kinds else []
+    groups = gradient_groups(model) if "grad_norms" in kinds else []
+    weights = [w for group in groups for w in group]
     stds: list[torch.Tensor] = []
     hooks = [
         m.register_forward_hook(lambda _m, _in, out: stds.append(out.detach().float().std()))
@@ -74,9 +86,14 @@ def measure(
             for buffer, old in zip(buffers, saved, strict=True):
                 buffer.copy_(old)  # as training left them: this pass must not count as one
         model.train(was_training)
-    measured = [torch.linalg.vector_norm(g.float()) for g in grads] + stds
+    each = iter(torch.linalg.vector_norm(g.float()) for g in grads)
+    norms = []
+    for group in groups:  # several tensors: the norm of them all together
+        mine = [next(each) for _ in group]
+        norms.append(mine[0] if len(mine) == 1 else torch.linalg.vector_norm(torch.stack(mine)))
+    measured = norms + stds
     values = torch.stack(measured).tolist() if measured else []  # one host sync for all
-    where = [("grad_norm", i) for i in range(len(grads))]
+    where = [("grad_norm", i) for i in range(len(groups))]
     where += [("activation_std", i) for i in range(len(stds))]
     return [
         LayerPoint(step=step, layer=layer, kind=kind, value=finite(value))

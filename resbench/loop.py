@@ -85,15 +85,19 @@ class Loop:
         return ds.augment(ds.inputs(ds.x_train[idx]), self.augment), ds.y_train[idx]
 
     def count(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        """Add a trained minibatch to the running figures and take the step."""
+        """Add a trained minibatch to the running figures and take the step.
+
+        Figures are per prediction: per example, or per token where every position of a
+        sequence predicts its next token (y shaped (n, length)).
+        """
         # float(): bf16 logits tie where float32 ones differ, which would count as mistakes
         wrong = (logits.detach().float().argmax(1) != y).sum()
-        self.loss_sum += loss.detach() * len(y)
+        self.loss_sum += loss.detach() * y.numel()
         self.wrong_sum += wrong
-        self.seen += len(y)
+        self.seen += y.numel()
         self.examples += len(y)
         self.step += 1
-        self.warmup.update(self.step, wrong, len(y))  # holds lr at train.warmup_lr while it lasts
+        self.warmup.update(self.step, wrong, y.numel())  # holds lr at warmup_lr while it lasts
 
     def point(self, net: nn.Module, precision: str) -> CurvePoint:
         """Close the running figures into a curve point, with the test set measured now."""
@@ -220,7 +224,8 @@ def evaluate(
     precision: str = "fp32",
     batch_size: int = EVAL_BATCH,
 ) -> tuple[float, float]:
-    """(mean loss, error rate) of `model` on (x, y) in eval mode; `inputs` prepares each batch."""
+    """(mean loss, error rate) of `model` on (x, y) in eval mode, per prediction (per example, or
+    per token for next-token targets); `inputs` prepares each batch."""
     was_training = model.training
     model.eval()
     loss, wrong = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
@@ -232,4 +237,4 @@ def evaluate(
         loss += F.cross_entropy(logits, target, reduction="sum")
         wrong += (logits.argmax(1) != target).sum()
     model.train(was_training)
-    return loss.item() / len(x), wrong.item() / len(x)
+    return loss.item() / y.numel(), wrong.item() / y.numel()

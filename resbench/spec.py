@@ -66,6 +66,10 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("model", "branch_multiplier"): "none",
     ("model", "branch_base_depth"): None,
     ("model", "branch_exponent"): None,
+    ("train", "betas"): [0.9, 0.999],
+    ("train", "eps"): 1e-8,
+    ("train", "clip_norm"): None,
+    ("train", "weight_decay_on"): "all",
 }
 
 # What `train.diagnostics` can ask for, in the order they are recorded.
@@ -130,16 +134,18 @@ class ModelSection(Strict):
         description="basic: two 3-wide layers; bottleneck: 1, 3, 1 with 4x wider outputs "
         "(conv1d, cifar; depth 9n+2)",
     )
-    init: Literal["he", "lecun", "orthogonal", "delta_orthogonal"] = Field(
+    init: Literal["he", "lecun", "orthogonal", "delta_orthogonal", "xavier"] = Field(
         "he",
         description="hidden weight layers: he (Kaiming normal), lecun (N(0, 1/fan_in)), "
-        "orthogonal, or delta_orthogonal (conv kernels zero but an orthogonal centre tap; Xiao "
-        "et al. 2018)",
+        "orthogonal, delta_orthogonal (conv kernels zero but an orthogonal centre tap; Xiao et "
+        "al. 2018), or xavier (Glorot normal; the transformer's, always)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="the nonlinearity g")
     options: dict[str, Any] = Field(
         default_factory=dict,
-        description="a user family's own settings (model.family: module:callable), passed on",
+        validate_default=True,  # a built-in family's options get their defaults
+        description="the family's own settings: the transformer's heads, mlp_ratio and "
+        "layer_norm; a user family's (model.family: module:callable), passed on",
     )
     version: str | None = Field(
         None,
@@ -167,6 +173,12 @@ class ModelSection(Strict):
         # A user family's code is part of what a run computes: its version joins the run id.
         return data if stored(info) else model_plugin.with_version(data)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _family_fixed_fields(cls, data: Any) -> Any:
+        # e.g. the transformer has no batch norm: a section that does not say so is given it.
+        return registry.with_fixed(data)
+
     @field_validator("family")
     @classmethod
     def _family_registered(cls, family: str, info: ValidationInfo) -> str:
@@ -176,15 +188,27 @@ class ModelSection(Strict):
             raise ValueError(problem)
         return family
 
+    @field_validator("batch_norm", "init")
+    @classmethod
+    def _fixed_by_family(cls, value: Any, info: ValidationInfo) -> Any:
+        if problem := registry.fixed_problem(info.data.get("family"), info.field_name, value):
+            raise ValueError(problem)
+        return value
+
     @field_validator("options")
     @classmethod
-    def _options_of_user_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
+    def _options_of_family(cls, options: dict[str, Any], info: ValidationInfo) -> dict:
         family = info.data.get("family")
-        if not options or not family or stored(info):
+        if not family or stored(info):
             return options
         known = registry.get_family(family)
         if not known.user:
-            raise ValueError(f"{family} takes no options: they are for user families")
+            options = registry.options_of(family, options)
+            if problem := registry.model_problem(family, {**info.data, "options": options}):
+                raise ValueError(problem)
+            return options
+        if not options:
+            return options
         unknown = [k for k in options if known.options is not None and k not in known.options]
         if unknown:
             takes = ", ".join(known.options or ()) or "none"
@@ -253,6 +277,8 @@ class ModelConfig(ModelSection):
                 info.data.get("zero_init_residual", False),
                 info.data.get("branch_multiplier", "none"),
             )
+        if not problem and "family" in info.data:
+            problem = registry.model_problem(info.data["family"], {**info.data, "arch": arch})
         if problem:
             raise ValueError(problem)
         return arch
@@ -268,7 +294,19 @@ class TrainConfig(Strict):
     lr: PositiveFloat = 0.1
     momentum: NonNegativeFloat = 0.9
     nesterov: bool = False
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = Field(
+        (0.9, 0.999), description="adam, adamw: the decay rates of the moment estimates"
+    )
+    eps: PositiveFloat = Field(1e-8, description="adam, adamw: added to the denominator")
     weight_decay: NonNegativeFloat = 1e-4
+    weight_decay_on: Literal["all", "weights"] = Field(
+        "all",
+        description="all parameters, or only weights (matrices, kernels, embeddings: 2 or more "
+        "dimensions), not biases, norms' scales and shifts, or scalars like ReZero's α",
+    )
+    clip_norm: PositiveFloat | None = Field(
+        None, description="clip the gradient's global norm to this before each step"
+    )
     schedule: Literal["constant", "cosine", "multistep"] = "cosine"
     milestones: tuple[PositiveFloat, ...] = Field(
         (), description="multistep: when lr is multiplied by gamma, in the unit of the length"
@@ -349,6 +387,16 @@ class RunSpec(Strict):
     model: ModelConfig
     train: TrainConfig
     seed: int
+
+    @field_validator("model")
+    @classmethod
+    def _family_reads_dataset(cls, model: ModelConfig, info: ValidationInfo) -> ModelConfig:
+        dataset = info.data.get("dataset")
+        if dataset is not None and (
+            problem := registry.reads_problem(model.family, dataset.data_kind())
+        ):
+            raise ValueError(f"{problem} (dataset {dataset.name})")
+        return model
 
     @cached_property
     def run_id(self) -> str:

@@ -106,6 +106,8 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
             loss = F.cross_entropy(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm, foreach=True)
         optimizer.step()
         scheduler.step()
         loop.count(loss, logits, y)

@@ -261,7 +261,8 @@ def test_every_hidden_weight_layer_gets_the_chosen_init(init: str) -> None:
 
 
 def test_parameter_counts_per_arch_differ_by_what_each_paper_adds() -> None:
-    nets = {a: build("cifar", 20, a, batch_norm=a != "fixup") for a in registry.arch_names()}
+    archs = registry.get_family("cifar").archs
+    nets = {a: build("cifar", 20, a, batch_norm=a != "fixup") for a in archs}
     n_blocks, counts = 9, {a: count_parameters(m) for a, m in nets.items()}
     weights = count_weights(nets["residual"])
     # Same weight layers everywhere (option A shortcuts have none) but the highway gates.
@@ -299,7 +300,7 @@ grid: {depth: [8], arch: [plain], seed: [0]}
         ({"grid.arch": ["resnet"]}, "grid.arch: unknown arch 'resnet' (valid: plain, residual,"),
         ({"model.family": "mlp", "model.block": "bottleneck"}, "model.block: mlp has no"),
         ({"model.block": "bottleneck"}, "grid.depth: conv1d depth with bottleneck blocks must"),
-        ({"model.init": "xavier"}, "model.init: "),
+        ({"model.init": "lecun"}, "model.init: "),
         ({"model.activation": "gelu"}, "model.activation: "),
         (
             {"expect": [{"claim": "holds", "arch": "resnet"}]},
@@ -316,7 +317,7 @@ def test_unsupported_combinations_are_refused_in_one_line(overrides: dict, messa
 def test_fixup_without_batch_norm_and_every_other_arch_with_it_load() -> None:
     sweep = parse_sweep(SWEEP, "t.yaml", {"grid.arch": ["fixup"], "model.batch_norm": False})
     assert sweep.grid["arch"] == ["fixup"]
-    others = [a for a in registry.arch_names() if a != "fixup"]
+    others = [a for a in registry.get_family("conv1d").archs if a != "fixup"]
     assert parse_sweep(SWEEP, "t.yaml", {"grid.arch": others}).grid["arch"] == others
 
 

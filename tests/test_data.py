@@ -51,7 +51,9 @@ def test_synthetic_has_any_shape_and_is_seeded(shape: tuple[int, ...]) -> None:
 
 
 def test_the_built_in_datasets_are_registered_under_their_names() -> None:
-    assert data.names() == ["mnist1d", "synthetic", "cifar10", "cifar100", "mnist", "fashion-mnist"]
+    assert data.names() == [
+        *("mnist1d", "synthetic", "cifar10", "cifar100", "mnist", "fashion-mnist", "copy")
+    ]
     assert data.options_class("cifar10")().name == "cifar10"
 
 

@@ -134,7 +134,7 @@ def test_schema_validates_every_preset(name: str) -> None:
     [
         {"train": {"epochs": 1, "lrr": 0.1}},  # unknown key
         {"train": {"epochs": "many"}},  # wrong type
-        {"model": {"family": "transformer"}},  # unknown choice
+        {"model": {"family": "lstm"}},  # unknown choice
         {"dataset": {"name": "mnist1d", "colour": "red"}},  # unknown dataset option
     ],
 )

@@ -23,7 +23,7 @@ from resbench.sweep import parse_sweep
 from resbench.variants import select_runs, variant_columns
 
 runner = CliRunner()
-ARCHS = registry.arch_names()
+ARCHS = list(registry.get_family("conv1d").archs)  # every arch of the convnets
 DEPTHS = (8, 20, 56, 110)
 
 

@@ -10,6 +10,7 @@ import torch
 from conftest import TINY_SWEEP
 
 from resbench import data
+from resbench.data.generated import SyntheticOptions
 from resbench.loop import evaluate
 from resbench.models import build_model
 from resbench.recipe import lr_factor
@@ -124,8 +125,9 @@ def test_non_finite_loss_is_recorded_as_diverged() -> None:
 
 def test_an_exception_is_recorded_as_failed_with_its_message() -> None:
     # conv1d needs (channels, length) inputs: a 3D image makes the run fail, not the caller.
-    spec = tiny(**{"dataset.shape": [1, 4, 4]})
-    r = train_run(spec)
+    # (Loading refuses such a sweep; a spec copied without validation gets past it.)
+    images = SyntheticOptions(shape=(1, 4, 4), classes=4, n_train=64, n_test=32)
+    r = train_run(tiny().model_copy(update={"dataset": images}))
     assert r.status == "failed"
     assert "conv1d needs inputs shaped" in r.error and "Traceback" in r.traceback
 

@@ -33,13 +33,18 @@ def models(
         Optional[str],  # noqa: UP045
         typer.Option(
             help="Comma-separated archs: plain, residual, preact, highway, fixup, skipinit, "
-            "rezero (default: every arch of the family).",
+            "rezero; the transformer's postln, preln, deepnorm, admin, rezero, tfixup, plain "
+            "(default: every arch of the family).",
             show_default=False,
         ),
     ] = None,
     width: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option(min=1, help="First stage's channels, or the mlp's width (default 16)."),
+        typer.Option(
+            min=1,
+            help="First stage's channels, the mlp's width, or the transformer's d_model "
+            "(default 16).",
+        ),
     ] = None,
     shortcut: Annotated[
         Optional[str],  # noqa: UP045
@@ -60,6 +65,16 @@ def models(
             show_default=False,
         ),
     ] = None,
+    option: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--option",
+            "-o",
+            help="A model.options setting, KEY=VALUE (YAML), repeatable: the transformer's "
+            "heads, mlp_ratio, layer_norm; a user family's own.",
+            show_default=False,
+        ),
+    ] = None,
     classes: Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")] = 10,
     input_shape: Annotated[
         Optional[str],  # noqa: UP045
@@ -76,7 +91,8 @@ def models(
 
     `weights` counts the weight layers' parameters alone, batch norms and scalars aside, as
     He et al. 2016 count their pre-activation nets. FLOPs are counted on one example of the
-    family's natural data: cifar (3, 32, 32), conv1d (1, 40), mlp (40,).
+    family's natural data: cifar (3, 32, 32), conv1d (1, 40), mlp (40,), transformer (1, 40):
+    40 tokens, attention counted. A transformer's depth is its number of blocks.
 
     Examples:
 
@@ -87,6 +103,8 @@ def models(
         resbench models cifar --depths 56 --arch residual --shortcut B --classes 100
 
         resbench models conv1d --no-batch-norm --format csv > conv1d.csv
+
+        resbench models transformer --arch deepnorm --depths 6,48 -o heads=4 --width 32
 
         resbench models                     # the families: built-in, installed, by path
 
@@ -115,6 +133,7 @@ def models(
         shortcut = shortcut or ("A" if block == "basic" else "B")
         options = {"shortcut": shortcut, "block": block, "batch_norm": batch_norm}
         options |= {"width": width} if width else {}
+        options |= {"options": _settings(option)} if option else {}
         shape = tuple(_int_list("--input-shape", input_shape)) if input_shape else None
         rows = size_table(family, depth_list, archs, options, classes, shape)
     if output is TableFormat.csv:
@@ -129,6 +148,8 @@ def models(
     from rich.table import Table
 
     title = f"{family} nets, {block} blocks, shortcut {shortcut}"
+    if family == "transformer":  # one kind of block, no shortcut to choose; a depth is N blocks
+        title = f"{family} nets: depth = blocks (self-attention + MLP)"
     table = Table("depth", "arch", "BN", "params", "weights", "FLOPs", title=title, box=None)
     for r in rows:
         table.add_row(
@@ -160,6 +181,22 @@ def _families() -> None:
             table.add_row(name, "(see its package)", "", f"plugin {path}")
     table.caption = "or any module:callable (docs/plugins.md)"
     Console().print(table)
+
+
+def _settings(items: list[str]) -> dict[str, object]:
+    """['heads=4', 'layer_norm=false'] -> {'heads': 4, 'layer_norm': False}."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ResbenchError(f"--option {item}: expected KEY=VALUE, e.g. --option heads=4")
+        try:
+            out[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ResbenchError(f"--option {item}: the value is not valid YAML") from None
+    return out
 
 
 def _int_list(option: str, text: str) -> list[int]:

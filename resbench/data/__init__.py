@@ -8,6 +8,7 @@
 | `cifar100`      | the official archive, binary or python version   | cifar.py     |
 | `mnist`         | the four IDX files, gzipped or not               | idx.py       |
 | `fashion-mnist` | the four IDX files, gzipped or not               | idx.py       |
+| `copy`          | random tokens, then the same again (next-token)  | generated.py |
 
 `base.py` holds what they share (options, `Data`, errors); `registry.py` names them and loads
 them; `files.py` finds, reads and downloads files; `safe_pickle.py` reads CIFAR's pickles

@@ -41,6 +41,12 @@ class DatasetOptions(BaseModel):
         Raises DatasetError saying where to put what. Generated datasets read no files.
         """
 
+    def data_kind(self) -> str | None:
+        """What one example is, known without loading: "sequence" (channels, length), "image"
+        (channels, height, width), "tokens" (token ids whose next tokens are the labels), or
+        None when only loading tells; families say which kinds they read."""
+        return None
+
 
 @dataclass(frozen=True)
 class Data:

@@ -105,6 +105,9 @@ class CifarOptions(DatasetOptions):
     def ensure_files(self, report: Report | None = None) -> None:
         locate(self, report)
 
+    def data_kind(self) -> str:
+        return "image"
+
 
 class Cifar10Options(CifarOptions):
     """CIFAR-10: 50,000 training and 10,000 test images, 32x32 RGB, 10 classes."""

@@ -1,13 +1,14 @@
-"""The datasets made by a generator rather than read from files: MNIST-1D and synthetic.
+"""The datasets made by a generator rather than read from files: MNIST-1D, synthetic, copy.
 
 MNIST-1D comes from the `mnist1d` package's own generator and is cached as a .npz under
-resbench's cache directory, keyed by its options; synthetic data is drawn afresh each time
-(it is small, and seeded).
+resbench's cache directory, keyed by its options; synthetic and copy data are drawn afresh
+each time (they are small, and seeded).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Literal
 
 from pydantic import Field
@@ -26,6 +27,9 @@ class Mnist1dOptions(DatasetOptions):
     final_seq_length: int = Field(40, ge=8, description="length of each sequence")
     seed: int = Field(42, description="the generator's seed (42 is the canonical dataset)")
 
+    def data_kind(self) -> str:
+        return "sequence"
+
 
 class SyntheticOptions(DatasetOptions):
     """Random inputs labelled by a fixed random linear map: learnable, any shape, for tests."""
@@ -36,6 +40,10 @@ class SyntheticOptions(DatasetOptions):
     n_train: int = Field(512, ge=1)
     n_test: int = Field(128, ge=1)
     seed: int = 0
+
+    def data_kind(self) -> str | None:
+        # A flat vector is stored as one channel: a sequence.
+        return {1: "sequence", 2: "sequence", 3: "image"}.get(len(self.shape))
 
 
 def load_mnist1d(options: DatasetOptions) -> Data:
@@ -93,3 +101,43 @@ def load_synthetic(options: DatasetOptions) -> Data:
         x = x.unsqueeze(1)  # a flat vector is one channel
     k = options.n_train
     return Data(x[:k], y[:k], x[k:], y[k:], num_classes=options.classes)
+
+
+class CopyOptions(DatasetOptions):
+    """Next-token prediction whose best achievable error is known: each sequence is `length`
+    random tokens, then the same tokens again. Tokens of the first half cannot be predicted
+    (error 1 - 1/vocab at best); every token of the second half can (error 0).
+    """
+
+    name: Literal["copy"] = "copy"
+    length: int = Field(16, ge=2, description="random tokens, then the same again")
+    vocab: int = Field(16, ge=2, description="distinct tokens, drawn uniformly")
+    n_train: int = Field(4000, ge=1)
+    n_test: int = Field(1000, ge=1)
+    seed: int = 0
+
+    def data_kind(self) -> str:
+        return "tokens"
+
+    def floor(self) -> tuple[float, float]:
+        """(error, cross-entropy) of the best possible predictor, per predicted token.
+
+        A sequence of 2k tokens is read as its first 2k - 1, each predicting the next: k - 1 of
+        those are random first-half tokens, the other k are copies of earlier ones.
+        """
+        k, v = self.length, self.vocab
+        share = (k - 1) / (2 * k - 1)
+        return share * (1 - 1 / v), share * math.log(v)
+
+
+def load_copy(options: DatasetOptions) -> Data:
+    import torch
+
+    assert isinstance(options, CopyOptions)
+    g = torch.Generator().manual_seed(options.seed)
+    n = options.n_train + options.n_test
+    first = torch.randint(options.vocab, (n, options.length), generator=g)
+    sequences = torch.cat([first, first], dim=1)
+    x, y = sequences[:, :-1], sequences[:, 1:]  # each token predicts the next
+    k = options.n_train
+    return Data(x[:k], y[:k], x[k:], y[k:], num_classes=options.vocab)

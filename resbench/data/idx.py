@@ -53,6 +53,9 @@ class IdxOptions(DatasetOptions):
     def ensure_files(self, report: Report | None = None) -> None:
         locate(self)
 
+    def data_kind(self) -> str:
+        return "image"
+
 
 class MnistOptions(IdxOptions):
     """MNIST: 60,000 training and 10,000 test digits, 28x28 grey, 10 classes."""

@@ -16,7 +16,14 @@ import resbench.data.plugin as plugin
 from resbench import plugins
 from resbench.data.base import DatasetError, DatasetOptions, Loader
 from resbench.data.cifar import Cifar10Options, Cifar100Options, load_cifar
-from resbench.data.generated import Mnist1dOptions, SyntheticOptions, load_mnist1d, load_synthetic
+from resbench.data.generated import (
+    CopyOptions,
+    Mnist1dOptions,
+    SyntheticOptions,
+    load_copy,
+    load_mnist1d,
+    load_synthetic,
+)
 from resbench.data.idx import FashionMnistOptions, MnistOptions, load_idx
 
 if TYPE_CHECKING:
@@ -121,5 +128,6 @@ for _options, _loader in (
     (Cifar100Options, load_cifar),
     (MnistOptions, load_idx),
     (FashionMnistOptions, load_idx),
+    (CopyOptions, load_copy),
 ):
     register(_options, _loader)

@@ -8,8 +8,10 @@ built, in the workers; user code's families are made from what their builder dec
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from resbench import plugins
 
@@ -44,6 +46,14 @@ class Family:
     archs: tuple[str, ...] = ("plain", "residual")
     user: bool = False  # user code (`resbench.models.plugin`): it initialises its own nets
     options: tuple[str, ...] | None = ()  # the model.options it takes (None: any)
+    # What a built-in family reads (kinds of `DatasetOptions.data_kind`; None: anything), its
+    # own model.options (a strict model with their defaults), the model fields it needs at one
+    # value (field -> (value, why)), and what its fields must satisfy together.
+    reads: tuple[str, ...] | None = None
+    settings: type[BaseModel] | None = None
+    fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    unit: str = "layer"  # what its depth counts (figures say so)
 
     @property
     def blocks(self) -> tuple[str, ...]:

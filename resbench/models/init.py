@@ -8,6 +8,7 @@
 | orthogonal       | random orthogonal (a conv's kernel flattened) · gain      | Saxe et al. 2014 |
 | delta_orthogonal | conv: zero but the centre tap, orthogonal · gain; Linear: | Xiao et al. 2018 |
 |                  | as orthogonal                                            |                  |
+| xavier           | N(0, gain²·2/(fan_in + fan_out)), torch's gain           | Glorot 2010      |
 
 For the orthogonal schemes the gain is √2 for ReLU and 1 for tanh: Xiao et al.'s critical point
 (σ_w² = 1, σ_b = 0) at which a deep tanh net keeps its input's norm and its Jacobian's spectrum
@@ -19,6 +20,8 @@ theirs too, and their bias (`resbench.models.blocks`). Then, by arch and option:
 - zero_init_residual (Goyal et al. 2017): each residual branch's last batch-norm scale at 0;
 - fixup (Zhang et al. 2019): the branch's last layer and the classifier at 0, the branch's
   other layers scaled by L^(-1/(2m-2)), L blocks of m layers.
+
+Transformer nets (always `xavier`) start as `resbench.models.transformer` says, by arch.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from torch import nn
 
 from resbench.models.blocks import Block, FixupBlock, HighwayBlock
 from resbench.models.layers import BATCH_NORM, WEIGHT_LAYERS
+from resbench.models.transformer import Transformer
+from resbench.models.transformer import initialise as initialise_transformer
 
 if TYPE_CHECKING:
     from resbench.spec import ModelConfig
@@ -46,6 +51,10 @@ def he(weight: torch.Tensor, activation: str) -> None:
 def lecun(weight: torch.Tensor, activation: str) -> None:
     """N(0, 1/fan_in) whatever the activation: the standard parametrisation of the μP papers."""
     nn.init.kaiming_normal_(weight, nonlinearity="linear")
+
+
+def xavier(weight: torch.Tensor, activation: str) -> None:
+    nn.init.xavier_normal_(weight, gain=nn.init.calculate_gain(activation))
 
 
 def orthogonal(weight: torch.Tensor, activation: str) -> None:
@@ -68,11 +77,15 @@ SCHEMES: dict[str, Callable[[torch.Tensor, str], None]] = {
     "lecun": lecun,
     "orthogonal": orthogonal,
     "delta_orthogonal": delta_orthogonal,
+    "xavier": xavier,
 }
 
 
 def initialise(model: nn.Module, cfg: ModelConfig) -> None:
     """Every hidden weight layer by `cfg.init`, batch norms at 1 and 0, then the arch's starts."""
+    if isinstance(model, Transformer):  # its archs' papers state their own starts, on Xavier's
+        initialise_transformer(model)
+        return
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     gates = {
         id(m) for b in model.modules() if isinstance(b, HighwayBlock) for m in b.gate.modules()

@@ -10,12 +10,24 @@ loaded is known to it; the built-in ones are registered at the end of this modul
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError
+
 from resbench import plugins
 from resbench.models import plugin
 from resbench.models.family import Arch, DepthRule, Family, stages_rule
 
 _FAMILIES: dict[str, Family] = {}
 _ARCHS: dict[str, Arch] = {}
+
+# What one example of a dataset is (`DatasetOptions.data_kind`), in words for errors.
+DATA_KINDS = {
+    "sequence": "sequences (channels, length)",
+    "image": "images (channels, height, width)",
+    "tokens": "token sequences for next-token prediction",
+}
 
 
 def register_family(family: Family) -> None:
@@ -93,6 +105,62 @@ def depth_problem(family: str, depth: int, block: str = "basic") -> str | None:
     return f"{family} depth{kind} must be {rule.rule}{shown}"
 
 
+def fixed_problem(family: str | None, name: str, value: Any) -> str | None:
+    """Why model field `name` cannot be `value` in `family`, which needs it at one value."""
+    f = _FAMILIES.get(family or "")
+    if f is None or name not in f.fixed or f.fixed[name][0] == value:
+        return None
+    return f.fixed[name][1]
+
+
+def with_fixed(section: Any) -> Any:
+    """A `model:` section with the fields its built-in family fixes filled in where not given."""
+    if not isinstance(section, dict) or section.get("family") not in _FAMILIES:
+        return section
+    fixed = _FAMILIES[section["family"]].fixed
+    return {**{name: value for name, (value, _) in fixed.items()}, **section}
+
+
+def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A built-in family's model.options, checked and with their defaults (ValueError, one
+    line, when they are not its own)."""
+    settings = get_family(family).settings
+    if settings is None:
+        if options:
+            raise ValueError(f"{family} takes no options: they are for user families")
+        return options
+    try:
+        return settings.model_validate(options).model_dump()
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        takes = ", ".join(settings.model_fields)
+        if err["type"] == "extra_forbidden":
+            raise ValueError(f"{family} takes no option {where!r} (its options: {takes})") from None
+        raise ValueError(f"{where}: {err['msg']} (got {err['input']!r})") from None
+
+
+def model_problem(family: str, fields: Mapping[str, Any]) -> str | None:
+    """Why `family` cannot build a net with these model fields together, or None."""
+    check = get_family(family).check
+    return check(fields) if check is not None else None
+
+
+def depth_unit(families: Iterable[str]) -> str:
+    """What depth counts in nets of these families: "block" where every one is a built-in
+    family counting blocks (the transformer), else "layer"."""
+    units = {_FAMILIES[f].unit if f in _FAMILIES else "layer" for f in families}
+    return units.pop() if len(units) == 1 else "layer"
+
+
+def reads_problem(family: str, kind: str | None) -> str | None:
+    """Why `family` cannot read a dataset whose examples are of `kind`, or None."""
+    reads = get_family(family).reads
+    if kind is None or reads is None or kind in reads:
+        return None
+    return f"{family} reads {' or '.join(DATA_KINDS[k] for k in reads)}, not {DATA_KINDS[kind]}"
+
+
 def arch_problem(
     family: str,
     arch: str,
@@ -150,6 +218,7 @@ for _family in (
         {"basic": DepthRule("an even number >= 4", lambda d: d >= 4 and d % 2 == 0, (4, 6, 8, 10))},
         (40,),
         _ALL,
+        reads=("sequence", "image"),  # flattened
     ),
     Family(
         "conv1d",
@@ -157,6 +226,7 @@ for _family in (
         {"basic": stages_rule(2, (8, 14, 20, 26)), "bottleneck": stages_rule(3, (11, 20, 29, 38))},
         (1, 40),
         _ALL,
+        reads=("sequence",),
     ),
     Family(
         "cifar",
@@ -167,6 +237,90 @@ for _family in (
         },
         (3, 32, 32),
         _ALL,
+        reads=("image",),
     ),
 ):
     register_family(_family)
+
+
+# --------------------------------------------------------------------------- the transformer
+# Where the LayerNorm goes and how the residual is scaled: resbench.models.transformer has each
+# arch's formula and paper.
+
+
+class TransformerOptions(BaseModel):
+    """The transformer family's model.options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heads: PositiveInt = 4  # attention heads; each attends in width / heads dimensions
+    mlp_ratio: PositiveInt = 4  # the MLP sublayer's hidden width, in multiples of the width
+    layer_norm: bool | None = None  # None: as the arch is defined (LAYER_NORM)
+
+
+# Whether each transformer arch has LayerNorms: True, it is defined by where they go; False, by
+# doing without them (asking for them is refused, and asking the others to drop theirs); None,
+# either (with them unless model.options.layer_norm is false).
+LAYER_NORM: dict[str, bool | None] = {
+    "postln": True,
+    "preln": True,
+    "deepnorm": True,
+    "admin": True,
+    "rezero": False,
+    "tfixup": False,
+    "plain": None,
+}
+_WITHOUT_LAYER_NORM = {
+    "rezero": "its α, started at 0, takes the LayerNorm's place (Bachlechner et al. 2020)",
+    "tfixup": "its initialisation takes the LayerNorm's place (Huang et al. 2020)",
+}
+
+
+def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
+    """Heads that do not divide the width; LayerNorms asked of an arch against its form."""
+    options, width, arch = fields.get("options") or {}, fields.get("width"), fields.get("arch")
+    heads = options.get("heads", TransformerOptions().heads)
+    if width is not None and width % heads:
+        return (
+            f"heads ({heads}) must divide model.width ({width}): each head attends in "
+            "width / heads dimensions"
+        )
+    asked, form = options.get("layer_norm"), LAYER_NORM.get(arch or "")
+    if asked is None or form is None or asked == form:
+        return None
+    if form:
+        return (
+            f"{arch} is defined by where its LayerNorms go: model.options.layer_norm cannot be "
+            "false (residual transformers without LayerNorm: rezero, tfixup)"
+        )
+    return f"{arch} takes no LayerNorm (model.options.layer_norm): {_WITHOUT_LAYER_NORM[arch]}"
+
+
+for _name in ("postln", "preln", "deepnorm", "admin", "tfixup"):
+    register_arch(Arch(_name))
+
+register_family(
+    Family(
+        "transformer",
+        "resbench.models.transformer:transformer",
+        {"basic": DepthRule("n >= 1 blocks", lambda d: d >= 1, (2, 6, 12, 24, 48))},
+        (1, 40),  # MNIST-1D: 40 tokens of one value
+        ("postln", "preln", "deepnorm", "admin", "rezero", "tfixup", "plain"),
+        reads=("sequence", "tokens"),
+        settings=TransformerOptions,
+        fixed={
+            "batch_norm": (
+                False,
+                "the transformer has no batch norm (leave model.batch_norm out): its "
+                "LayerNorms are where its arch puts them",
+            ),
+            "init": (
+                "xavier",
+                "the transformer starts from xavier (leave model.init out): its archs' papers "
+                "state their scales on Xavier's initialisation",
+            ),
+        },
+        check=_transformer_problem,
+        unit="block",
+    )
+)

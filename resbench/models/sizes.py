@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
+from pydantic import ValidationError
 from torch import nn
 
 from resbench.models.layers import WEIGHT_LAYERS
@@ -51,8 +52,10 @@ def sizes(
         # No initialisation: it changes neither count, and on 1202 layers it is the slow part.
         model = family.builder()(cfg, shape, num_classes)
     model.eval()  # batch norm on one example needs running statistics
+    tokens = getattr(model, "tokens", False)  # a transformer reading token ids
+    example = torch.empty(1, *shape, device="meta", dtype=torch.long if tokens else None)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.empty(1, *shape, device="meta"))
+        model(example)
     return count_parameters(model), count_weights(model), counter.get_total_flops()
 
 
@@ -67,9 +70,9 @@ def size_table(
     """One row per (depth, arch): depth, arch, batch_norm, params, weights (the weight layers'
     parameters), flops (forward, one example).
 
-    `options` are `model:` fields (width, shortcut, block, batch_norm). Without batch_norm,
-    each arch is built with batch norm where it takes it. Bad values raise a one-line
-    ResbenchError naming the option.
+    `options` are `model:` fields (width, shortcut, block, batch_norm, options). Without
+    batch_norm, each arch is built with batch norm where it takes it (and where its family has
+    it). Bad values raise a one-line ResbenchError naming the option.
     """
     from resbench import ResbenchError
     from resbench.models import registry
@@ -91,17 +94,28 @@ def size_table(
         if problem := registry.depth_problem(family, depth, options.get("block", "basic")):
             raise ResbenchError(f"--depths: {problem} (got {depth})")
     bn = {}
+    has_batch_norm = registry.fixed_problem(family, "batch_norm", True) is None
+    if chosen and not has_batch_norm:
+        raise ResbenchError(f"--batch-norm: {registry.fixed_problem(family, 'batch_norm', True)}")
     for arch in archs:
         if problem := registry.arch_known_problem(arch):
             raise ResbenchError(f"--arch: {problem}")
-        takes = registry.get_arch(arch).batch_norm != "refused"
+        takes = has_batch_norm and registry.get_arch(arch).batch_norm != "refused"
         bn[arch] = takes if chosen is None else chosen
         if problem := registry.arch_problem(family, arch, bn[arch]):
             raise ResbenchError(f"--arch: {problem}")
     rows: list[dict[str, Any]] = []
     for depth in depths:
         for arch in archs:
-            cfg = ModelConfig(family=family, depth=depth, arch=arch, batch_norm=bn[arch], **options)
+            try:
+                cfg = ModelConfig(
+                    family=family, depth=depth, arch=arch, batch_norm=bn[arch], **options
+                )
+            except ValidationError as e:
+                err = e.errors()[0]
+                problem = err["msg"].removeprefix("Value error, ")
+                flag = {"options": "option"}.get(str(err["loc"][0]), str(err["loc"][0]))
+                raise ResbenchError(f"--{flag.replace('_', '-')}: {problem}") from None
             params, weights, flops = sizes(cfg, input_shape, num_classes)
             row = {"depth": depth, "arch": arch, "batch_norm": bn[arch], "params": params}
             rows.append(row | {"weights": weights, "flops": flops})
