@@ -31,7 +31,7 @@ def test_executor_section_rejects_unknown_keys() -> None:
 
 def test_executor_section_rejects_bad_values() -> None:
     assert "executor.workers" in error_of(TINY_SWEEP + "executor: {workers: 0}\n")
-    assert "executor.name" in error_of(TINY_SWEEP + "executor: {name: slurm}\n")
+    assert "executor.name" in error_of(TINY_SWEEP + "executor: {name: pbs}\n")
 
 
 def test_executor_settings_do_not_change_run_ids() -> None:
