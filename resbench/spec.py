@@ -175,9 +175,9 @@ class ModelSection(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _family_fixed_fields(cls, data: Any) -> Any:
+    def _family_fixed_fields(cls, data: Any, info: ValidationInfo) -> Any:
         # e.g. the transformer has no batch norm: a section that does not say so is given it.
-        return registry.with_fixed(data)
+        return data if stored(info) else registry.with_fixed(data)
 
     @field_validator("family")
     @classmethod
@@ -191,6 +191,8 @@ class ModelSection(Strict):
     @field_validator("batch_norm", "init")
     @classmethod
     def _fixed_by_family(cls, value: Any, info: ValidationInfo) -> Any:
+        if stored(info):
+            return value
         if problem := registry.fixed_problem(info.data.get("family"), info.field_name, value):
             raise ValueError(problem)
         return value
@@ -392,8 +394,10 @@ class RunSpec(Strict):
     @classmethod
     def _family_reads_dataset(cls, model: ModelConfig, info: ValidationInfo) -> ModelConfig:
         dataset = info.data.get("dataset")
-        if dataset is not None and (
-            problem := registry.reads_problem(model.family, dataset.data_kind())
+        if (
+            dataset is not None
+            and not stored(info)
+            and (problem := registry.reads_problem(model.family, dataset.data_kind()))
         ):
             raise ValueError(f"{problem} (dataset {dataset.name})")
         return model

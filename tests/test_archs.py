@@ -300,7 +300,7 @@ grid: {depth: [8], arch: [plain], seed: [0]}
         ({"grid.arch": ["resnet"]}, "grid.arch: unknown arch 'resnet' (valid: plain, residual,"),
         ({"model.family": "mlp", "model.block": "bottleneck"}, "model.block: mlp has no"),
         ({"model.block": "bottleneck"}, "grid.depth: conv1d depth with bottleneck blocks must"),
-        ({"model.init": "lecun"}, "model.init: "),
+        ({"model.init": "glorot"}, "model.init: "),
         ({"model.activation": "gelu"}, "model.activation: "),
         (
             {"expect": [{"claim": "holds", "arch": "resnet"}]},

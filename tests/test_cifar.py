@@ -120,7 +120,10 @@ def test_pre_activation_bottleneck_nets_have_the_2016_papers_sizes() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["resnet"], "unknown family 'resnet' (valid: mlp, conv1d, cifar, or module:callable)"),
+        (
+            ["resnet"],
+            "unknown family 'resnet' (valid: mlp, conv1d, cifar, transformer, or module:callable)",
+        ),
         (["cifar", "--depths", "21"], "6n+2"),
         (["cifar", "--depths", "20,x"], "--depths: expected comma-separated integers"),
         (["cifar", "--arch", "skip"], "unknown arch 'skip'"),

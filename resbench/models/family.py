@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from resbench import plugins
 
 
@@ -50,7 +48,7 @@ class Family:
     # own model.options (a strict model with their defaults), the model fields it needs at one
     # value (field -> (value, why)), and what its fields must satisfy together.
     reads: tuple[str, ...] | None = None
-    settings: type[BaseModel] | None = None
+    settings: str | None = None  # its model.options' typed model, by import path
     fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     unit: str = "layer"  # what its depth counts (figures say so)

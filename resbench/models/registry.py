@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError
-
 from resbench import plugins
 from resbench.models import plugin
 from resbench.models.family import Arch, DepthRule, Family, stages_rule
@@ -124,11 +122,14 @@ def with_fixed(section: Any) -> Any:
 def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
     """A built-in family's model.options, checked and with their defaults (ValueError, one
     line, when they are not its own)."""
-    settings = get_family(family).settings
-    if settings is None:
+    from pydantic import ValidationError
+
+    path = get_family(family).settings
+    if path is None:
         if options:
             raise ValueError(f"{family} takes no options: they are for user families")
         return options
+    settings = plugins.resolve(path)
     try:
         return settings.model_validate(options).model_dump()
     except ValidationError as e:
@@ -248,14 +249,11 @@ for _family in (
 # arch's formula and paper.
 
 
-class TransformerOptions(BaseModel):
-    """The transformer family's model.options."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    heads: PositiveInt = 4  # attention heads; each attends in width / heads dimensions
-    mlp_ratio: PositiveInt = 4  # the MLP sublayer's hidden width, in multiples of the width
-    layer_norm: bool | None = None  # None: as the arch is defined (LAYER_NORM)
+# The transformer family's model.options, as their defaults (the typed model that checks them
+# is resbench.models.transformer_options', imported where options are validated: the
+# registry itself stays free of pydantic for processes that only build nets).
+TRANSFORMER_OPTIONS = "resbench.models.transformer_options:TransformerOptions"
+TRANSFORMER_DEFAULTS = {"heads": 4, "mlp_ratio": 4, "layer_norm": None}
 
 
 # Whether each transformer arch has LayerNorms: True, it is defined by where they go; False, by
@@ -279,7 +277,7 @@ _WITHOUT_LAYER_NORM = {
 def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
     """Heads that do not divide the width; LayerNorms asked of an arch against its form."""
     options, width, arch = fields.get("options") or {}, fields.get("width"), fields.get("arch")
-    heads = options.get("heads", TransformerOptions().heads)
+    heads = options.get("heads", TRANSFORMER_DEFAULTS["heads"])
     if width is not None and width % heads:
         return (
             f"heads ({heads}) must divide model.width ({width}): each head attends in "
@@ -307,7 +305,7 @@ register_family(
         (1, 40),  # MNIST-1D: 40 tokens of one value
         ("postln", "preln", "deepnorm", "admin", "rezero", "tfixup", "plain"),
         reads=("sequence", "tokens"),
-        settings=TransformerOptions,
+        settings=TRANSFORMER_OPTIONS,
         fixed={
             "batch_norm": (
                 False,

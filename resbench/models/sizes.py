@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
-from pydantic import ValidationError
 from torch import nn
 
 from resbench.models.layers import WEIGHT_LAYERS
@@ -74,6 +73,8 @@ def size_table(
     batch_norm, each arch is built with batch norm where it takes it (and where its family has
     it). Bad values raise a one-line ResbenchError naming the option.
     """
+    from pydantic import ValidationError
+
     from resbench import ResbenchError
     from resbench.models import registry
     from resbench.spec import ModelConfig

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import torch
@@ -59,7 +60,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resbench.models.layers import ACTIVATIONS
-from resbench.models.registry import LAYER_NORM, TransformerOptions
+from resbench.models.registry import LAYER_NORM, TRANSFORMER_DEFAULTS
 
 if TYPE_CHECKING:
     from resbench.spec import ModelConfig
@@ -300,7 +301,9 @@ class Transformer(nn.Sequential):
 
 def transformer(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> Transformer:
     """N blocks of self-attention and MLP, joined as `cfg.arch` says; uninitialised."""
-    options = TransformerOptions.model_validate(cfg.options)
+    # Validated with the sweep (resbench.models.transformer_options); here only filled in, so
+    # that a net can be built where pydantic is not installed.
+    options = SimpleNamespace(**{**TRANSFORMER_DEFAULTS, **(cfg.options or {})})
     tokens = len(input_shape) == 1
     if not tokens and len(input_shape) != 2:
         raise ValueError(
