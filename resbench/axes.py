@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.judging import DIVERGED_ERROR, groups
-from resbench.summary import check_metric, describe, status_counts, summarize
+from resbench.summary import check_metric, describe, seed_stats, status_counts, summarize
 from resbench.variants import by_variant, variant_columns
 
 if TYPE_CHECKING:
@@ -221,21 +221,7 @@ def landscape(runs: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
     keys = [*others(runs, column), "arch", "depth", column]
     rows = []
     for key, group in runs.groupby(keys, sort=True, dropna=False):
-        ok = group[group["status"] == "ok"][metric].dropna()
-        diverged = int((group["status"] == "diverged").sum())
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                "n": len(group),
-                "n_ok": len(ok),
-                "diverged": diverged,
-                "failed": len(group) - len(ok) - diverged,
-                "mean": ok.mean() if len(ok) else math.nan,
-                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
-                "min": ok.min() if len(ok) else math.nan,
-                "max": ok.max() if len(ok) else math.nan,
-            }
-        )
+        rows.append({**dict(zip(keys, key, strict=True)), **seed_stats(group, metric)})
     stats = ["n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"]
     return pd.DataFrame(rows, columns=[*keys, *stats])
 

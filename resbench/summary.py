@@ -60,28 +60,30 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     check_metric(runs, metric)
     rows = []
     for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
-        ok = group[group["status"] == "ok"][metric].dropna()
-        diverged = int((group["status"] == "diverged").sum())
-        rows.append(
-            {
-                "depth": int(depth),
-                "arch": arch,
-                "n": len(group),
-                "n_ok": len(ok),
-                "diverged": diverged,
-                "failed": len(group) - len(ok) - diverged,
-                "mean": ok.mean() if len(ok) else math.nan,
-                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
-                "min": ok.min() if len(ok) else math.nan,
-                "max": ok.max() if len(ok) else math.nan,
-            }
-        )
+        rows.append({"depth": int(depth), "arch": arch, **seed_stats(group, metric)})
     summary = pd.DataFrame(
         rows,
         columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
     )
     summary["worse"] = _worse_than_shallower(runs, metric, summary)
     return summary
+
+
+def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
+    """Of one group's runs: counts by how they ended, and `metric`'s mean, std, min and max over
+    the ok ones (a diverged or failed run is counted, never averaged in)."""
+    ok = group[group["status"] == "ok"][metric].dropna()
+    diverged = int((group["status"] == "diverged").sum())
+    return {
+        "n": len(group),
+        "n_ok": len(ok),
+        "diverged": diverged,
+        "failed": len(group) - len(ok) - diverged,
+        "mean": ok.mean() if len(ok) else math.nan,
+        "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
+        "min": ok.min() if len(ok) else math.nan,
+        "max": ok.max() if len(ok) else math.nan,
+    }
 
 
 def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame) -> list[bool]:
