@@ -7,9 +7,11 @@ when the sweep is loaded (so a bad path is one line before anything trains) and 
 runs execute. Loading user code runs that code; YAML itself still never executes anything.
 
 Where the code is looked for: the installed packages, the folder of the sweep file, and the
-current directory (both put on `sys.path` when a sweep file is loaded, and so inherited by local
-worker processes). Ray workers elsewhere need the code installed, or shipped with the job
-(`runtime_env`'s `working_dir`: docs/plugins.md).
+current directory: both appended to `sys.path` when a sweep file is loaded (after the installed
+packages, so a user's `yaml.py` never shadows PyYAML), and so inherited by local worker
+processes. Workers that start afresh on this machine (a local Ray's, SLURM's tasks) are told them
+in `RESBENCH_SEARCH_PATH` and append them in turn; Ray workers elsewhere need the code installed,
+or shipped with the job (`runtime_env`'s `working_dir`: docs/plugins.md).
 
 A plugin's identity joins the run id: its import path, its options, and its version, the
 version of the installed package that provides it or, for code that is not installed, a hash of
@@ -34,6 +36,7 @@ from resbench import ResbenchError
 FAMILIES = "resbench.families"
 DATASETS = "resbench.datasets"
 _SEARCHED: list[str] = []  # the folders search_here put on sys.path, for workers elsewhere
+SEARCH_PATH = "RESBENCH_SEARCH_PATH"  # how those folders reach a worker that starts afresh
 
 
 class PluginError(ResbenchError):
@@ -67,11 +70,14 @@ def search_here(*folders: str | Path) -> None:
             _SEARCHED.append(entry)
 
 
-def python_path() -> str:
-    """A PYTHONPATH for worker processes that do not inherit sys.path (Ray's): the folders
-    searched for a sweep's code, then this process's own PYTHONPATH."""
-    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return os.pathsep.join(dict.fromkeys([*_SEARCHED, *inherited]))
+def worker_env() -> dict[str, str]:
+    """The environment that tells a worker process which does not inherit sys.path (Ray's,
+    SLURM's) where this sweep's code is: read back by `resolve` there."""
+    return {SEARCH_PATH: os.pathsep.join(_SEARCHED)} if _SEARCHED else {}
+
+
+def _search_inherited() -> None:
+    search_here(*(f for f in os.environ.get(SEARCH_PATH, "").split(os.pathsep) if f))
 
 
 def resolve(path: str) -> Any:
@@ -79,6 +85,7 @@ def resolve(path: str) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise PluginError(f"{path!r} is not an import path: give module:callable")
+    _search_inherited()
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # whatever the module raises on import is the user's one line

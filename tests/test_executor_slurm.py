@@ -244,6 +244,42 @@ def test_a_task_that_dies_is_retried_and_one_over_its_memory_is_recorded_oom(
     assert "--mem=150M" in oom.error
 
 
+USER_FAMILY = """
+from torch import nn
+
+
+def build(cfg, input_shape, num_classes):
+    import yaml  # PyYAML, though a yaml.py of the user's lies beside this module
+
+    if not hasattr(yaml, "safe_load"):
+        raise RuntimeError(f"yaml is {yaml.__file__}, not PyYAML")
+    return nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0] * input_shape[1], num_classes))
+
+
+build.archs = ("linear",)
+build.depths = (1,)
+"""
+
+
+def test_tasks_find_the_code_beside_the_sweep_after_installed_modules(
+    cluster: slurm_cluster.Cluster, tmp_path: Path
+) -> None:
+    # The sweep's folder is neither the working directory nor on the tasks' PYTHONPATH.
+    (tmp_path / "slurmnets.py").write_text(USER_FAMILY)
+    (tmp_path / "yaml.py").write_text('"""A helper of the user\'s, not PyYAML."""\n')
+    sweep = sweep_file(
+        tmp_path,
+        "usercode",
+        **{"{family: conv1d, width: 4}": '{family: "slurmnets:build"}',
+           "depth: [8, 14]": "depth: [1]", "arch: [plain, residual]": "arch: [linear]"},
+    )  # fmt: skip
+    done = resbench("run", str(sweep), "--out", str(tmp_path / "res"), "--executor", "slurm")
+    text, _ = done.communicate(timeout=300)
+    assert done.returncode == 0, text
+    ran = records(tmp_path / "res" / "usercode")
+    assert [r["status"] for r in ran.values()] == ["ok", "ok"], [r["error"] for r in ran.values()]
+
+
 def test_bad_input_is_one_line_and_exit_2_before_the_array_is_submitted(
     cluster: slurm_cluster.Cluster, tmp_path: Path
 ) -> None:

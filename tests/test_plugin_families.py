@@ -53,6 +53,19 @@ def bad_depths(cfg, input_shape, num_classes):
 
 bad_depths.depths = "deep"
 not_callable = 3
+
+
+def needs_pyyaml(cfg, input_shape, num_classes):
+    """`build`, where the worker that builds it must import PyYAML as `yaml`."""
+    import yaml
+
+    if not hasattr(yaml, "safe_load"):
+        raise RuntimeError(f"yaml is {yaml.__file__}, not PyYAML")
+    return build(cfg, input_shape, num_classes)
+
+
+for _key in ("archs", "depths", "input_shape", "options"):
+    setattr(needs_pyyaml, _key, getattr(build, _key))
 '''
 
 SWEEP = """
@@ -146,6 +159,21 @@ def test_code_beside_a_sweep_never_shadows_an_installed_module(
     with multiprocessing.get_context("spawn").Pool(1) as worker:
         origin = worker.apply(_yaml_origin)
     assert Path(origin).parent != own.folder, "the yaml.py beside the sweep shadowed PyYAML"
+
+
+def test_a_local_rays_workers_find_the_code_beside_the_sweep_and_pyyaml_first(
+    own, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Ray's workers start afresh: they must be told where the sweep's code is, and put it last.
+    import resbench
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(plugins, "_SEARCHED", [])
+    (own.folder / "yaml.py").write_text('"""A helper of the user\'s, not PyYAML."""\nMINE = 1\n')
+    sweep = own(attr="needs_pyyaml")
+    results = resbench.run(sweep, out=tmp_path / "res", executor={"name": "ray"}, progress=False)
+    runs = results.runs
+    assert list(runs["status"]) == ["ok", "ok"], list(runs["error"])
 
 
 @pytest.mark.parametrize(

@@ -146,8 +146,8 @@ class RayExecutor:
             kwargs["include_dashboard"] = False
             # This machine's workers find the sweep's own code where the driver does (a
             # cluster's nodes need it installed, or shipped: docs/plugins.md).
-            if path := plugins.python_path():
-                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
+            if env := plugins.worker_env():
+                kwargs["runtime_env"] = {"env_vars": env}
         check_reachable(address)
         try:
             ray.init(address=address, **kwargs)

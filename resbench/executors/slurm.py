@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resbench import ResbenchError, sbatch
+from resbench import ResbenchError, plugins, sbatch
 from resbench.events import EventHandler, Message, RunRequeued, RunsQueued
 from resbench.executors.attempts import Attempt, Attempts, broken_result
 from resbench.executors.slurm_board import Claim, Session
@@ -431,7 +431,8 @@ def submit(session: Session, settings: ExecutorSection, device: str, tasks: int)
         "# A task of a resbench sweep: it takes the sweep's runs from this folder until none\n"
         "# is left (python -m resbench.executors.slurm_task).\n"
         f"export OMP_NUM_THREADS={threads}\n"
-        f"exec {shlex.quote(sys.executable)} -m resbench.executors.slurm_task "
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in plugins.worker_env().items())
+        + f"exec {shlex.quote(sys.executable)} -m resbench.executors.slurm_task "
         f"{shlex.quote(str(session.path))}\n",
         encoding="utf-8",
     )

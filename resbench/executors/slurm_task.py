@@ -37,6 +37,10 @@ def task_id() -> str:
 
 def main(argv: list[str]) -> int:
     session = Session(Path(argv[0]))
+    # `python -m` put the working directory first on sys.path; a user's module there must not
+    # shadow an installed one (the sweep's folders come last, through RESBENCH_SEARCH_PATH).
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
     me, node = task_id(), os.environ.get("SLURMD_NODENAME") or socket.gethostname()
     session.mark_seen(me)
     config = session.config()
