@@ -341,10 +341,10 @@ def landscape_figures(
 
 def _best_of(best: pd.DataFrame | None, values: dict[str, object], arch: str) -> dict[int, float]:
     """depth -> the best value of one arch and variant, from `resbench.axes.drift`'s frame."""
+    from resbench.variants import of_variant
+
     if best is None or best.empty:
         return {}
-    rows = best[best["arch"] == arch]
-    for column, value in values.items():
-        rows = rows[rows[column] == value]
+    rows = of_variant(best[best["arch"] == arch], values)
     key = [c for c in best.columns if c not in (*values, "arch", "depth", "score", "at_edge")]
     return {int(d): float(v) for d, v in zip(rows["depth"], rows[key[0]], strict=True) if v == v}

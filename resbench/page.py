@@ -256,7 +256,7 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
     from resbench import axes
     from resbench.axes import axis_value
     from resbench.render import variant_title
-    from resbench.variants import variant_columns
+    from resbench.variants import by_variant, of_variant, variant_columns
 
     key, by = "train.lr", axes.DEFAULT_BY
     if key not in variant_columns(runs) or not axes.numeric_values(runs, key):
@@ -270,14 +270,11 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
     depths = sorted(set(best["depth"]))
     head = ["arch", *map(str, depths), "drift [95% interval]", "seeds"]
     tables = []
-    for values, group in _by_variant(best, variants):
+    for values, group in by_variant(best, variants):
         rows = []
         for arch, at in group.groupby("arch", sort=False):
             chosen = dict(zip(at["depth"], at[key], strict=True))
-            d = drift[drift["arch"] == arch]
-            for column, value in values.items():
-                d = d[d[column] == value]
-            r = d.iloc[0]
+            r = of_variant(drift[drift["arch"] == arch], values).iloc[0]
             spread = f" [{r['low']:+.2f}, {r['high']:+.2f}]" if _number(r["low"]) else ""
             rows.append(
                 [
@@ -300,12 +297,6 @@ def learning_rate_section(results: Results, runs: pd.DataFrame) -> str | None:
         + _row(figures)
         + f'<div class="row">{"".join(tables)}</div>',
     )
-
-
-def _by_variant(frame: pd.DataFrame, columns: list[str]) -> list[tuple[dict[str, Any], Any]]:
-    from resbench.variants import by_variant
-
-    return by_variant(frame, columns)
 
 
 def problems_section(runs: pd.DataFrame) -> str | None:

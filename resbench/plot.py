@@ -263,6 +263,7 @@ def plot_landscape(
     from resbench.axes import axis_value
     from resbench.render import header_line, variant_title
     from resbench.summary import arch_order, check_metric, describe
+    from resbench.variants import by_variant, of_variant
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
@@ -276,7 +277,7 @@ def plot_landscape(
     variants = axes.others(runs, column)
     panels = [
         (values, arch, group[group["arch"] == arch])
-        for values, group in _by(land, variants)
+        for values, group in by_variant(land, variants)
         for arch in arch_order(group["arch"])
     ]
     columns = min(len(panels), max(1, math.ceil(math.sqrt(len(panels)))))
@@ -308,17 +309,13 @@ def plot_landscape(
             gone = line["n_ok"].to_numpy() == 0
             ax.plot(x[gone], np.full(gone.sum(), top), "x", color=color, ms=9, mew=2)
             if best is not None:
-                at = best[(best["arch"] == arch) & (best["depth"] == depth)]
-                for c, v in values.items():
-                    at = at[at[c] == v]
+                at = of_variant(best[(best["arch"] == arch) & (best["depth"] == depth)], values)
                 for v, score in zip(at[column], at["score"], strict=True):
                     if v == v and np.isfinite(score):
                         ax.plot(x_of[v], min(score, top), "*", color=color, ms=15, mec="black")
         title = " · ".join(t for t in (arch, variant_title(values)) if t)
         if drift is not None:
-            d = drift[drift["arch"] == arch]
-            for c, v in values.items():
-                d = d[d[c] == v]
+            d = of_variant(drift[drift["arch"] == arch], values)
             if len(d) and np.isfinite(d["drift"].iloc[0]):
                 r = d.iloc[0]
                 spread = f" [{r['low']:+.2f}, {r['high']:+.2f}]" if np.isfinite(r["low"]) else ""
@@ -335,12 +332,6 @@ def plot_landscape(
     note = f"mean over {int(land['n'].max())} seeds; {stars}✕ every seed diverged; ^ off the axes"
     fig.suptitle(f"{header_line(describe(runs))}\n{note}", fontsize="medium")
     return _save(fig, path)
-
-
-def _by(frame: pd.DataFrame, columns: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    from resbench.variants import by_variant
-
-    return by_variant(frame, columns)
 
 
 def _sort_key(column: pd.Series) -> pd.Series:

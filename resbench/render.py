@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from resbench.axes import axis_value
 from resbench.check import all_passed
 from resbench.summary import arch_order, summarize
-from resbench.variants import by_variant, summary_variants
+from resbench.variants import by_variant, of_variant, summary_variants
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -396,7 +396,6 @@ def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
         best, key = data["best_values"], data["best"]["key"]
         depths = sorted(set(best["depth"]))
         variants = summary_variants(data["drift"])
-        cells = {(*(r[c] for c in variants), r["arch"], r["depth"]): r for _, r in best.iterrows()}
         header = (
             ["variant", "arch", *map(str, depths), "drift [95% CI]"]
             if variants
@@ -404,10 +403,15 @@ def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
         )
         rows = []
         for _, d in data["drift"].iterrows():
-            row = [variant_title({c: d[c] for c in variants})] if variants else []
+            values = {c: d[c] for c in variants}
+            row = [variant_title(values)] if variants else []
             row.append(d["arch"])
+            cells = {
+                r["depth"]: r
+                for _, r in of_variant(best[best["arch"] == d["arch"]], values).iterrows()
+            }
             for depth in depths:
-                r = cells.get((*(d[c] for c in variants), d["arch"], depth))
+                r = cells.get(depth)
                 row.append("" if r is None else _best_cell(r, key))
             row.append(_drift_cell(d))
             rows.append(row)

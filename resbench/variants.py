@@ -52,6 +52,16 @@ def by_variant(
     return [(dict(zip(columns, key, strict=True)), group) for key, group in groups]
 
 
+def of_variant(frame: pd.DataFrame, values: dict[str, Any]) -> pd.DataFrame:
+    """The rows of `frame` of one variant, `values` as `by_variant` gives them: equal in each
+    column, where a null value is matched by a null cell (which `==` never matches)."""
+    keep = frame.index == frame.index
+    for column, value in values.items():
+        cells = frame[column]
+        keep &= (cells.isna() if value is None or value != value else cells == value).to_numpy()
+    return frame[keep]
+
+
 def select_runs(runs: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
     """The runs whose fields (dotted spec names, as in a sweep) have the values in `where`."""
     from resbench.tables import column_of

@@ -405,3 +405,33 @@ def test_plot_draws_the_landscape_and_each_arch_at_its_best(results: Path) -> No
     assert missing.exit_code == 2 and "curves.csv" in missing.output
     width, height = png_size(results / "landscape.png")
     assert (width, height) == (2 * 900, 675)  # two panels side by side, 6 x 4.5 in at 150 dpi
+
+
+def test_a_variant_whose_value_is_null_gets_its_best_values_and_drift_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # train.warmup_lr unset (an empty cell, NaN when read back) against 0.01: two variants
+    # that each drift by -0.5, and every view must find the null one's rows as the other's.
+    from resbench import plot
+    from resbench.results import Results
+
+    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5)
+    depths = (8, 32, 128)
+    runs = pd.concat([sweep_runs(falling, depths, **{"train.warmup_lr": v}) for v in (None, 0.01)])
+    folder = write_results(tmp_path / "res", runs, claims=None)
+    made = runner.invoke(app, ["report", str(folder), "--best-over", "train.lr", "-f", "markdown"])
+    assert made.exit_code == 0, made.output
+    table = made.output[made.output.index("**best train.lr by depth") :]
+    table = table[: table.index("**the depth each arch reaches")]
+    rows = [line for line in table.splitlines() if line.startswith("| warmup_lr")]
+    assert len(rows) == 2 and all("| 2^-6 | 2^-7 | 2^-8 | -0.50" in r for r in rows), rows
+
+    page = Results(folder).html(tmp_path / "page.html").read_text()
+    section = page[page.index('<section id="landscape">') :]
+    assert section.count('data-kind="best-lr"') == 2 and section.count("-0.50") >= 2
+
+    drawn = []
+    monkeypatch.setattr(plot, "_save", lambda fig, path: drawn.append(fig) or Path(path))
+    Results(folder).plot_landscape(out=tmp_path / "landscape.png")
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.axison]
+    assert len(titles) == 2 and all("drift -0.50" in t for t in titles), titles
