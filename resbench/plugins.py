@@ -76,6 +76,7 @@ def worker_env() -> dict[str, str]:
     return {SEARCH_PATH: os.pathsep.join(_SEARCHED)} if _SEARCHED else {}
 
 
+@functools.cache  # once a process: its environment was set when it started
 def _search_inherited() -> None:
     search_here(*(f for f in os.environ.get(SEARCH_PATH, "").split(os.pathsep) if f))
 
