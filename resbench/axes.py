@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from resbench import ResbenchError
 from resbench.judging import DIVERGED_ERROR, groups
-from resbench.summary import check_metric, describe, seed_stats, status_counts, summarize
+from resbench.summary import (
+    SEED_STATS,
+    check_metric,
+    describe,
+    seed_stats,
+    status_counts,
+    summarize,
+)
 from resbench.variants import by_variant, variant_columns
 
 if TYPE_CHECKING:
@@ -222,8 +229,7 @@ def landscape(runs: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
     rows = []
     for key, group in runs.groupby(keys, sort=True, dropna=False):
         rows.append({**dict(zip(keys, key, strict=True)), **seed_stats(group, metric)})
-    stats = ["n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"]
-    return pd.DataFrame(rows, columns=[*keys, *stats])
+    return pd.DataFrame(rows, columns=[*keys, *SEED_STATS])
 
 
 # --------------------------------------------------------------------------- the drift

@@ -345,16 +345,17 @@ def _landscape_top(land: pd.DataFrame, column: str, metric: str) -> float:
     """Where the landscape's y axis ends: errors at 1; other metrics a quarter above the worst
     of the lines' lowest means (a net that started exploded can show losses of 10^2 and more,
     which would flatten every line's valley)."""
+    from resbench.summary import SEED_STATS
+
     means = land["mean"].dropna()
     if metric.endswith("_error") or means.empty:
         return 1.0
-    lines = [c for c in land.columns if c not in (column, *LANDSCAPE_STATS)]
+    lines = [c for c in land.columns if c not in (column, *SEED_STATS)]
     best = land.groupby(lines, dropna=False)["mean"].min()
     return float(min(means.max(), 1.25 * best.max()))
 
 
 LANDSCAPE_SIZE = (6.0, 4.5)  # inches per panel
-LANDSCAPE_STATS = ("n", "n_ok", "diverged", "failed", "mean", "std", "min", "max")
 
 
 def _save(fig, path: str | Path) -> Path:

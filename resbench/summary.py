@@ -61,12 +61,12 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     rows = []
     for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
         rows.append({"depth": int(depth), "arch": arch, **seed_stats(group, metric)})
-    summary = pd.DataFrame(
-        rows,
-        columns=["depth", "arch", "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max"],
-    )
+    summary = pd.DataFrame(rows, columns=["depth", "arch", *SEED_STATS])
     summary["worse"] = _worse_than_shallower(runs, metric, summary)
     return summary
+
+
+SEED_STATS = ("n", "n_ok", "diverged", "failed", "mean", "std", "min", "max")  # seed_stats' keys
 
 
 def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
