@@ -1,4 +1,4 @@
-"""What durability costs: records written as `resbench.atomic.write_text` writes them (fsync
+"""What durability costs: records written as `resbench.core.atomic.write_text` writes them (fsync
 before the rename, then of the folder) against a temporary and a rename alone, side by side.
 
     python benchmarks/atomic_writes.py [--records 1000] [--dir DIR] [--record FILE.json]
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from resbench.atomic import write_text
+from resbench.core.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = 50  # records per block; the two ways alternate block by block

@@ -30,12 +30,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-from resbench import data, diagnostics
+from resbench import data
 from resbench.models import build_model
-from resbench.recipe import make_optimizer
-from resbench.spec import RunSpec
-from resbench.sweep import expand, load_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, load_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train import diagnostics
+from resbench.train.recipe import make_optimizer
+from resbench.train.run import train_run
 
 DIAGNOSTICS = ["grad_norms", "activations"]
 

@@ -5,7 +5,8 @@ Training hundreds of sweeps would take hours, so the seeds are trained once, in 
 `ci` preset with seeds 0..N-1 at one thread per run (as `.ci/run` trains it), and again with
 two threads per run for some of them. Every draw then picks seeds from the pools, builds a
 reference and a results table of n seeds per (arch, depth), and asks the whole gate
-(`resbench.check.check`: completeness, the preset's claims, the baseline) whether they pass.
+(`resbench.analysis.verdicts.check`: completeness, the preset's claims, the baseline) whether they
+pass.
 
 Honest reruns (every failure is a false alarm):
   other seeds        reference: n seeds of the pool; results: n other seeds of it
@@ -47,12 +48,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from resbench.baseline import DEFAULT_TOLERANCE, EFFECT_ARCHS
-from resbench.check import check
-from resbench.render import markdown_table
+from resbench.analysis.baseline import DEFAULT_TOLERANCE, EFFECT_ARCHS
+from resbench.analysis.verdicts import check
 from resbench.results import Results
 from resbench.runner import run
-from resbench.sweep import load_sweep
+from resbench.sweep.load import load_sweep
+from resbench.views.text import markdown_table
 
 METRICS = ("train_error", "test_error")
 COLUMNS = ["run_id", "dataset", "family", "arch", "depth", "seed", "status", *METRICS]

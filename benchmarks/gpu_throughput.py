@@ -4,7 +4,7 @@ Imports only torch and resbench's models and augmentation (not pydantic, not mni
 runs wherever torch does. A timed step is what `train_run` does per step: gather a batch of
 uint8 images on the device, normalise it, pad-crop-flip it, forward under autocast, backward,
 SGD with momentum and weight decay. On CUDA: the backends set as `train_run` sets them for the
-precision (resbench/precision.py), and channels-last. Timing starts after warm-up steps and
+precision (resbench/train/precision.py), and channels-last. Timing starts after warm-up steps and
 ends with a device sync.
 
     python benchmarks/gpu_throughput.py                        # ResNet-20/56/110, fp32 and bf16
@@ -25,9 +25,9 @@ from types import SimpleNamespace
 import torch
 import torch.nn.functional as F
 
-from resbench.augment import crop_flip
+from resbench.data.augment import crop_flip
 from resbench.models import build_model, count_parameters
-from resbench.precision import autocast, configure
+from resbench.train.precision import autocast, configure
 
 
 def measure(args: argparse.Namespace, depth: int, precision: str) -> dict:

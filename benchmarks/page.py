@@ -1,4 +1,4 @@
-"""The report page's figures two ways, side by side: inline SVG (what `resbench.page` draws)
+"""The report page's figures two ways, side by side: inline SVG (what `resbench.views.page` draws)
 against the PNGs of `resbench plot` inlined as base64, on the same results.
 
 For each way, in turn `--repeats` times (so that the machine's noise hits both alike): the
@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from resbench.analysis.summary import DEFAULT_METRICS
 from resbench.results import Results
-from resbench.summary import DEFAULT_METRICS
 
 
 def timed(fn) -> tuple[float, float, object]:

@@ -111,8 +111,8 @@ def time_alone(steps: int, repeats: int = 3) -> float:
     length chosen from it."""
     import torch
 
-    from resbench.sweep import expand, parse_sweep
-    from resbench.train import train_run
+    from resbench.sweep.load import expand, parse_sweep
+    from resbench.train.run import train_run
 
     torch.set_num_threads(1)  # as the executors' runs have it
     text = yaml.safe_dump({**SWEEP, "train": {**SWEEP["train"], "steps": steps}})

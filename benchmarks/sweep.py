@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from resbench import data  # noqa: E402
 from resbench.executors.slots import usable_cores  # noqa: E402
 from resbench.results import Results  # noqa: E402
-from resbench.sweep import expand, load_sweep  # noqa: E402
+from resbench.sweep.load import expand, load_sweep  # noqa: E402
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ both alike.
     python benchmarks/trainer.py --cases conv1d-20 --repeats 5 --epochs 2 --threads 2
 
 Prints a table, with the MFU of resbench's runs (achieved training FLOP/s over the probed
-matrix-multiply peak, see resbench/perf.py), and one JSON line.
+matrix-multiply peak, see resbench/train/perf.py), and one JSON line.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resbench import data
 from resbench.models import build_model
-from resbench.recipe import lr_factor
-from resbench.spec import RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train.recipe import lr_factor
+from resbench.train.run import train_run
 
 SWEEP = """
 name: bench

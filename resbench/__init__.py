@@ -16,12 +16,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-
-class ResbenchError(Exception):
-    """An error in the user's input, reported as one line (exit code 2), never a traceback."""
-
+from resbench.core.errors import ResbenchError
+from resbench.core.version import VERSION as __version__
 
 # name -> the module it lives in, imported on first use
 _LAZY = {
@@ -29,20 +25,21 @@ _LAZY = {
     "Interrupted": "resbench.runner",
     "StorageFailed": "resbench.runner",
     "Results": "resbench.results",
-    "load_sweep": "resbench.sweep",
-    "expand": "resbench.sweep",
+    "load_sweep": "resbench.sweep.load",
+    "expand": "resbench.sweep.load",
 }
 
 if TYPE_CHECKING:
     from resbench.results import Results
     from resbench.runner import Interrupted, StorageFailed, run
-    from resbench.sweep import expand, load_sweep
+    from resbench.sweep.load import expand, load_sweep
 
 __all__ = [
     "Interrupted",
     "ResbenchError",
     "Results",
     "StorageFailed",
+    "__version__",
     "expand",
     "load_sweep",
     "run",

@@ -21,13 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resbench import ResbenchError
-from resbench.events import Event, EventHandler, Message, RunFinished, SweepEnded, SweepStarted
+from resbench.core.errors import ResbenchError
+from resbench.executors.events import (
+    Event,
+    EventHandler,
+    Message,
+    RunFinished,
+    SweepEnded,
+    SweepStarted,
+)
 from resbench.results import DEFAULT_ROOT, Results
-from resbench.sweep_size import MAX_RUNS
+from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
-    from resbench.spec import ExecutorSection, RunSpec, Sweep
+    from resbench.sweep.schema import ExecutorSection, RunSpec, Sweep
 
 
 class SweepStopped(Exception):
@@ -85,7 +92,7 @@ def run(
     failed, oom, killed and timed-out ones. `data_dir` holds the dataset's files; `download` fetches
     missing ones. A sweep of more than `max_runs` runs is refused before any is made.
 
-    Every event (`resbench.events`) goes to `on_event`. `progress` shows them as
+    Every event (`resbench.executors.events`) goes to `on_event`. `progress` shows them as
     `resbench run` does (a live view in a terminal or a notebook, lines elsewhere); by default
     it is on when no `on_event` is given.
 
@@ -108,8 +115,8 @@ def prepare(
     """Load and validate `sweep` with its overrides and expand its runs: every input error is
     raised here, as one line, before anything is written or trained."""
     from resbench.data import file_overrides
-    from resbench.spec import Sweep
-    from resbench.sweep import dump_sweep, expand, load_sweep, resolve
+    from resbench.sweep.load import dump_sweep, expand, load_sweep, resolve
+    from resbench.sweep.schema import Sweep
 
     given = dict(overrides or {})
     if isinstance(sweep, Sweep):
@@ -156,7 +163,7 @@ def execute(
             results.discard_stale_checkpoints({s.run_id for s in todo})
             if force:
                 results.discard_checkpoints(s.run_id for s in todo)
-                results.begin_force(s.run_id for s in todo)
+                results.ledger.begin(s.run_id for s in todo)
         except OSError as e:
             raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
         results.notes = checked + scan.notes
@@ -173,7 +180,7 @@ def execute(
             emit(SweepEnded(outcome.done, len(todo) - outcome.done, stopped))
         left = len(todo) - outcome.done
         if outcome.storage is None:
-            results.end_force()
+            results.ledger.end()
             try:
                 results.export(s.run_id for s in specs)
             except OSError as e:
@@ -216,7 +223,7 @@ def _run_all(
     """Run `todo`, the longest first, saving each result as it comes. A Ctrl-C, or a record
     that cannot be written, ends the running workers (their checkpoints stay) and returns."""
     from resbench.executors import TRAIN_RUN, make_executor, measure_peaks
-    from resbench.schedule import longest_first
+    from resbench.executors.order import longest_first
 
     try:
         if todo:
@@ -248,7 +255,7 @@ def _handler(on_event: EventHandler | None, progress: bool | None) -> EventHandl
     """The handler `run` feeds: the caller's, the progress view's, or both."""
     if progress is False or (progress is None and on_event is not None):
         return on_event
-    from resbench.progress import SweepView
+    from resbench.views.progress import SweepView
 
     view = SweepView.default()
     if on_event is None:

@@ -170,7 +170,7 @@ def assert_same_as_inline(results: list, specs: list) -> dict:
     """Results of another executor are those of the inline executor, bit for bit, with one
     torch thread each; returns the inline results by run id."""
     from resbench.executors.inline import InlineExecutor
-    from resbench.train import train_run
+    from resbench.train.run import train_run
 
     inline = {r.run_id: r for r in InlineExecutor().map(train_run, specs)}
     assert sorted(r.run_id for r in results) == sorted(inline)

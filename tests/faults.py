@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from resbench.result import Progress, RunResult
-from resbench.spec import RunSpec
-from resbench.train import train_run
+from resbench.sweep.schema import RunSpec
+from resbench.train.run import train_run
+from resbench.train.run_result import Progress, RunResult
 
 
 @dataclass(frozen=True)

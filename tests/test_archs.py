@@ -18,11 +18,12 @@ from resbench.models.blocks import (
     ReZeroBlock,
     SkipInitBlock,
 )
+from resbench.models.config import ModelConfig
 from resbench.models.init import delta_orthogonal, orthogonal
 from resbench.models.layers import BATCH_NORM, WEIGHT_LAYERS
 from resbench.models.sizes import count_weights
-from resbench.spec import ModelConfig, SweepError
-from resbench.sweep import parse_sweep
+from resbench.sweep.load import parse_sweep
+from resbench.sweep.schema import SweepError
 
 IDENTITY_AT_INIT = {"fixup": FixupBlock, "skipinit": SkipInitBlock, "rezero": ReZeroBlock}
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import checkout_env
 
-from resbench import atomic
-from resbench.atomic import write_text
+from resbench.core import atomic
+from resbench.core.atomic import write_text
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_the_file_then_its_folder_reach_the_disk_before_the_write_returns(
 
 KILLED_WHILE_SYNCING = """
 import os, sys, time
-from resbench import atomic
+from resbench.core import atomic
 
 def slow_disk(fd):
     print("syncing", flush=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from resbench.augment import crop_flip
 from resbench.data import Data
+from resbench.data.augment import crop_flip
 
 PAD = 4
 

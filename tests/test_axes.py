@@ -15,12 +15,13 @@ from conftest import TINY_SWEEP, write_results
 from test_plot import png_size
 from typer.testing import CliRunner
 
-from resbench import ResbenchError, axes
-from resbench.check import evaluate_claims
-from resbench.claims import Drift, DriftsLess, Holds, Reaches
+from resbench import ResbenchError
+from resbench.analysis import best_of as axes
+from resbench.analysis.verdicts import evaluate_claims
 from resbench.cli import app
-from resbench.spec import SweepError
-from resbench.sweep import parse_sweep
+from resbench.sweep.claims import Drift, DriftsLess, Holds, Reaches
+from resbench.sweep.load import parse_sweep
+from resbench.sweep.schema import SweepError
 
 runner = CliRunner()
 LRS = (2**-9, 2**-8, 2**-7, 2**-6, 2**-5)
@@ -412,8 +413,8 @@ def test_a_variant_whose_value_is_null_gets_its_best_values_and_drift_everywhere
 ) -> None:
     # train.warmup_lr unset (an empty cell, NaN when read back) against 0.01: two variants
     # that each drift by -0.5, and every view must find the null one's rows as the other's.
-    from resbench import plot
     from resbench.results import Results
+    from resbench.views import png as plot
 
     falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5)
     depths = (8, 32, 128)

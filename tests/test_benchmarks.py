@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, checkout_env
 
 from resbench.executors.slots import usable_cores
-from resbench.sweep import expand, load_sweep
+from resbench.sweep.load import expand, load_sweep
 
 
 def json_lines(script: str, *args: str) -> list[dict]:

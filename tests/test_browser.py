@@ -23,10 +23,10 @@ from browser import Browser, find_chromium
 from conftest import ROOT, TINY_SWEEP
 from typer.testing import CliRunner
 
+from resbench.analysis.variants import by_variant, summary_variants, variant_columns
 from resbench.cli import app
-from resbench.render import variant_title
 from resbench.results import Results
-from resbench.variants import by_variant, summary_variants, variant_columns
+from resbench.views.text import variant_title
 
 runner = CliRunner()
 CHROMIUM = find_chromium()

@@ -9,16 +9,16 @@ from conftest import BOTH_DEGRADE, PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench import ResbenchError
-from resbench.baseline import compare_baseline
-from resbench.check import (
+from resbench.analysis.baseline import compare_baseline
+from resbench.analysis.stats import welch_interval
+from resbench.analysis.verdicts import (
     all_passed,
     check,
     completeness,
     evaluate_claims,
 )
-from resbench.claims import Beats, Degrades, Holds
 from resbench.cli import app
-from resbench.stats import welch_interval
+from resbench.sweep.claims import Beats, Degrades, Holds
 
 runner = CliRunner()
 

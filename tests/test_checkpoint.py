@@ -9,11 +9,11 @@ import torch
 from conftest import TINY_SWEEP
 from fakes import write_cifar
 
-from resbench.result import Progress
 from resbench.results import Results
-from resbench.spec import RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train.run import train_run
+from resbench.train.run_result import Progress
 
 
 def tiny(**overrides) -> RunSpec:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from resbench.cli import app
 from resbench.models import build_model, count_parameters, profile
-from resbench.spec import ModelConfig
+from resbench.models.config import ModelConfig
 
 # He et al. 2015, Table 6: parameters of the CIFAR-10 ResNets (option A), as the paper rounds them.
 PAPER_PARAMS_M = {20: 0.27, 32: 0.46, 44: 0.66, 56: 0.85, 110: 1.7, 1202: 19.4}

@@ -11,8 +11,8 @@ from fakes import write_cifar, write_mnist
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.train.run import train_run
 
 runner = CliRunner()
 # Not about where runs execute: in-process, so no worker start-up per test.

@@ -126,7 +126,7 @@ def test_missing_sweep_file_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_sweeps_lists_the_presets() -> None:
-    from resbench.sweep import preset_names
+    from resbench.sweep.load import preset_names
 
     result = run("sweeps")
     assert result.exit_code == 0

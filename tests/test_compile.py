@@ -11,9 +11,9 @@ import torch
 from conftest import ROOT, TINY_SWEEP
 
 from resbench.executors.inline import InlineExecutor
-from resbench.spec import RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import TORCH_FLOOR, fail_on_recompile_limit, train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train.run import TORCH_FLOOR, fail_on_recompile_limit, train_run
 
 # Dynamo's recompile limit under its name in this torch (2.7 renamed cache_size_limit).
 LIMIT = (

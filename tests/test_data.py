@@ -12,8 +12,8 @@ import torch
 from resbench import data
 from resbench.data import registry
 from resbench.data.generated import Mnist1dOptions, SyntheticOptions, load_mnist1d, load_synthetic
-from resbench.spec import SweepError
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import SweepError
 
 
 def test_mnist1d_is_the_canonical_4000_1000_length_40() -> None:

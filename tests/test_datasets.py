@@ -18,7 +18,7 @@ from resbench.data.cifar import Cifar10Options, Cifar100Options
 from resbench.data.files import md5sum
 from resbench.data.generated import Mnist1dOptions, SyntheticOptions
 from resbench.data.idx import FashionMnistOptions, MnistOptions
-from resbench.sweep import parse_sweep
+from resbench.sweep.load import parse_sweep
 
 CIFAR = {"cifar10": Cifar10Options, "cifar100": Cifar100Options}
 

@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 from resbench import data
 from resbench.cli import app
 from resbench.models import build_model, registry
+from resbench.models.config import ModelConfig
 from resbench.models.depth_scaling import (
     BranchMultiplier,
     adam_lr_factor,
     multiplier,
-    param_groups,
     residual_blocks,
 )
-from resbench.recipe import LR_SCALE, make_optimizer
-from resbench.spec import ModelConfig, TrainConfig
+from resbench.sweep.schema import TrainConfig
+from resbench.train.recipe import LR_SCALE, make_optimizer, param_groups
 
 # Residual blocks L of each family's nets, 64x deeper from first to last (conv1d: 3n blocks).
 BLOCKS = {"mlp": (2, 8, 32, 128), "conv1d": (3, 9, 27, 54)}

@@ -14,14 +14,15 @@ from conftest import TINY_SWEEP
 from torch import nn
 
 from resbench import data
-from resbench.diagnostics import measure, signal_layers, weight_layers
 from resbench.models import build_model
+from resbench.models.config import ModelConfig
 from resbench.models.registry import get_family
 from resbench.results import Results
-from resbench.spec import EXECUTION_FIELDS, LATER_FIELDS, ModelConfig, RunSpec, SweepError
-from resbench.sweep import expand, load_sweep, parse_sweep
-from resbench.tables import LAYER_COLUMNS
-from resbench.train import train_run
+from resbench.store.tables import LAYER_COLUMNS
+from resbench.sweep.load import expand, load_sweep, parse_sweep
+from resbench.sweep.schema import EXECUTION_FIELDS, LATER_FIELDS, RunSpec, SweepError
+from resbench.train.diagnostics import measure, signal_layers, weight_layers
+from resbench.train.run import train_run
 
 BOTH = ["grad_norms", "activations"]
 DEPTHS = {"mlp": (4, 10), "conv1d": (8, 20), "cifar": (8, 20)}

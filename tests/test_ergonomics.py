@@ -12,8 +12,15 @@ from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.spec import SweepError
-from resbench.sweep import expand, load_sweep, parse_sweep, preset_names, preset_path, schema_json
+from resbench.sweep.load import (
+    expand,
+    load_sweep,
+    parse_sweep,
+    preset_names,
+    preset_path,
+    schema_json,
+)
+from resbench.sweep.schema import SweepError
 
 runner = CliRunner()
 # Not about where runs execute: in-process, so no worker start-up per test.
@@ -118,7 +125,9 @@ def test_dry_run_table_shows_zipped_pairs(tmp_path: Path) -> None:
 
 def test_committed_schema_is_current() -> None:
     committed = (preset_path("quick").parent / "sweep.schema.json").read_text()
-    assert committed == schema_json(), "run: resbench schema -o resbench/sweeps/sweep.schema.json"
+    assert committed == schema_json(), (
+        "run: resbench schema -o resbench/sweep/presets/sweep.schema.json"
+    )
 
 
 @pytest.mark.parametrize("name", preset_names())

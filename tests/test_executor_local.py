@@ -13,11 +13,11 @@ from resbench.executors import RunRetried, RunStarted, RunStep, make_executor
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, plan_slots
-from resbench.result import RunResult
-from resbench.results import Checkpointed
-from resbench.spec import ExecutorSection, RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.store.folder import Checkpointed
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import ExecutorSection, RunSpec
+from resbench.train.run import train_run
+from resbench.train.run_result import RunResult
 
 
 def tiny_specs(**overrides) -> list[RunSpec]:

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from resbench.cli import app
 from resbench.executors import RunRetried, RunStarted, make_executor
 from resbench.executors.ray_cluster import RayExecutor
-from resbench.spec import ExecutorSection, RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import ExecutorSection, RunSpec
+from resbench.train.run import train_run
 
 ray = pytest.importorskip("ray")
 
@@ -51,8 +51,8 @@ def test_ray_results_equal_inline_results_on_cpu() -> None:
 def test_each_node_measures_its_missing_peaks_before_runs_start() -> None:
     import json
 
-    from resbench import peak
     from resbench.executors.ray_cluster import _probe_nodes
+    from resbench.train import peak
 
     # Three threads: a peak no other test measures. The node's task shares this process's
     # cache directory (its Ray was started here, with this environment).

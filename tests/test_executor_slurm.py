@@ -23,12 +23,12 @@ import slurm_cluster
 from conftest import TINY_SWEEP, checkout_env, ray_worker_path
 from faults import Faulty, Slow
 
-from resbench.events import RunRetried, RunsQueued, RunStarted
+from resbench.executors.events import RunRetried, RunsQueued, RunStarted
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.slurm import SlurmExecutor
-from resbench.spec import ExecutorSection, RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import ExecutorSection, RunSpec
+from resbench.train.run import train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(

@@ -11,13 +11,13 @@ import pytest
 from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
-from resbench.baseline import FAMILY_ALPHA, compare_baseline, machine_note
-from resbench.check import all_passed, evaluate_claims
-from resbench.claims import Degrades
+from resbench.analysis.baseline import FAMILY_ALPHA, compare_baseline, machine_note
+from resbench.analysis.judging import Group, worse
+from resbench.analysis.stats import contrast_interval, one_sided, welch_interval
+from resbench.analysis.summary import summarize
+from resbench.analysis.verdicts import all_passed, evaluate_claims
 from resbench.cli import app
-from resbench.judging import Group, worse
-from resbench.stats import contrast_interval, one_sided, welch_interval
-from resbench.summary import summarize
+from resbench.sweep.claims import Degrades
 
 runner = CliRunner()
 
@@ -218,7 +218,7 @@ def test_check_fails_results_whose_residual_nets_lost_their_shortcut(tmp_path: P
 
 
 def test_a_real_run_records_its_machine_in_runs_csv(tiny_sweep_file: Path, tmp_path: Path) -> None:
-    from resbench.provenance import cpu_model
+    from resbench.train.provenance import cpu_model
 
     run = ["run", str(tiny_sweep_file), "-o", str(tmp_path), "--executor", "inline"]
     assert runner.invoke(app, run).exit_code == 0
@@ -234,7 +234,7 @@ def test_a_real_run_records_its_machine_in_runs_csv(tiny_sweep_file: Path, tmp_p
 
 def test_a_record_says_which_cpu_and_on_cuda_which_gpu_driver_and_cudnn() -> None:
     torch = pytest.importorskip("torch")
-    from resbench.provenance import cpu_model, driver_version, environment
+    from resbench.train.provenance import cpu_model, driver_version, environment
 
     env = environment("cpu (1 threads)")
     assert env["cpu_model"] == cpu_model() != "" and not {"gpu", "gpu_driver", "cudnn"} & set(env)

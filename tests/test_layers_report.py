@@ -13,10 +13,10 @@ from conftest import make_runs, write_results
 from test_plot import png_size
 from typer.testing import CliRunner
 
+from resbench.analysis.summary import layer_ratios
 from resbench.cli import app
-from resbench.plot import DPI, LAYERS_ROW_SIZE, LAYERS_TITLE_HEIGHT
-from resbench.summary import layer_ratios
-from resbench.tables import LAYER_COLUMNS
+from resbench.store.tables import LAYER_COLUMNS
+from resbench.views.png import DPI, LAYERS_ROW_SIZE, LAYERS_TITLE_HEIGHT
 
 runner = CliRunner()
 
@@ -186,7 +186,7 @@ def test_run_then_report_and_plot_layers_on_a_real_tiny_sweep(
 
 
 def test_plot_layers_has_a_panel_per_arch(tmp_path: Path) -> None:
-    from resbench.plot import ARCH_PANEL_WIDTH
+    from resbench.views.png import ARCH_PANEL_WIDTH
 
     extra = {(a, d): [(0.9, 1.1)] * 2 for a in ("preact", "skipinit") for d in (8, 56)}
     runs, layers = hand_made(ratios={**RATIOS, **extra})

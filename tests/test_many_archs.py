@@ -11,16 +11,16 @@ from rich.console import Console
 from test_plot import png_size
 from typer.testing import CliRunner
 
-from resbench.check import evaluate_claims
-from resbench.claims import Beats, Degrades, Holds
+from resbench.analysis.summary import report_data, summarize
+from resbench.analysis.variants import select_runs, variant_columns
+from resbench.analysis.verdicts import evaluate_claims
 from resbench.cli import app
 from resbench.models import registry
-from resbench.plot import ARCH_PANEL_WIDTH, DEPTH_SIZE, DPI, plot_curves, plot_depth
-from resbench.render import depth_tables, report_markdown
-from resbench.spec import SweepError
-from resbench.summary import report_data, summarize
-from resbench.sweep import parse_sweep
-from resbench.variants import select_runs, variant_columns
+from resbench.sweep.claims import Beats, Degrades, Holds
+from resbench.sweep.load import parse_sweep
+from resbench.sweep.schema import SweepError
+from resbench.views.png import ARCH_PANEL_WIDTH, DEPTH_SIZE, DPI, plot_curves, plot_depth
+from resbench.views.text import depth_tables, report_markdown
 
 runner = CliRunner()
 ARCHS = list(registry.get_family("conv1d").archs)  # every arch of the convnets
@@ -192,7 +192,7 @@ def test_models_lists_every_arch_of_a_family_by_default() -> None:
 
 
 def test_the_remedies_preset_runs_every_arch_from_8_to_110_layers_with_and_without_bn() -> None:
-    from resbench.sweep import expand, load_sweep
+    from resbench.sweep.load import expand, load_sweep
 
     sweep = load_sweep("remedies")
     specs = expand(sweep)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from resbench.diagnostics import weight_layers
 from resbench.models import Block, build_model, count_parameters, registry
 from resbench.models.blocks import Bottleneck
+from resbench.models.config import ModelConfig
 from resbench.models.nets import ARCHS
 from resbench.models.registry import depth_problem, get_family
 from resbench.models.transformer import SUBLAYERS
-from resbench.spec import ModelConfig
+from resbench.train.diagnostics import weight_layers
 
 NETS = "resbench.models.nets:"
 

@@ -13,11 +13,11 @@ from conftest import PAPER, ROOT, make_runs, write_results
 from test_plot import make_curves
 from typer.testing import CliRunner
 
-from resbench import plot
 from resbench.cli import app
-from resbench.figure_style import log_depths
 from resbench.results import Results
-from resbench.svg import tick_label, ticks
+from resbench.views import png as plot
+from resbench.views.style import log_depths
+from resbench.views.svg import tick_label, ticks
 
 runner = CliRunner()
 REMEDIES = ROOT / "results" / "reference" / "remedies"

@@ -13,14 +13,15 @@ import torch
 from conftest import TINY_SWEEP, checkout_env
 from typer.testing import CliRunner
 
-from resbench import peak, perf, train
 from resbench.cli import app
 from resbench.models import profile
-from resbench.result import RunResult
 from resbench.results import Results
-from resbench.spec import RunSpec, TrainConfig
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec, TrainConfig
+from resbench.train import peak, perf
+from resbench.train import run as train
+from resbench.train.run import train_run
+from resbench.train.run_result import RunResult
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_peaks_written_by_processes_at_once_are_all_kept(cache: Path) -> None:
     # Each process adds its own peaks one by one, as workers on one machine may at once: an
     # unlocked read, change and write loses the peaks the other wrote in between.
     code = (
-        "import sys\nfrom resbench import peak\n"
+        "import sys\nfrom resbench.train import peak\n"
         "for i in range(150):\n    peak.remember(f'{sys.argv[1]}-{i}', float(i))"
     )
     writers = [

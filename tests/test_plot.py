@@ -13,7 +13,7 @@ from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.plot import CURVES_SIZE, DEPTH_SIZE, DPI, plot_curves, plot_depth
+from resbench.views.png import CURVES_SIZE, DEPTH_SIZE, DPI, plot_curves, plot_depth
 
 runner = CliRunner()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from resbench.cli import app
-from resbench.spec import SweepError
-from resbench.sweep import expand, load_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, load_sweep
+from resbench.sweep.schema import SweepError
+from resbench.train.run import train_run
 
 MODULE = '''
 import torch

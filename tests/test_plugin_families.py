@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from resbench import plugins
 from resbench.cli import app
-from resbench.spec import SweepError
-from resbench.sweep import expand, load_sweep, schema_json
-from resbench.train import train_run
+from resbench.core import plugins
+from resbench.sweep.load import expand, load_sweep, schema_json
+from resbench.sweep.schema import SweepError
+from resbench.train.run import train_run
 
 MODULE = '''
 import torch
@@ -310,7 +310,7 @@ def bumps(n=64, length=40):
 def test_options_are_refused_for_a_built_in_family() -> None:
     from conftest import TINY_SWEEP
 
-    from resbench.sweep import parse_sweep
+    from resbench.sweep.load import parse_sweep
 
     with pytest.raises(SweepError, match=r"model\.options: conv1d takes no options"):
         parse_sweep(TINY_SWEEP, "tiny", {"model.options": {"growth": 4}})

@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import TINY_SWEEP
 
-from resbench.precision import CUBLAS_DETERMINISTIC, configure, tf32
-from resbench.spec import RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train.precision import CUBLAS_DETERMINISTIC, configure, tf32
+from resbench.train.run import train_run
 
 CUDA = torch.device("cuda")  # the switches are the process's: setting them needs no GPU
 

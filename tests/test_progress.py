@@ -7,11 +7,11 @@ import io
 from conftest import TINY_SWEEP
 from rich.console import Console
 
-from resbench.events import RunRequeued, RunsQueued
 from resbench.executors import RunRetried, RunStarted, RunStep
-from resbench.progress import SweepView
-from resbench.result import RunResult
-from resbench.sweep import expand, parse_sweep
+from resbench.executors.events import RunRequeued, RunsQueued
+from resbench.sweep.load import expand, parse_sweep
+from resbench.train.run_result import RunResult
+from resbench.views.progress import SweepView
 
 
 def show(console: Console) -> str:

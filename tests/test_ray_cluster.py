@@ -25,9 +25,9 @@ from faults import StallWhere
 from resbench.data import load
 from resbench.executors import RunRetried
 from resbench.executors.ray_cluster import RayExecutor
-from resbench.spec import RunSpec
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec
+from resbench.train.run import train_run
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")

@@ -9,9 +9,9 @@ from faults import Timed
 
 from resbench.executors import RunStarted, make_executor
 from resbench.executors.ray_cluster import _fits
-from resbench.result import RunResult
-from resbench.spec import ExecutorSection
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import ExecutorSection
+from resbench.train.run_result import RunResult
 
 ray = pytest.importorskip("ray")
 

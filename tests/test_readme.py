@@ -28,7 +28,7 @@ def test_ci_runs_the_readmes_test_command() -> None:
 
 
 def test_the_readmes_sweep_reference_is_a_valid_sweep() -> None:
-    from resbench.sweep import expand, parse_sweep
+    from resbench.sweep.load import expand, parse_sweep
 
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## Sweep files\n\n```yaml\n(.*?)```", readme, re.S)

@@ -7,10 +7,10 @@ import math
 import pytest
 from conftest import TINY_SWEEP
 
-from resbench.recipe import WARMUP_CHECK_EVERY, lr_factor
-from resbench.spec import RunSpec, SweepError, TrainConfig
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec, SweepError, TrainConfig
+from resbench.train.recipe import WARMUP_CHECK_EVERY, lr_factor
+from resbench.train.run import train_run
 
 
 def tiny(**overrides) -> RunSpec:
@@ -112,7 +112,7 @@ def test_a_compiled_run_is_compiled_and_computes_what_the_eager_one_does() -> No
 
 
 def test_cifar10_paper_preset_is_the_papers_recipe() -> None:
-    from resbench.sweep import load_sweep
+    from resbench.sweep.load import load_sweep
 
     specs = expand(load_sweep("cifar10-paper"))
     t = specs[0].train

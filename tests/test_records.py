@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 import resbench
 from resbench.cli import app
-from resbench.events import RunStarted, SweepStarted
-from resbench.provenance import code_identity
-from resbench.records import read_record
-from resbench.result import RECORD_FORMAT
+from resbench.executors.events import RunStarted, SweepStarted
 from resbench.results import Results
+from resbench.store.record_format import read_record
+from resbench.train.provenance import code_identity
+from resbench.train.run_result import RECORD_FORMAT
 
 INLINE = {"name": "inline"}
 cli = CliRunner()
@@ -53,13 +53,13 @@ def test_a_record_names_its_format_and_the_code_that_made_it(tmp_path: Path) -> 
 
 
 def test_the_code_identity_changes_with_the_training_code(tmp_path: Path, monkeypatch) -> None:
-    import resbench.provenance as provenance
+    import resbench.train.provenance as provenance
 
     root = tmp_path / "pkg"
-    for name in ("train.py", "models/nets.py"):
+    for name in ("train/run.py", "models/nets.py"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text("x = 1\n")
-    monkeypatch.setattr(provenance, "__file__", str(root / "provenance.py"))
+    monkeypatch.setattr(provenance, "__file__", str(root / "train" / "provenance.py"))
     provenance.code_identity.cache_clear()
     try:
         before = provenance.code_identity()

@@ -12,9 +12,9 @@ import pytest
 from conftest import PAPER, make_runs, write_results
 from typer.testing import CliRunner
 
+from resbench.analysis.summary import describe, status_counts, summarize
 from resbench.cli import app
-from resbench.render import format_cell, header_line, status_line
-from resbench.summary import describe, status_counts, summarize
+from resbench.views.text import format_cell, header_line, status_line
 
 runner = CliRunner()
 

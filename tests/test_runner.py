@@ -11,10 +11,10 @@ from conftest import TINY_SWEEP
 
 import resbench
 from resbench import ResbenchError
-from resbench.events import RunFinished, RunStarted, SweepEnded, SweepStarted
+from resbench.executors.events import RunFinished, RunStarted, SweepEnded, SweepStarted
 from resbench.results import Results
 from resbench.runner import Interrupted
-from resbench.sweep import parse_sweep
+from resbench.sweep.load import parse_sweep
 
 INLINE = {"name": "inline"}
 

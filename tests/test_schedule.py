@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import TINY_SWEEP, checkout_env
 
-from resbench.schedule import cost, longest_first
-from resbench.sweep import expand, load_sweep, parse_sweep
+from resbench.executors.order import cost, longest_first
+from resbench.sweep.load import expand, load_sweep, parse_sweep
 
 
 def test_the_deepest_runs_go_first_and_seeds_keep_their_order() -> None:

@@ -9,7 +9,7 @@ from resbench.executors import make_executor
 from resbench.executors.inline import InlineExecutor
 from resbench.executors.local import LocalExecutor
 from resbench.executors.slots import Slot, gpu_entries, plan_slots, visible_gpus
-from resbench.spec import ExecutorSection
+from resbench.sweep.schema import ExecutorSection
 
 
 def test_cpu_slots_split_the_cores_by_threads_per_run() -> None:

@@ -9,15 +9,17 @@ import pytest
 from conftest import TINY_SWEEP
 from typer.testing import CliRunner
 
-from resbench import ResbenchError, sbatch
+from resbench import ResbenchError
+from resbench.analysis.summary import status_counts
 from resbench.cli import app
+from resbench.executors import sbatch
 from resbench.executors.attempts import Attempts
 from resbench.executors.slurm import check_slurm
-from resbench.result import MISSING, RETRIED, RunResult
 from resbench.results import Results
-from resbench.spec import ExecutorSection
-from resbench.summary import status_counts
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep import slurm_limits
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import ExecutorSection
+from resbench.train.run_result import MISSING, RETRIED, RunResult
 
 
 @pytest.mark.parametrize(
@@ -34,12 +36,12 @@ from resbench.sweep import expand, parse_sweep
     ],
 )
 def test_time_limits_in_every_format_sbatch_takes(text: str, seconds: int) -> None:
-    assert sbatch.time_seconds(text) == seconds
+    assert slurm_limits.time_seconds(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["1:xx", "abc", "1:2:3:4", "-5", "1-", "1h"])
 def test_a_time_limit_sbatch_would_refuse_is_refused_at_load(text: str) -> None:
-    assert sbatch.time_seconds(text) is None
+    assert slurm_limits.time_seconds(text) is None
     with pytest.raises(ValueError, match="not a SLURM time limit"):
         ExecutorSection(name="slurm", time=text)
 

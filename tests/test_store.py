@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 from conftest import TINY_SWEEP
 
-from resbench.result import RunResult
 from resbench.results import Results
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.train.run import train_run
+from resbench.train.run_result import RunResult
 
 
 def results(n: int = 2) -> list[RunResult]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import TINY_SWEEP, checkout_env
 
-from resbench.spec import SweepError
-from resbench.sweep import expand, load_sweep, parse_sweep, preset_names
+from resbench.sweep.load import expand, load_sweep, parse_sweep, preset_names
+from resbench.sweep.schema import SweepError
 
 
 def error_of(text: str) -> str:
@@ -180,7 +180,7 @@ def test_run_id_is_the_same_in_another_process() -> None:
     import sys
 
     code = (
-        "from conftest import TINY_SWEEP; from resbench.sweep import expand, parse_sweep;"
+        "from conftest import TINY_SWEEP; from resbench.sweep.load import expand, parse_sweep;"
         "print(expand(parse_sweep(TINY_SWEEP))[0].run_id)"
     )
     env = checkout_env(PYTHONHASHSEED="123")

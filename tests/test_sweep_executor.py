@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import TINY_SWEEP
 
-from resbench.spec import SweepError
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import SweepError
 
 
 def error_of(text: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import TINY_SWEEP, checkout_env
 
-from resbench.spec import SweepError
-from resbench.sweep import expand, parse_sweep
-from resbench.sweep_size import count_runs
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import SweepError
+from resbench.sweep.size import count_runs
 
 # Axes of 4 x 2 x 2 x 3, a zip group of 2, an exclude that overlaps itself, and an include.
 MIXED = TINY_SWEEP.replace("depth: [8, 14]", "depth: [8, 14, 20, 26]") + (

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from resbench.cli import app
 from resbench.results import Results
-from resbench.tensorboard import run_name
+from resbench.views.tensorboard import run_name
 
 pytest.importorskip("tensorboard", reason='the optional extra: pip install "resbench[tensorboard]"')
 runner = CliRunner()

@@ -11,12 +11,12 @@ from conftest import TINY_SWEEP
 
 from resbench import data
 from resbench.data.generated import SyntheticOptions
-from resbench.loop import evaluate
 from resbench.models import build_model
-from resbench.recipe import lr_factor
-from resbench.spec import RunSpec, TrainConfig
-from resbench.sweep import expand, parse_sweep
-from resbench.train import train_run
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec, TrainConfig
+from resbench.train.loop import evaluate
+from resbench.train.recipe import lr_factor
+from resbench.train.run import train_run
 
 
 def tiny(**overrides) -> RunSpec:

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from resbench import data
 from resbench.cli import app
 from resbench.data.generated import CopyOptions, Mnist1dOptions
-from resbench.diagnostics import measure
 from resbench.models import build_model, count_parameters
+from resbench.models.config import ModelConfig
 from resbench.models.registry import get_family
 from resbench.models.transformer import (
     Admin,
@@ -27,8 +27,9 @@ from resbench.models.transformer import (
     TFixup,
     Transformer,
 )
-from resbench.spec import ModelConfig, SweepError
-from resbench.sweep import parse_sweep
+from resbench.sweep.load import parse_sweep
+from resbench.sweep.schema import SweepError
+from resbench.train.diagnostics import measure
 
 ARCHS = get_family("transformer").archs
 runner = CliRunner()
@@ -358,8 +359,8 @@ def test_the_copy_task_and_mnist1d_load_for_the_transformer_with_their_defaults(
 
 
 def test_next_token_error_is_per_token_and_reaches_the_copy_floor() -> None:
-    from resbench.sweep import expand
-    from resbench.train import train_run
+    from resbench.sweep.load import expand
+    from resbench.train.run import train_run
 
     text = SWEEP.replace("{name: mnist1d}", "{name: copy, length: 6, vocab: 4, n_train: 512}")
     text = text.replace("epochs: 1, ", "epochs: 12, batch_size: 64, schedule: constant, ")
@@ -376,8 +377,8 @@ def test_next_token_error_is_per_token_and_reaches_the_copy_floor() -> None:
 
 
 def test_weight_decay_on_weights_leaves_biases_norms_and_scalars_alone() -> None:
-    from resbench.recipe import make_optimizer
-    from resbench.spec import TrainConfig
+    from resbench.sweep.schema import TrainConfig
+    from resbench.train.recipe import make_optimizer
 
     model = net("admin", 2)
     cfg = TrainConfig(
@@ -400,8 +401,8 @@ def test_weight_decay_on_weights_leaves_biases_norms_and_scalars_alone() -> None
 
 
 def test_gradient_clipping_bounds_each_step() -> None:
-    from resbench.sweep import expand
-    from resbench.train import train_run
+    from resbench.sweep.load import expand
+    from resbench.train.run import train_run
 
     text = SWEEP.replace("optimizer: adam, lr: 0.001", "optimizer: sgd, lr: 0.1, momentum: 0")
     text = text.replace("{name: mnist1d}", "{name: mnist1d, num_samples: 300}")
@@ -458,7 +459,7 @@ expect:
 
 
 def test_the_transformers_preset_sweeps_every_arch_from_2_to_48_blocks_with_and_without_warmup():
-    from resbench.sweep import expand, load_sweep
+    from resbench.sweep.load import expand, load_sweep
 
     specs = expand(load_sweep("transformers"))
     assert {s.model.family for s in specs} == {"transformer"}

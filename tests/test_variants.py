@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from conftest import TINY_SWEEP
 
-from resbench.check import evaluate_claims
-from resbench.render import report_markdown
-from resbench.result import RunResult
+from resbench.analysis.summary import report_data, summarize
+from resbench.analysis.verdicts import evaluate_claims
 from resbench.results import Results
-from resbench.spec import RunSpec, Sweep, SweepError
-from resbench.summary import report_data, summarize
-from resbench.sweep import expand, parse_sweep
+from resbench.sweep.load import expand, parse_sweep
+from resbench.sweep.schema import RunSpec, Sweep, SweepError
+from resbench.train.run_result import RunResult
+from resbench.views.text import report_markdown
 
 
 def recorded(tmp_path: Path, sweep: Sweep, train_error: Callable[[RunSpec], float]) -> pd.DataFrame:

@@ -112,8 +112,8 @@ def models(
     """
     from pathlib import Path
 
+    from resbench.core.plugins import search_here
     from resbench.models import registry, size_table
-    from resbench.plugins import search_here
 
     search_here(Path.cwd())  # where a family given by import path is looked for, too
     if family is None:
@@ -168,8 +168,8 @@ def _families() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from resbench.core.plugins import FAMILIES, entry_points
     from resbench.models import registry
-    from resbench.plugins import FAMILIES, entry_points
 
     table = Table("family", "depths", "archs", "from", title="families", box=None)
     for name in registry.family_names():

@@ -129,7 +129,8 @@ def report(
     from rich.console import Console
     from rich.markup import escape
 
-    from resbench.render import (
+    from resbench.results import Results
+    from resbench.views.text import (
         header_line,
         report_frame,
         report_json,
@@ -137,7 +138,6 @@ def report(
         report_tables,
         status_line,
     )
-    from resbench.results import Results
 
     with user_errors():
         reports = []
@@ -195,9 +195,9 @@ def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from resbench.render import header_line, ratio_markdown, ratio_tables
+    from resbench.analysis.summary import describe
     from resbench.results import Results
-    from resbench.summary import describe
+    from resbench.views.text import header_line, ratio_markdown, ratio_tables
 
     with user_errors():
         reports = []
@@ -380,11 +380,11 @@ def check(
 
         resbench check results/remedies-lr --best-over train.lr
     """
-    from resbench.baseline import machine_note
-    from resbench.check import all_passed
-    from resbench.render import check_grid, check_markdown, check_summary
+    from resbench.analysis.baseline import machine_note
+    from resbench.analysis.summary import code_notes
+    from resbench.analysis.verdicts import all_passed
     from resbench.results import Results
-    from resbench.summary import code_notes
+    from resbench.views.text import check_grid, check_markdown, check_summary
 
     with user_errors():
         found = Results.open(results)

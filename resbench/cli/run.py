@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from resbench.cli.app import user_errors
-from resbench.sweep_size import MAX_RUNS
+from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -235,9 +235,9 @@ def run(
     """
     from rich.console import Console
 
-    from resbench.progress import SweepView
     from resbench.runner import Interrupted, StorageFailed, execute, prepare
-    from resbench.sweep import parse_overrides
+    from resbench.sweep.load import parse_overrides
+    from resbench.views.progress import SweepView
 
     console = Console(stderr=True, quiet=quiet)
     # From here on a first Ctrl-C or SIGTERM stops the sweep cleanly, whatever it is doing.
@@ -286,7 +286,7 @@ def _show_runs(plan: Plan, fmt: OutputFormat) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from resbench.sweep import swept_values
+    from resbench.sweep.load import swept_values
 
     scan = plan.results.scan(s.run_id for s in plan.specs)
     recorded = {run_id: r.status for run_id, r in scan.results.items()}
@@ -336,8 +336,8 @@ def _finish(results: Results, console: Console) -> None:
     """The sweep's table, where its files are, and exit 1 when some run has no result."""
     from rich.console import Console
 
-    from resbench.render import depth_tables
-    from resbench.result import MISSING
+    from resbench.train.run_result import MISSING
+    from resbench.views.text import depth_tables
 
     runs = results.runs
     if not runs.empty:

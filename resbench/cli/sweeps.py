@@ -17,7 +17,7 @@ def sweeps() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from resbench.sweep import preset_names, preset_path
+    from resbench.sweep.load import preset_names, preset_path
 
     table = Table("preset", "description", box=None)
     for name in preset_names():
@@ -45,7 +45,7 @@ def schema(
 
         resbench schema -o sweep.schema.json
     """
-    from resbench.sweep import schema_json
+    from resbench.sweep.load import schema_json
 
     text = schema_json()
     if out is None:
@@ -65,7 +65,7 @@ def init(
 
         resbench init depth-lr && resbench run depth-lr.yaml --dry-run
     """
-    from resbench.sweep import starter_sweep
+    from resbench.sweep.load import starter_sweep
 
     with user_errors():
         path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
@@ -74,7 +74,7 @@ def init(
         path.write_text(starter_sweep(path.stem))
         schema_path = path.parent / "sweep.schema.json"
         if not schema_path.exists():
-            from resbench.sweep import schema_json
+            from resbench.sweep.load import schema_json
 
             schema_path.write_text(schema_json())
     typer.echo(f"wrote {path}; try: resbench run {path} --dry-run")

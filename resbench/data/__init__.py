@@ -12,19 +12,36 @@
 
 `base.py` holds what they share (options, `Data`, errors); `registry.py` names them and loads
 them; `files.py` finds, reads and downloads files; `safe_pickle.py` reads CIFAR's pickles
-without letting them run code; `images.py` turns pixels into a `Data`.
+without letting them run code; `images.py` turns pixels into a `Data`; `augment.py` the paper's
+pad, crop and flip on the device. Names are imported on first use, so that `augment.py` (and a
+GPU image without pydantic) does not pay for the options' schema.
 """
 
-from resbench.data.base import Data, DatasetError, DatasetOptions, Loader
-from resbench.data.registry import (
-    file_overrides,
-    load,
-    names,
-    options_class,
-    options_classes,
-    register,
-    validate,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from resbench.data.base import Data, DatasetError, DatasetOptions, Loader
+    from resbench.data.registry import (
+        file_overrides,
+        load,
+        names,
+        options_class,
+        options_classes,
+        register,
+        validate,
+    )
+
+_LAZY = {
+    **dict.fromkeys(("Data", "DatasetError", "DatasetOptions", "Loader"), "resbench.data.base"),
+    **dict.fromkeys(
+        ("file_overrides", "load", "names", "options_class", "options_classes", "register",
+         "validate"),
+        "resbench.data.registry",
+    ),
+}  # fmt: skip
 
 __all__ = [
     "Data",
@@ -39,3 +56,9 @@ __all__ = [
     "register",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'resbench.data' has no attribute {name!r}")

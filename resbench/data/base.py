@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from resbench import ResbenchError
+from resbench.core.errors import ResbenchError
 
 if TYPE_CHECKING:
     import torch
@@ -91,7 +91,7 @@ class Data:
         """
         if not self.crop_pad and not self.flip:
             return x
-        from resbench.augment import crop_flip
+        from resbench.data.augment import crop_flip
 
         return crop_flip(x, self.crop_pad, self.flip, generator)
 

@@ -15,8 +15,8 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from resbench.atomic import replacing
-from resbench.cache import cache_dir
+from resbench.core.atomic import replacing
+from resbench.core.cache import cache_dir
 from resbench.data.base import DatasetError, Report
 
 DATA_ENV = "RESBENCH_DATA"

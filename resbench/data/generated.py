@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from resbench.atomic import replacing
-from resbench.cache import cache_dir
+from resbench.core.atomic import replacing
+from resbench.core.cache import cache_dir
 from resbench.data.base import Data, DatasetOptions
 
 

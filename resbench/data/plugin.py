@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field
 
-from resbench import plugins
-from resbench.atomic import replacing
-from resbench.cache import cache_dir
+from resbench.core import plugins
+from resbench.core.atomic import replacing
+from resbench.core.cache import cache_dir
 from resbench.data.base import Data, DatasetError, DatasetOptions
 
 

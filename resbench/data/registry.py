@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import resbench.data.plugin as plugin
-from resbench import plugins
+from resbench.core import plugins
 from resbench.data.base import DatasetError, DatasetOptions, Loader
 from resbench.data.cifar import Cifar10Options, Cifar100Options, load_cifar
 from resbench.data.generated import (

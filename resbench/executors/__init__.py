@@ -7,7 +7,7 @@ the same picklable `fn` (normally `train_run`) and calls it as `fn(spec, progres
 (inline without a listener, ray and slurm: `fn(spec)`), so that where a run executes never changes
 what it computes. A run that fails or whose worker dies is retried `retries` times before its
 result is final: all executors share that loop (`attempts.py`). What an executor is doing is
-reported to `on_event` as it happens (`resbench.events`).
+reported to `on_event` as it happens (`resbench.executors.events`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from resbench.events import EventHandler, RunRetried, RunStarted, RunStep
+from resbench.executors.events import EventHandler, RunRetried, RunStarted, RunStep
 
 if TYPE_CHECKING:
-    from resbench.result import RunResult
-    from resbench.spec import ExecutorSection, RunSpec
+    from resbench.sweep.schema import ExecutorSection, RunSpec
+    from resbench.train.run_result import RunResult
 
 # Called as fn(spec, progress=callback_or_None) and returning the run's result.
 RunFn = Callable[..., "RunResult"]
@@ -57,7 +57,7 @@ class Imported:
         return getattr(importlib.import_module(self.module), self.name)(*args, **kwargs)
 
 
-TRAIN_RUN = Imported("resbench.train", "train_run")
+TRAIN_RUN = Imported("resbench.train.run", "train_run")
 
 
 def make_executor(
@@ -83,7 +83,7 @@ def make_executor(
         )
         return LocalExecutor(slots, settings.retries, on_event)
     if settings.name == "slurm":
-        from resbench import ResbenchError
+        from resbench.core.errors import ResbenchError
         from resbench.executors.slurm import SlurmExecutor
 
         if work_dir is None:
@@ -125,13 +125,13 @@ def check_available(
 
 def measure_peaks(settings: ExecutorSection, device: str, precisions: set[str]) -> None:
     """Measure the matrix-multiply peaks (behind MFU) that runs on `device` will need, now,
-    while this machine is quiet: before any worker starts (see `resbench.peak`).
+    while this machine is quiet: before any worker starts (see `resbench.train.peak`).
 
     Not for the inline executor (its runs go one at a time: the first measures it, alone) nor
     for a Ray cluster elsewhere or SLURM's nodes (they measure their own).
     """
     from resbench.executors.slots import visible_gpus
-    from resbench.peak import prepare
+    from resbench.train.peak import prepare
 
     if settings.name in ("inline", "slurm") or (settings.name == "ray" and settings.address):
         return

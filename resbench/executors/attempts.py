@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from resbench.events import EventHandler, RunRetried, RunStarted
+from resbench.executors.events import EventHandler, RunRetried, RunStarted
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
-    from resbench.result import RunResult
-    from resbench.spec import RunSpec
+    from resbench.sweep.schema import RunSpec
+    from resbench.train.run_result import RunResult
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Attempts:
 
 def should_retry(result: RunResult, attempt: int, retries: int) -> bool:
     """Whether attempt number `attempt` (from 1), which gave `result`, is followed by another."""
-    from resbench.result import RETRIED
+    from resbench.train.run_result import RETRIED
 
     return result.status in RETRIED and attempt <= retries
 
@@ -120,7 +120,7 @@ def broken_result(
     device: str = "",
 ) -> RunResult:
     """The result of a run that `fn` never returned: an exception escaped it, or its worker died."""
-    from resbench.result import RunResult
+    from resbench.train.run_result import RunResult
 
     return RunResult(
         run_id=spec.run_id,

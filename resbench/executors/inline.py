@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from resbench.events import EventHandler, RunStep
 from resbench.executors import Throttle
 from resbench.executors.attempts import Attempts, call_total
+from resbench.executors.events import EventHandler, RunStep
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
-    from resbench.result import Progress, RunResult
-    from resbench.spec import RunSpec
+    from resbench.sweep.schema import RunSpec
+    from resbench.train.run_result import Progress, RunResult
 
 
 class InlineExecutor:

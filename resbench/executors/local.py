@@ -19,18 +19,18 @@ from contextlib import contextmanager, suppress
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
-from resbench.events import EventHandler, RunStep
 from resbench.executors.attempts import Attempt, Attempts, broken_result
+from resbench.executors.events import EventHandler, RunStep
 from resbench.executors.worker import serve
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnContext
 
-    from resbench.events import Event
     from resbench.executors import RunFn
+    from resbench.executors.events import Event
     from resbench.executors.slots import Slot
-    from resbench.result import RunResult
-    from resbench.spec import RunSpec
+    from resbench.sweep.schema import RunSpec
+    from resbench.train.run_result import RunResult
 
 
 class LocalExecutor:

@@ -24,14 +24,15 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from resbench import ResbenchError, plugins
-from resbench.events import EventHandler
+from resbench.core import plugins
+from resbench.core.errors import ResbenchError
 from resbench.executors.attempts import Attempt, Attempts, broken_result, call_total
+from resbench.executors.events import EventHandler
 
 if TYPE_CHECKING:
     from resbench.executors import RunFn
-    from resbench.result import RunResult
-    from resbench.spec import RunSpec
+    from resbench.sweep.schema import RunSpec
+    from resbench.train.run_result import RunResult
 
 INSTALL_HINT = '--executor ray needs Ray, which is not installed: pip install "resbench[ray]"'
 # How often the driver looks again at the cluster's size (to hand out more runs) and lets a
@@ -205,8 +206,8 @@ def _probe_nodes(ray: ModuleType, threads: int, precisions: list[str]) -> None:
 
 
 def _probe(threads: int, precisions: list[str], gpus: bool) -> None:
-    """What a node's probe task runs: resbench.peak for its CPU, or each of its GPUs."""
-    from resbench.peak import argv, main
+    """What a node's probe task runs: resbench.train.peak for its CPU, or each of its GPUs."""
+    from resbench.train.peak import argv, main
 
     main(argv("cuda" if gpus else "cpu", threads, precisions))
 

@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from resbench import ResbenchError
+from resbench.core.errors import ResbenchError
 
 
 @dataclass(frozen=True)

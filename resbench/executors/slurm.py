@@ -35,16 +35,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resbench import ResbenchError, plugins, sbatch
-from resbench.events import EventHandler, Message, RunRequeued, RunsQueued
+from resbench.core import plugins
+from resbench.core.errors import ResbenchError
+from resbench.executors import sbatch
 from resbench.executors.attempts import Attempt, Attempts, broken_result
+from resbench.executors.events import EventHandler, Message, RunRequeued, RunsQueued
 from resbench.executors.slurm_board import Claim, Session
+from resbench.sweep import slurm_limits
 
 if TYPE_CHECKING:
-    from resbench.events import Event
     from resbench.executors import RunFn
-    from resbench.result import RunResult
-    from resbench.spec import ExecutorSection, RunSpec
+    from resbench.executors.events import Event
+    from resbench.sweep.schema import ExecutorSection, RunSpec
+    from resbench.train.run_result import RunResult
 
 COMMANDS = ("sbatch", "squeue", "scancel", "scontrol")
 POLL_SECONDS = 0.5  # how often the shared folder is read for claims and results
@@ -76,7 +79,7 @@ class SlurmExecutor:
         (or, with keep_jobs after a Ctrl-C, leaves them to a later driver)."""
         if not specs:
             return
-        limit = sbatch.time_seconds(self.settings.time or "infinite") or 0
+        limit = slurm_limits.time_seconds(self.settings.time or "infinite") or 0
         earlier = Session.all(self.work_dir)
         session = Session.create(self.work_dir, fn, self.settings.run_threads(), limit)
         board = _Board(self, session, earlier, Attempts(specs, self.settings.retries, self._emit))

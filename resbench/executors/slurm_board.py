@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resbench.atomic import write_text
+from resbench.core.atomic import write_text
 
 if TYPE_CHECKING:
-    from resbench.result import RunResult
-    from resbench.spec import RunSpec
+    from resbench.sweep.schema import RunSpec
+    from resbench.train.run_result import RunResult
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,8 @@ class Session:
 
     def result(self, name: str, spec: RunSpec) -> RunResult:
         """The result a task wrote for item `name`, an attempt at `spec`."""
-        from resbench.records import STORED
-        from resbench.result import RunResult
+        from resbench.core.strict import STORED
+        from resbench.train.run_result import RunResult
 
         text = (self.results_dir / f"{name}.json").read_text(encoding="utf-8")
         result = RunResult.model_validate_json(text, context=STORED)
@@ -192,7 +192,7 @@ class Session:
 
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` whole: a reader sees no file, or all of it."""
-    from resbench.atomic import replacing
+    from resbench.core.atomic import replacing
 
     with replacing(path) as tmp:
         Path(tmp).write_bytes(data)

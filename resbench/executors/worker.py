@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from resbench.executors import Throttle
 from resbench.executors.attempts import call_total
-from resbench.precision import CUBLAS_DETERMINISTIC
+from resbench.train.precision import CUBLAS_DETERMINISTIC
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

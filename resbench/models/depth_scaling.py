@@ -29,17 +29,15 @@ branch: `self.multiplier(branch) + shortcut`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from resbench.models.blocks import Block, FixupBlock, ResidualUnit
-from resbench.recipe import LR_SCALE
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig, TrainConfig
+    from resbench.models.config import ModelConfig
 
 
 class BranchMultiplier(nn.Module):
@@ -96,23 +94,3 @@ def scale_branches(model: nn.Module, cfg: ModelConfig) -> None:
     value = multiplier(cfg, len(blocks))
     for block in blocks:
         block.multiplier = BranchMultiplier(value)
-
-
-def param_groups(
-    model: nn.Module, model_cfg: ModelConfig, train_cfg: TrainConfig
-) -> Iterable[nn.Parameter] | list[dict[str, Any]]:
-    """What the optimiser is given: the model's parameters as they are, or, with Adam and a
-    branch multiplier, two groups: the residual blocks' parameters (but their shortcuts') with
-    the learning rate scaled by `adam_lr_factor`, and the rest (stem, classifier) without."""
-    if model_cfg.branch_multiplier == "none" or train_cfg.optimizer == "sgd":
-        return model.parameters()
-    blocks = residual_blocks(model)
-    factor = adam_lr_factor(model_cfg, len(blocks))
-    shortcuts = {id(p) for b in blocks for p in b.shortcut.parameters()}
-    hidden = [p for b in blocks for p in b.parameters() if id(p) not in shortcuts]
-    inside = {id(p) for p in hidden}
-    rest = [p for p in model.parameters() if id(p) not in inside]
-    return [
-        {"params": rest, LR_SCALE: 1.0},
-        {"params": hidden, "lr": train_cfg.lr * factor, LR_SCALE: factor},
-    ]

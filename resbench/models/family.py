@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from resbench import plugins
+from resbench.core import plugins
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from resbench.models.transformer import Transformer
 from resbench.models.transformer import initialise as initialise_transformer
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
 ORTHOGONAL_GAIN = {"relu": math.sqrt(2.0), "tanh": 1.0}
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
 # Layers by number of spatial dimensions: 0 for flat vectors, 1 for sequences, 2 for images.
 CONV = {1: nn.Conv1d, 2: nn.Conv2d}

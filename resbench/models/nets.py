@@ -46,7 +46,7 @@ from resbench.models.layers import Bias, Parts
 from resbench.models.registry import get_family
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
 EXPANSION = 4  # a bottleneck block's output is 4 times as wide as its 3-wide layer
 

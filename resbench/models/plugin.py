@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from resbench import plugins
+from resbench.core import plugins
 from resbench.models.family import DepthRule, Family
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from resbench import plugins
+from resbench.core import plugins
 from resbench.models import plugin
 from resbench.models.family import Arch, DepthRule, Family, stages_rule
 

@@ -12,7 +12,7 @@ from resbench.models.layers import WEIGHT_LAYERS
 from resbench.models.registry import get_family
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -75,9 +75,9 @@ def size_table(
     """
     from pydantic import ValidationError
 
-    from resbench import ResbenchError
+    from resbench.core.errors import ResbenchError
     from resbench.models import registry
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
     options = dict(options or {})
     if problem := registry.family_problem(family):

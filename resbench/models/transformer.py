@@ -63,7 +63,7 @@ from resbench.models.layers import ACTIVATIONS
 from resbench.models.registry import LAYER_NORM, TRANSFORMER_DEFAULTS
 
 if TYPE_CHECKING:
-    from resbench.spec import ModelConfig
+    from resbench.models.config import ModelConfig
 
 
 # --------------------------------------------------------------------------- the arch constants

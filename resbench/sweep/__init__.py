@@ -1,0 +1,3 @@
+"""A sweep: its schema (`schema`), loading and expansion into runs (`load`), the claims of
+`expect:` (`claims`), how many runs its axes make (`size`), its errors worded as one line
+(`messages`), the presets (`presets/`) and sbatch's limits (`slurm_limits`)."""
