@@ -14,7 +14,7 @@ from resbench.analysis.summary import status_counts
 from resbench.cli import app
 from resbench.executors import sbatch
 from resbench.executors.attempts import Attempts
-from resbench.executors.slurm import check_slurm
+from resbench.executors.slurm import require_slurm
 from resbench.results import Results
 from resbench.sweep import slurm_limits
 from resbench.sweep.load import expand, parse_sweep
@@ -65,7 +65,7 @@ def test_without_slurm_commands_the_executor_is_refused_in_one_line(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, squeue, scancel, scontrol here
     with pytest.raises(ResbenchError, match="needs SLURM's commands") as e:
-        check_slurm(ExecutorSection(name="slurm"), "cpu", tmp_path / "res")
+        require_slurm(ExecutorSection(name="slurm"), "cpu", tmp_path / "res")
     assert "\n" not in str(e.value) and not (tmp_path / "res").exists()
 
 
@@ -75,7 +75,7 @@ def test_fractional_gpus_are_refused_for_slurm(tmp_path: Path, monkeypatch) -> N
         (tmp_path / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ResbenchError, match=r"executor\.num_gpus: SLURM gives each task whole"):
-        check_slurm(ExecutorSection(name="slurm", num_gpus=0.5), "cpu", tmp_path / "res")
+        require_slurm(ExecutorSection(name="slurm", num_gpus=0.5), "cpu", tmp_path / "res")
 
 
 def test_a_tasks_options_name_its_resources_and_the_users_come_last() -> None:

@@ -470,7 +470,7 @@ def _first_line(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- at start
-def check_slurm(settings: ExecutorSection, device: str, folder: Path) -> list[str]:
+def require_slurm(settings: ExecutorSection, device: str, folder: Path) -> list[str]:
     """Fail in one line, before anything is submitted, when the sweep cannot run on SLURM from
     here: its commands missing, options sbatch refuses (an unknown partition, a time limit,
     memory or GPUs no node has: `sbatch --test-only`), or a results folder the nodes cannot
