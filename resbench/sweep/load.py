@@ -90,20 +90,6 @@ def load_claims(path: Path) -> list[Claim]:
         raise SweepError(f"{path}: expect.{where}: {problem}") from None
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """['train.epochs=5', 'grid.depth=[8, 20]'] -> {'train.epochs': 5, 'grid.depth': [8, 20]}."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise SweepError(f"-s {item}: expected KEY=VALUE, e.g. -s train.epochs=5")
-        try:
-            out[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise SweepError(f"-s {item}: the value is not valid YAML") from None
-    return out
-
-
 def parse_sweep(
     text: str,
     source: str = "<sweep>",
