@@ -117,7 +117,7 @@ def require_executor(
         import_ray()
         require_reachable(settings.address)
     if settings.name == "slurm" and folder is not None:
-        from resbench.executors.slurm import require_slurm
+        from resbench.executors.slurm_commands import require_slurm
 
         return require_slurm(settings, device, folder)
     return []
