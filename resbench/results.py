@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resbench.store.folder import DEFAULT_ROOT, ResultsFolder, StoreLocked
+from resbench.store.folder import DEFAULT_ROOT, ResultsFolder
+from resbench.store.lock import StoreLocked
 from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
 
 if TYPE_CHECKING:
