@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resbench.store.folder import DEFAULT_ROOT, ResultsFolder, StoreLocked
+from resbench.store.folder import DEFAULT_ROOT, ResultsFolder
+from resbench.store.lock import StoreLocked
+from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.analysis.judging import Outcome
+    from resbench.analysis.judging import Judgement
 
 __all__ = ["DEFAULT_ROOT", "Results", "StoreLocked"]
 
@@ -32,7 +34,7 @@ class Results(ResultsFolder):
         self,
         metrics: Iterable[str] | None = None,
         best_over: str | None = None,
-        best_by: str = "train_loss",
+        best_by: str = BEST_BY,
         reach_tolerance: float | None = None,
     ) -> dict[str, Any]:
         """Everything `resbench report` shows, as data: header, notes, status counts, and a
@@ -62,13 +64,12 @@ class Results(ResultsFolder):
         baseline: Results | str | Path | None = None,
         tolerance: float | None = None,
         best_over: str | None = None,
-        best_by: str = "train_loss",
-    ) -> list[Outcome]:
+        best_by: str = BEST_BY,
+    ) -> list[Judgement]:
         """The sweep's claims over its seeds (those naming no `best_over:` of their own at each
         arch's best value of `best_over`, when given), and with `baseline` (reference results),
         regression against them; `resbench.analysis.verdicts.all_passed` says whether all passed,
         and `outcomes_frame` makes them a table."""
-        from resbench.analysis.baseline import DEFAULT_TOLERANCE
         from resbench.analysis.verdicts import check
 
         reference = None
@@ -80,12 +81,12 @@ class Results(ResultsFolder):
             self.runs,
             self.claims,
             reference,
-            DEFAULT_TOLERANCE if tolerance is None else tolerance,
+            BASELINE_TOLERANCE if tolerance is None else tolerance,
             best_over,
             best_by,
         )
 
-    def best_of(self, key: str, by: str = "train_loss") -> pd.DataFrame:
+    def best_of(self, key: str, by: str = BEST_BY) -> pd.DataFrame:
         """The runs of each arch, depth and variant at its best value of the swept `key` (the
         lowest mean `by`; chosen on half the seeds from 4 on)."""
         from resbench.analysis.best_of import best_of
@@ -101,7 +102,7 @@ class Results(ResultsFolder):
         metrics: Iterable[str] | None = None,
         baseline: Results | str | Path | None = None,
         tolerance: float | None = None,
-        outcomes: list[Outcome] | None = None,
+        outcomes: list[Judgement] | None = None,
         notes: Iterable[str] = (),
     ) -> Path:
         """One self-contained HTML page of everything here (default report.html beside
@@ -134,7 +135,7 @@ class Results(ResultsFolder):
         out: str | Path | None = None,
         metric: str = "train_error",
         best_over: str | None = None,
-        best_by: str = "train_loss",
+        best_by: str = BEST_BY,
     ) -> Path:
         """The final metric against depth, a line per arch, a panel per variant (PNG); with
         `best_over`, each arch at its best value of that swept key."""
@@ -147,7 +148,7 @@ class Results(ResultsFolder):
         self,
         out: str | Path | None = None,
         best_over: str | None = None,
-        best_by: str = "train_loss",
+        best_by: str = BEST_BY,
     ) -> Path:
         """The training curves, a panel per arch and variant (PNG)."""
         from resbench.views.png import plot_curves
@@ -160,7 +161,7 @@ class Results(ResultsFolder):
         self,
         out: str | Path | None = None,
         best_over: str | None = None,
-        best_by: str = "train_loss",
+        best_by: str = BEST_BY,
     ) -> Path:
         """Gradient norm against layer, at initialisation and at the end (PNG)."""
         from resbench.views.png import plot_layers
@@ -170,7 +171,7 @@ class Results(ResultsFolder):
         return plot_layers(layers, self._shown(best_over, best_by), out)
 
     def plot_landscape(
-        self, key: str = "train.lr", by: str = "train_loss", out: str | Path | None = None
+        self, key: str = "train.lr", by: str = BEST_BY, out: str | Path | None = None
     ) -> Path:
         """The depth-μP papers' figure: `by` against the swept `key` (log axis), a line per
         depth, a panel per arch and variant, each depth's best value starred (PNG)."""

@@ -147,13 +147,13 @@ def execute(
     on_event: EventHandler | None = None,
 ) -> Results:
     """Run `plan`'s runs that need running, with the executor `settings` describe."""
-    from resbench.executors import check_available
+    from resbench.executors import require_executor
 
     emit = on_event or _ignore
     results, specs = plan.results, plan.specs
     # Before the sweep is saved or any dataset fetched (and on SLURM, before anything is
     # submitted: options sbatch refuses, a results folder the nodes cannot write to).
-    checked = check_available(settings, device_of(specs), results.path)
+    executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
         try:
             results.save_sweep(plan.text)
@@ -166,45 +166,45 @@ def execute(
                 results.ledger.begin(s.run_id for s in todo)
         except OSError as e:
             raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
-        results.notes = checked + scan.notes
+        results.notes = executor_notes + scan.notes
         # Missing files are one error now, not one failed run each; downloads happen once.
         for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
             options.ensure_files(report=lambda line: emit(Message(line)))
         notes = tuple(results.notes)
         emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), notes))
-        outcome = _Outcome()
+        tally = _Tally()
         try:
-            _run_all(settings, specs, todo, results, emit, outcome)
+            _run_all(settings, specs, todo, results, emit, tally)
         finally:
-            stopped = "interrupted" if outcome.interrupted else outcome.storage
-            emit(SweepEnded(outcome.done, len(todo) - outcome.done, stopped))
-        left = len(todo) - outcome.done
-        if outcome.storage is None:
+            stopped = "interrupted" if tally.interrupted else tally.storage
+            emit(SweepEnded(tally.done, len(todo) - tally.done, stopped))
+        left = len(todo) - tally.done
+        if tally.storage is None:
             results.ledger.end()
             try:
                 results.export(s.run_id for s in specs)
             except OSError as e:
-                outcome.storage = f"the tables: {_why(e)}"
-    if outcome.storage is not None:
+                tally.storage = f"the tables: {_why(e)}"
+    if tally.storage is not None:
         raise StorageFailed(
-            f"{results.path}: cannot write {outcome.storage}; "
-            f"{outcome.done} finished run(s) recorded, {left} left",
+            f"{results.path}: cannot write {tally.storage}; "
+            f"{tally.done} finished run(s) recorded, {left} left",
             results,
-            outcome.done,
+            tally.done,
             left,
         )
-    if outcome.interrupted:
+    if tally.interrupted:
         raise Interrupted(
-            f"interrupted: {outcome.done} finished run(s) kept in {results.runs_dir}, {left} left",
+            f"interrupted: {tally.done} finished run(s) kept in {results.runs_dir}, {left} left",
             results,
-            outcome.done,
+            tally.done,
             left,
         )
     return results
 
 
 @dataclass
-class _Outcome:
+class _Tally:
     """How the runs went: how many finished, and what stopped them early, if anything."""
 
     done: int = 0
@@ -218,7 +218,7 @@ def _run_all(
     todo: list[RunSpec],
     results: Results,
     emit: EventHandler,
-    outcome: _Outcome,
+    tally: _Tally,
 ) -> None:
     """Run `todo`, the longest first, saving each result as it comes. A Ctrl-C, or a record
     that cannot be written, ends the running workers (their checkpoints stay) and returns."""
@@ -235,14 +235,14 @@ def _run_all(
                 try:
                     results.save(result)
                 except OSError as e:
-                    outcome.storage = f"a record: {_why(e)}"
+                    tally.storage = f"a record: {_why(e)}"
                     return
-                outcome.done += 1
+                tally.done += 1
                 emit(RunFinished(result))
         finally:
             stream.close()  # after a stop: ends the running workers
     except KeyboardInterrupt:
-        outcome.interrupted = True
+        tally.interrupted = True
 
 
 def device_of(specs: list[RunSpec]) -> str:

@@ -29,32 +29,31 @@ from typing import TYPE_CHECKING, Any
 from resbench.analysis.judging import DIVERGED_ERROR, groups
 from resbench.analysis.summary import (
     SEED_STATS,
-    check_metric,
     describe,
+    require_metric,
     seed_stats,
     status_counts,
     summarize,
 )
 from resbench.analysis.variants import by_variant, variant_columns
 from resbench.core.errors import ResbenchError
+from resbench.sweep.defaults import BEST_BY, REACH_TOLERANCE
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 HELD_OUT_FROM = 4  # seeds from which the choice is made on half and the figures on the rest
-DEFAULT_BY = "train_loss"  # what the best value minimises, unless told
 REPLICATES = 2000  # seed resamplings behind a drift's interval
 # Fewer seeds give no drift interval: 3 seeds have only 10 distinct resamplings.
 INTERVAL_FROM = 4
 LEVEL = 0.95
-DEFAULT_TOLERANCE = 0.05  # of `reach`: train error above the arch's best depth's
 
 
 # --------------------------------------------------------------------------- the key
 
 
-def check_key(runs: pd.DataFrame, key: str) -> str:
+def require_key(runs: pd.DataFrame, key: str) -> str:
     """The runs.csv column of swept `key`; a one-line error unless the sweep sweeps it within
     some arch and depth (a key zipped with depth or arch leaves nothing to choose)."""
     from resbench.store.tables import column_of
@@ -144,12 +143,12 @@ def _seeds(seeds: tuple[int, ...]) -> str:
     return ", ".join(map(str, seeds))
 
 
-def selection(runs: pd.DataFrame, key: str, by: str = DEFAULT_BY) -> Selection:
+def selection(runs: pd.DataFrame, key: str, by: str = BEST_BY) -> Selection:
     """Check `key` and `by` against the runs (one-line errors), and split the seeds."""
     if runs.empty:
         raise ResbenchError("no runs to choose from: the runs table is empty")
-    column = check_key(runs, key)
-    check_metric(runs, by)
+    column = require_key(runs, key)
+    require_metric(runs, by)
     seeds = tuple(sorted(int(s) for s in runs["seed"].unique()))
     if len(seeds) >= HELD_OUT_FROM:
         half = len(seeds) // 2
@@ -371,7 +370,7 @@ def drift(
 
 
 def reach(
-    runs: pd.DataFrame, metric: str = "train_error", tolerance: float = DEFAULT_TOLERANCE
+    runs: pd.DataFrame, metric: str = "train_error", tolerance: float = REACH_TOLERANCE
 ) -> pd.DataFrame:
     """Per variant and arch: the best depth (lowest mean `metric`, a diverged run counted as
     error 1.0) and the depth it reaches: the deepest depth up to which, from the best one on,
@@ -379,7 +378,7 @@ def reach(
     the reach (it cannot be judged)."""
     import pandas as pd
 
-    check_metric(runs, metric)
+    require_metric(runs, metric)
     variants = variant_columns(runs)
     rows = []
     for values, group in by_variant(runs, variants):
@@ -415,7 +414,7 @@ def axes_report(
     runs: pd.DataFrame,
     metrics: Iterable[str] | None = None,
     best_over: str | None = None,
-    best_by: str = DEFAULT_BY,
+    best_by: str = BEST_BY,
     tolerance: float | None = None,
 ) -> dict[str, Any]:
     """`resbench.analysis.summary.report_data` with the axes: with `best_over`, every summary at
@@ -425,7 +424,7 @@ def axes_report(
     from resbench.analysis.summary import DEFAULT_METRICS, code_notes, report_data
 
     metrics = tuple(metrics or DEFAULT_METRICS)
-    tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
+    tolerance = REACH_TOLERANCE if tolerance is None else tolerance
     if tolerance < 0:
         raise ResbenchError(f"reach tolerance must be >= 0 (got {tolerance})")
     if best_over is None:
@@ -434,7 +433,7 @@ def axes_report(
         return data
     sel = selection(runs, best_over, best_by)
     for metric in metrics:
-        check_metric(runs, metric)
+        require_metric(runs, metric)
     chosen = choices(runs, sel)
     best = best_runs(runs, sel, chosen)
     data: dict[str, Any] = {
@@ -462,7 +461,7 @@ def _reach_or_none(runs: pd.DataFrame, tolerance: float) -> dict[str, Any] | Non
     }
 
 
-def best_of(runs: pd.DataFrame, key: str, by: str = DEFAULT_BY) -> pd.DataFrame:
+def best_of(runs: pd.DataFrame, key: str, by: str = BEST_BY) -> pd.DataFrame:
     """The runs that show each arch, depth and variant at its best value of `key`."""
     sel = selection(runs, key, by)
     return best_runs(runs, sel, choices(runs, sel))

@@ -53,7 +53,7 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """
     import pandas as pd
 
-    check_metric(runs, metric)
+    require_metric(runs, metric)
     rows = []
     for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
         rows.append({"depth": int(depth), "arch": arch, **seed_stats(group, metric)})
@@ -91,7 +91,7 @@ def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame
     return [worse.get((str(arch), int(depth)), False) for arch, depth in keys]
 
 
-def check_metric(runs: pd.DataFrame, metric: str) -> None:
+def require_metric(runs: pd.DataFrame, metric: str) -> None:
     """Raise a one-line error unless `metric` is a numeric result column of `runs`."""
     from pandas.api.types import is_numeric_dtype
 
@@ -146,7 +146,7 @@ def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) 
     if runs.empty:
         raise ResbenchError("no runs to report: the runs table is empty")
     for metric in metrics:
-        check_metric(runs, metric)
+        require_metric(runs, metric)
     return {
         "header": describe(runs),
         "notes": code_notes(runs),

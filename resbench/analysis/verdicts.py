@@ -1,6 +1,6 @@
 """Checks on a sweep's runs: its `expect:` claims, and regression against reference results.
 
-Pure functions from runs to `Outcome`s; the command line renders them and sets the exit code.
+Pure functions from runs to `Judgement`s; the command line renders them and sets the exit code.
 How runs are valued, and what "worse" means, is `resbench.analysis.judging`'s, shared with the
 comparison with reference results (`resbench.analysis.baseline`).
 
@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from resbench.analysis.baseline import DEFAULT_TOLERANCE, compare_baseline
+from resbench.analysis.baseline import BASELINE_TOLERANCE, compare_baseline
 from resbench.analysis.judging import (
     DIVERGED_ERROR,
     Group,
-    Outcome,
-    OutcomeKind,
+    Judgement,
+    JudgementKind,
     Verdict,
     best_group,
     depths_of,
@@ -38,11 +38,11 @@ if TYPE_CHECKING:
     from resbench.sweep.claims import Beats, Claim, Degrades, Drift, DriftsLess, Holds, Reaches
 
 
-def all_passed(outcomes: list[Outcome]) -> bool:
+def all_passed(outcomes: list[Judgement]) -> bool:
     return bool(outcomes) and all(o.passed for o in outcomes)
 
 
-def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
+def outcomes_frame(outcomes: list[Judgement]) -> pd.DataFrame:
     """The outcomes as a table (a row each): kind, verdict, what was judged, the difference of
     means and its 95% interval, and any note."""
     import pandas as pd
@@ -70,7 +70,7 @@ def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- completeness
 
 
-def completeness(runs: pd.DataFrame) -> Outcome:
+def completeness(runs: pd.DataFrame) -> Judgement:
     """Did every run finish (ok or diverged)? Missing results make the whole check inconclusive,
     even where no claim touches them: a gate must not pass on a sweep that did not run."""
     counts = runs["status"].value_counts()
@@ -78,12 +78,12 @@ def completeness(runs: pd.DataFrame) -> Outcome:
     text = f"every run finished ({len(runs)} runs)"
     summary = f"{int(counts.get('ok', 0))} ok, {int(counts.get('diverged', 0))} diverged"
     if not missing:
-        return Outcome("runs", text, "PASS", note=summary)
+        return Judgement("runs", text, "PASS", note=summary)
     labels = runs[~runs["status"].isin(FINISHED)]
     which = ", ".join(f"{a}-{d} seed {s}" for a, d, s in labels[["arch", "depth", "seed"]].values)
     got = ", ".join(f"{n} {s}" for s, n in missing.items())
     note = f"{summary}, {got} ({which}); rerun: resbench run --retry-failed"
-    return Outcome("runs", text, "INCONCLUSIVE", note=note)
+    return Judgement("runs", text, "INCONCLUSIVE", note=note)
 
 
 # --------------------------------------------------------------------------- claims
@@ -94,10 +94,10 @@ def evaluate_claims(
     claims: list[Claim],
     best_over: str | None = None,
     best_by: str = "train_loss",
-) -> list[Outcome]:
+) -> list[Judgement]:
     """One outcome per claim (per depth for `beats`), each on the runs its `where` selects;
     `best_over` (and `best_by`) for the claims that name no best_over of their own."""
-    out: list[Outcome] = []
+    out: list[Judgement] = []
     for claim in claims:
         if best_over and hasattr(claim, "best_over") and claim.best_over is None:
             claim = claim.model_copy(update={"best_over": best_over, "best_by": best_by})
@@ -146,7 +146,7 @@ def _at_best(runs: pd.DataFrame, key: str, by: str) -> tuple[pd.DataFrame, str]:
     return axes.best_runs(runs, sel, axes.choices(runs, sel)), note
 
 
-def _noted(outcome: Outcome, note: str) -> Outcome:
+def _noted(outcome: Judgement, note: str) -> Judgement:
     if not note:
         return outcome
     from dataclasses import replace
@@ -170,14 +170,14 @@ def _shown(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _too_few_depths(arch: str, depths: list[int], text: str) -> Outcome | None:
+def _too_few_depths(arch: str, depths: list[int], text: str) -> Judgement | None:
     """INCONCLUSIVE when a claim across depths has fewer than two depths of `arch` to compare."""
     if len(depths) >= 2:
         return None
     return inconclusive(text, f"needs two depths of {arch}; the results have {len(depths)}")
 
 
-def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
+def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Judgement:
     depths = depths_of(by_key, claim.arch)
     text = f"{claim.arch} degrades: deepest − best shallower ≥ {claim.min_gap:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
@@ -197,7 +197,7 @@ def _degrades(claim: Degrades, by_key: dict[tuple[str, int], Group]) -> Outcome:
     return _compare(text, deepest, best, at_least=claim.min_gap)
 
 
-def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
+def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Judgement:
     depths = depths_of(by_key, claim.arch)
     text = f"{claim.arch} holds: deepest − shallowest ≤ {claim.tolerance:g} ({_scope(claim)})"
     if too_few := _too_few_depths(claim.arch, depths, text):
@@ -210,7 +210,7 @@ def _holds(claim: Holds, by_key: dict[tuple[str, int], Group]) -> Outcome:
     return _compare(text, deepest, shallowest, at_most=claim.tolerance)
 
 
-def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
+def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Judgement]:
     shared = sorted(set(depths_of(by_key, claim.arch)) & set(depths_of(by_key, claim.than)))
     depths = list(claim.depths) or shared
     if not depths:
@@ -228,7 +228,7 @@ def _beats(claim: Beats, by_key: dict[tuple[str, int], Group]) -> list[Outcome]:
     return out
 
 
-def _reaches(claim: Reaches, by_key: dict[tuple[str, int], Group]) -> Outcome:
+def _reaches(claim: Reaches, by_key: dict[tuple[str, int], Group]) -> Judgement:
     depths = depths_of(by_key, claim.arch)
     text = f"{claim.arch} reaches {claim.depth}: within {claim.tolerance:g} of its best depth"
     text += f" ({_scope(claim)})"
@@ -241,7 +241,7 @@ def _reaches(claim: Reaches, by_key: dict[tuple[str, int], Group]) -> Outcome:
     best = best_group(whole)
     assert best is not None  # every group is whole
     if claim.depth <= best.depth:
-        return Outcome("claim", text, "PASS", (best,), note=f"the best depth is {best.depth}")
+        return Judgement("claim", text, "PASS", (best,), note=f"the best depth is {best.depth}")
     outcome = None
     for d in (d for d in depths if best.depth < d <= claim.depth):
         group = by_key[(claim.arch, d)]
@@ -256,7 +256,7 @@ def _reaches(claim: Reaches, by_key: dict[tuple[str, int], Group]) -> Outcome:
     return outcome
 
 
-def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataFrame) -> Outcome:
+def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataFrame) -> Judgement:
     """A drift claim: the slope of log2(best value) on log2(depth), with its 95% interval from
     resampling seeds (`resbench.analysis.best_of`); for drifts_less, |drift| − |drift of than|."""
     from resbench.analysis import best_of as axes  # built on this module's groups
@@ -277,7 +277,7 @@ def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataF
         side = side[side["arch"] == arch]
         if side.empty:
             return inconclusive(text, f"no runs of {arch}")
-        column = axes.check_key(side, claim.over)
+        column = axes.require_key(side, claim.over)
         if mixed := axes.others(side, column):
             note = f"the runs of {arch} differ in {', '.join(mixed)}: narrow the claim with where:"
             return inconclusive(text, note)
@@ -311,7 +311,7 @@ def _drift_claim(claim: Drift | DriftsLess, runs: pd.DataFrame, chosen: pd.DataF
         return inconclusive(text, "fewer than two depths with a best value; " + "; ".join(notes))
     verdict: Verdict = "PASS" if passed else "FAIL"
     interval = Interval(diff, low, high, math.nan)
-    return Outcome("claim", text, verdict, (), diff, interval, "; ".join(notes))
+    return Judgement("claim", text, verdict, (), diff, interval, "; ".join(notes))
 
 
 def _drift_scope(claim: Drift | DriftsLess) -> str:
@@ -340,8 +340,8 @@ def _compare(
     b: Group,
     at_least: float | None = None,
     at_most: float | None = None,
-    kind: OutcomeKind = "claim",
-) -> Outcome:
+    kind: JudgementKind = "claim",
+) -> Judgement:
     """Judge mean(a) - mean(b) against a bound, by its mean and by its 95% interval."""
     for g in (a, b):
         if problem := g.problem():
@@ -355,7 +355,7 @@ def _compare(
     if a.n < 2 or b.n < 2:
         few = ", ".join(f"{g.label} has n={g.n}" for g in (a, b) if g.n < 2)
         notes.insert(0, f"too few seeds for an interval ({few}; need ≥ 2)")
-        return Outcome(kind, text, "INCONCLUSIVE", (a, b), diff, None, "; ".join(notes))
+        return Judgement(kind, text, "INCONCLUSIVE", (a, b), diff, None, "; ".join(notes))
     interval = welch_interval(a.values, b.values)
     if at_least is not None:
         passed, mean_ok, edge = worse(a, b, by=at_least), diff > at_least, interval.low
@@ -366,7 +366,7 @@ def _compare(
     if mean_ok and not passed:
         notes.insert(0, f"the mean passes but the interval reaches {edge:+.3f}")
     verdict: Verdict = "PASS" if passed else "FAIL"
-    return Outcome(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
+    return Judgement(kind, text, verdict, (a, b), diff, interval, "; ".join(notes))
 
 
 # --------------------------------------------------------------------------- everything
@@ -376,10 +376,10 @@ def check(
     runs: pd.DataFrame,
     claims: list[Claim],
     baseline: pd.DataFrame | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float = BASELINE_TOLERANCE,
     best_over: str | None = None,
     best_by: str = "train_loss",
-) -> list[Outcome]:
+) -> list[Judgement]:
     """Completeness, the claims (those without a best_over of their own at each arch's best
     value of `best_over`, when given), then the baseline; an error when there is nothing to
     check."""

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from resbench.core.atomic import replacing
 from resbench.core.cache import cache_dir
-from resbench.data.base import Data, DatasetOptions
+from resbench.data.dataset import Data, DatasetOptions
 
 
 class Mnist1dOptions(DatasetOptions):

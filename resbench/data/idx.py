@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from resbench.data.base import Data, DatasetError, DatasetOptions, Report
+from resbench.data.dataset import Data, DatasetError, DatasetOptions, Report
 from resbench.data.files import DATA_ENV, data_root
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import resbench.data.plugin as plugin
 from resbench.core import plugins
-from resbench.data.base import DatasetError, DatasetOptions, Loader
 from resbench.data.cifar import Cifar10Options, Cifar100Options, load_cifar
+from resbench.data.dataset import DatasetError, DatasetOptions, Loader
 from resbench.data.generated import (
     CopyOptions,
     Mnist1dOptions,
@@ -27,7 +27,7 @@ from resbench.data.generated import (
 from resbench.data.idx import FashionMnistOptions, MnistOptions, load_idx
 
 if TYPE_CHECKING:
-    from resbench.data.base import Data
+    from resbench.data.dataset import Data
 
 _REGISTRY: dict[str, tuple[type[DatasetOptions], Loader]] = {}
 

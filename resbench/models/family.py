@@ -50,7 +50,7 @@ class Family:
     reads: tuple[str, ...] | None = None
     settings: str | None = None  # its model.options' typed model, by import path
     fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
-    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    fields_problem: Callable[[Mapping[str, Any]], str | None] | None = None
     unit: str = "layer"  # what its depth counts (figures say so)
 
     @property

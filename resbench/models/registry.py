@@ -143,8 +143,8 @@ def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def model_problem(family: str, fields: Mapping[str, Any]) -> str | None:
     """Why `family` cannot build a net with these model fields together, or None."""
-    check = get_family(family).check
-    return check(fields) if check is not None else None
+    problem = get_family(family).fields_problem
+    return problem(fields) if problem is not None else None
 
 
 def depth_unit(families: Iterable[str]) -> str:
@@ -318,7 +318,7 @@ register_family(
                 "state their scales on Xavier's initialisation",
             ),
         },
-        check=_transformer_problem,
+        fields_problem=_transformer_problem,
         unit="block",
     )
 )

@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 from resbench.core.atomic import write_text
 from resbench.core.errors import ResbenchError
 from resbench.store.ledger import ForceLedger
+from resbench.store.lock import hold
 from resbench.store.record_format import Read, Scan, read_notes, read_record
 from resbench.train.provenance import git_commit
 from resbench.train.run_result import MISSING, RESUMABLE
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ROOT = Path("results")
 _Folder = TypeVar("_Folder", bound="ResultsFolder")
-
-
-class StoreLocked(ResbenchError):
-    """Another live process is writing to the results directory."""
 
 
 class ResultsFolder:
@@ -102,33 +99,10 @@ class ResultsFolder:
         return cls(found[-1].parent)
 
     # ---------------------------------------------------------------- one writer at a time
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the folder for this process; refuse, naming the holder, while another holds it.
-
-        The lock is the OS's (flock): a holder that dies (a crash, a kill -9) frees it with its
-        last breath, so there is no stale lock to take over.
-        """
-        from filelock import FileLock, Timeout
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        held = FileLock(str(self.lock_path), timeout=0)
-        try:
-            held.acquire()
-        except Timeout:
-            holder = lock_holder(self.pid_path)
-            who = f"pid {holder}" if holder is not None else "its pid not yet written"
-            raise StoreLocked(
-                f"{self.path}: in use by another resbench run ({who}); "
-                "wait for it to finish or stop it"
-            ) from None
-        try:
-            write_text(self.pid_path, f"{os.getpid()}\n")
-            yield
-        finally:
-            with suppress(OSError):
-                self.pid_path.unlink()
-            held.release()
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the folder for this process; refuse, naming the holder, while another holds it
+        (`resbench.store.lock`)."""
+        return hold(self.path, self.lock_path, self.pid_path)
 
     # ---------------------------------------------------------------- writing
     def save(self, result: RunResult) -> Path:
@@ -389,14 +363,6 @@ class Checkpointed:
 
     def __call__(self, spec: RunSpec, progress: Progress | None = None) -> RunResult:
         return self.fn(spec, progress=progress, checkpoint=self.runs_dir / f"{spec.run_id}.ckpt")
-
-
-def lock_holder(path: Path) -> int | None:
-    """The pid written in the file at `path`; None when there is none to read."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _n(count: int, noun: str) -> str:

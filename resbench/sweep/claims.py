@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from resbench.sweep.defaults import BEST_BY, REACH_TOLERANCE
+
 # The runs.csv columns that make sense per (depth, arch); what a claim may measure.
 METRICS = (
     "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
@@ -47,7 +49,7 @@ class _AtBest(_Claim):
         "value of it, chosen on half the seeds from 4 on (resbench.analysis.best_of)",
     )
     best_by: str = Field(
-        "train_loss", description="with best_over: the metric whose lowest mean is the best"
+        BEST_BY, description="with best_over: the metric whose lowest mean is the best"
     )
 
 
@@ -84,7 +86,7 @@ class Reaches(_AtBest):
     claim: Literal["reaches"]
     arch: ArchName = "residual"
     depth: PositiveInt
-    tolerance: NonNegativeFloat = 0.05
+    tolerance: NonNegativeFloat = REACH_TOLERANCE
 
 
 class Drift(_Claim):
@@ -98,7 +100,7 @@ class Drift(_Claim):
     over: str = "train.lr"
     within: NonNegativeFloat | None = None
     at_least: NonNegativeFloat | None = None
-    metric: str = "train_loss"
+    metric: str = BEST_BY
 
     @model_validator(mode="after")
     def _one_bound(self) -> Drift:
@@ -116,7 +118,7 @@ class DriftsLess(_Claim):
     arch: ArchName = "residual"
     than: ArchName = "residual"
     over: str = "train.lr"
-    metric: str = "train_loss"
+    metric: str = BEST_BY
     than_where: dict[str, Any] = Field(
         default_factory=dict, description="the runs of `than`, e.g. {model.branch_multiplier: none}"
     )

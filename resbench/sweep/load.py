@@ -23,7 +23,7 @@ from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
 from resbench.sweep.messages import Invalid, describe, related
 from resbench.sweep.schema import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
-from resbench.sweep.size import MAX_RUNS, axis_rows, check_size, matches
+from resbench.sweep.size import MAX_RUNS, axis_rows, matches, validate_size
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # --------------------------------------------------------------------------- loading
@@ -90,20 +90,6 @@ def load_claims(path: Path) -> list[Claim]:
         raise SweepError(f"{path}: expect.{where}: {problem}") from None
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """['train.epochs=5', 'grid.depth=[8, 20]'] -> {'train.epochs': 5, 'grid.depth': [8, 20]}."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise SweepError(f"-s {item}: expected KEY=VALUE, e.g. -s train.epochs=5")
-        try:
-            out[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise SweepError(f"-s {item}: the value is not valid YAML") from None
-    return out
-
-
 def parse_sweep(
     text: str,
     source: str = "<sweep>",
@@ -134,10 +120,10 @@ def parse_sweep(
             sweep = Sweep.model_validate(raw)
         except ValidationError as e:
             raise Invalid(*describe(e)) from None
-        _check_axes(sweep)
-        check_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
+        _validate_axes(sweep)
+        validate_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
         specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
-        _check_claims(sweep, specs)
+        _validate_claims(sweep, specs)
         sweep._runs = specs
     except Invalid as e:
         blame = next((k for k in overrides if related(e.path, k)), None)
@@ -212,15 +198,15 @@ def starter_sweep(name: str) -> str:
     return template.replace("NAME", name)
 
 
-def _check_axes(sweep: Sweep) -> None:
+def _validate_axes(sweep: Sweep) -> None:
     seen: dict[str, str] = {}
     for key, values in sweep.grid.items():
-        _check_axis_key(f"grid.{key}", key, values, seen)
+        _validate_axis_key(f"grid.{key}", key, values, seen)
     for i, group in enumerate(sweep.zip):
         if not group:
             raise Invalid(f"zip[{i}]", "empty group; give keys with lists of equal length")
         for key, values in group.items():
-            _check_axis_key(f"zip[{i}].{key}", key, values, seen)
+            _validate_axis_key(f"zip[{i}].{key}", key, values, seen)
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}: {n}" for k, n in lengths.items())
@@ -238,7 +224,7 @@ def _check_axes(sweep: Sweep) -> None:
             raise Invalid(f"include[{i}]", f"missing {', '.join(missing)}")
 
 
-def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
+def _validate_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
     """A claim names archs of the runs, its `where:` fields of the runs with values some run
     has, recorded metrics, a swept key to take the best of, and depths of the runs."""
     wheres = any(_wheres(claim) for claim in sweep.expect)
@@ -253,8 +239,8 @@ def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
                     f"expect[{i}].{role}", f"{arch!r} is not an arch of the runs ({shown})"
                 )
         for name, where in _wheres(claim).items():
-            _check_where(f"expect[{i}].{name}", where, dumps)
-        _check_claim_axes(f"expect[{i}]", claim, sweep, specs)
+            _validate_where(f"expect[{i}].{name}", where, dumps)
+        _validate_claim_axes(f"expect[{i}]", claim, sweep, specs)
 
 
 def _wheres(claim: Claim) -> dict[str, dict[str, Any]]:
@@ -263,7 +249,7 @@ def _wheres(claim: Claim) -> dict[str, dict[str, Any]]:
     return {name: where for name, where in out.items() if where}
 
 
-def _check_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) -> None:
+def _validate_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) -> None:
     for key in where:
         try:
             _field(dumps[0], key)
@@ -275,7 +261,7 @@ def _check_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) ->
         raise Invalid(at, f"no run of the sweep has {_yaml(where)}")
 
 
-def _check_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
+def _validate_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
     """Recorded metrics, a key the sweep sweeps (beyond depth, arch and seed), a swept depth."""
     from resbench.sweep.claims import METRICS, axis_of
 
@@ -306,7 +292,7 @@ def _field(dump: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
+def _validate_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
     if key in seen:
         raise Invalid(where, f"already swept at {seen[key]}")
     seen[key] = where

@@ -290,8 +290,8 @@ class ExecutorSection(Strict):
         "command later re-attaches to it",
     )
 
-    _time = field_validator("time")(lambda value: slurm_limits.check_time(value))
-    _mem = field_validator("mem")(lambda value: slurm_limits.check_mem(value))
+    _time = field_validator("time")(lambda value: slurm_limits.validate_time(value))
+    _mem = field_validator("mem")(lambda value: slurm_limits.validate_mem(value))
 
     def run_threads(self) -> int:
         """The torch threads each run uses: on Ray and SLURM the CPUs it reserves (whole ones,
@@ -307,7 +307,8 @@ class ExecutorSection(Strict):
             return ExecutorSection.model_validate(values)
         except ValidationError as e:
             err = e.errors()[0]
-            flag = "--" + str(err["loc"][0]).replace("_", "-")
+            field = str(err["loc"][0])
+            flag = "--executor" if field == "name" else "--" + field.replace("_", "-")
             why = err["msg"].removeprefix("Value error, ")
             raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 

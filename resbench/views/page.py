@@ -36,7 +36,7 @@ from resbench.views.svg import panel_svg
 if TYPE_CHECKING:
     import pandas as pd
 
-    from resbench.analysis.verdicts import Outcome
+    from resbench.analysis.verdicts import Judgement
     from resbench.store.folder import ResultsFolder
 
 VERDICT_CLASSES = {"PASS": "pass", "FAIL": "fail", "INCONCLUSIVE": "inconclusive"}
@@ -55,7 +55,7 @@ def write_page(
     results: ResultsFolder,
     path: str | Path,
     metrics: Iterable[str] | None = None,
-    outcomes: list[Outcome] | None = None,
+    outcomes: list[Judgement] | None = None,
     notes: Iterable[str] = (),
 ) -> Path:
     """Write the page of `results` to `path` (atomically); `outcomes`: a check's verdicts,
@@ -68,7 +68,7 @@ def write_page(
 def build_page(
     results: ResultsFolder,
     metrics: Iterable[str] | None = None,
-    outcomes: list[Outcome] | None = None,
+    outcomes: list[Judgement] | None = None,
     notes: Iterable[str] = (),
 ) -> str:
     """The page of `results` as one HTML document."""
@@ -111,7 +111,7 @@ def _asset(name: str) -> str:
 
 
 def header(
-    data: dict[str, Any], notes: list[str], source: str, outcomes: list[Outcome] | None
+    data: dict[str, Any], notes: list[str], source: str, outcomes: list[Judgement] | None
 ) -> str:
     """What the sweep is, how its runs ended, the verdict in one line, what the tables lack."""
     from resbench.analysis.verdicts import all_passed
@@ -148,7 +148,7 @@ def arch_controls(archs: list[str]) -> str:
     )
 
 
-def claims_section(outcomes: list[Outcome] | None) -> str | None:
+def claims_section(outcomes: list[Judgement] | None) -> str | None:
     """The verdicts of the sweep's claims (and of any baseline), with their numbers."""
     from resbench.analysis.verdicts import all_passed
     from resbench.views.text import check_summary, outcome_detail
@@ -259,7 +259,7 @@ def learning_rate_section(results: ResultsFolder, runs: pd.DataFrame) -> str | N
     from resbench.analysis.variants import by_variant, of_variant, variant_columns
     from resbench.views.text import variant_title
 
-    key, by = "train.lr", axes.DEFAULT_BY
+    key, by = "train.lr", axes.BEST_BY
     if key not in variant_columns(runs) or not axes.numeric_values(runs, key):
         return None
     within = [*axes.others(runs, key), "arch", "depth"]

@@ -69,13 +69,13 @@ def plot_depth(runs: pd.DataFrame, path: str | Path, metric: str = "train_error"
     per variant of the sweep."""
     from matplotlib.figure import Figure
 
-    from resbench.analysis.summary import arch_order, check_metric, describe, summarize
+    from resbench.analysis.summary import arch_order, describe, require_metric, summarize
     from resbench.models.registry import depth_unit
     from resbench.views.text import header_line
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
-    check_metric(runs, metric)  # a bad metric is refused before anything is drawn
+    require_metric(runs, metric)  # a bad metric is refused before anything is drawn
     variants = figure_style.variants(runs)
     colors = arch_colors(arch_order(runs["arch"]))
     width, height = DEPTH_SIZE
@@ -264,14 +264,14 @@ def plot_landscape(
 
     from resbench.analysis import best_of as axes
     from resbench.analysis.best_of import axis_value
-    from resbench.analysis.summary import arch_order, check_metric, describe
+    from resbench.analysis.summary import arch_order, describe, require_metric
     from resbench.analysis.variants import by_variant, of_variant
     from resbench.views.text import header_line, variant_title
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")
     sel = axes.selection(runs, key, metric)  # one-line errors before anything is drawn
-    check_metric(runs, metric)
+    require_metric(runs, metric)
     column, numeric = sel.key, axes.numeric_values(runs, sel.key)
     land = axes.landscape(runs, column, metric)
     best, drift = (

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
 
-    from resbench.analysis.judging import Outcome
+    from resbench.analysis.judging import Judgement
 
 WORSE_MARK = "▲"
 LEGEND = (
@@ -486,7 +486,7 @@ def axes_tables(data: dict[str, Any]) -> list[RenderableType]:
 # --------------------------------------------------------------------------- check outcomes
 
 
-def outcome_detail(o: Outcome) -> str:
+def outcome_detail(o: Judgement) -> str:
     """The numbers behind a verdict: '0.771 vs 0.008 (n 3, 3) · diff +0.762 · 95% CI […]'."""
     parts = []
     if len(o.groups) == 2 and all(g.n for g in o.groups):
@@ -503,7 +503,7 @@ def outcome_detail(o: Outcome) -> str:
     return " · ".join(parts)
 
 
-def check_summary(outcomes: list[Outcome]) -> str:
+def check_summary(outcomes: list[Judgement]) -> str:
     """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
     ok = all_passed(outcomes)
@@ -513,7 +513,7 @@ def check_summary(outcomes: list[Outcome]) -> str:
     )
 
 
-def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
+def check_markdown(outcomes: list[Judgement], title: str = "") -> str:
     """The outcomes as a GitHub markdown table, for $GITHUB_STEP_SUMMARY or a PR comment."""
     lines = [f"### resbench check{': ' + title if title else ''}", ""]
     rows = [[VERDICT_BADGES[o.verdict], o.text, outcome_detail(o), o.note] for o in outcomes]
@@ -522,7 +522,7 @@ def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
     return "\n".join(lines)
 
 
-def check_grid(outcomes: list[Outcome]) -> Table:
+def check_grid(outcomes: list[Judgement]) -> Table:
     """The outcomes for a terminal: the verdict, then the statement with its numbers below."""
     from rich.markup import escape
     from rich.table import Table

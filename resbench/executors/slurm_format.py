@@ -1,9 +1,9 @@
 """SLURM's vocabulary, without SLURM: the command line of a sweep's job array, squeue's lines,
 and what a task's final state means for the run it was on.
 
-Torch-free and process-free: the slurm executor (`resbench.executors.slurm`) builds its commands
-from it; the formats of sbatch's --time and --mem, which the sweep's schema checks, are
-`resbench.sweep.slurm_limits`.
+Torch-free and process-free: SLURM's commands (`resbench.executors.slurm_commands`) are built
+and read with it; the formats of sbatch's --time and --mem, which the sweep's schema checks,
+are `resbench.sweep.slurm_limits`.
 """
 
 from __future__ import annotations
