@@ -27,12 +27,12 @@ def test_ci_runs_the_readmes_test_command() -> None:
     assert install_and_test in ci
 
 
-def test_the_readmes_sweep_reference_is_a_valid_sweep() -> None:
+def test_the_docs_sweep_reference_is_a_valid_sweep() -> None:
     from resbench.sweep.load import expand, parse_sweep
 
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Sweep files\n\n```yaml\n(.*?)```", readme, re.S)
-    assert block, "README has no sweep reference"
-    specs = expand(parse_sweep(block.group(1), "README.md"))
+    page = (ROOT / "docs" / "sweeps.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", page, re.S)
+    assert block, "docs/sweeps.md has no sweep reference"
+    specs = expand(parse_sweep(block.group(1), "docs/sweeps.md"))
     # zip (4 depth/lr pairs) x arch 2 x seed 3 x weight decay 2, minus 3 excluded, plus 1.
     assert len(specs) == 4 * 2 * 3 * 2 - 3 + 1
