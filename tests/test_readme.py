@@ -4,16 +4,14 @@ tests/test_docs.py."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
+import pytest
 import typer.main
-from docblocks import blocks, run_python
+from docblocks import ROOT, blocks, run_python
 
 from resbench.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -39,15 +37,11 @@ def test_the_readme_fits_a_screen_of_12_kb() -> None:
     assert len(README.encode("utf-8")) <= 12_000
 
 
-def test_the_python_example_gives_the_readmes_depth_table() -> None:
+def test_the_python_example_gives_the_readmes_depth_table(monkeypatch: pytest.MonkeyPatch) -> None:
     (example,) = [b for b in blocks(ROOT / "README.md") if b.kind == "python"]
     assert len([line for line in example.body.splitlines() if line]) == 3
-    cwd = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        means = run_python(example.body, str(example))
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(ROOT)  # where a reader of the README stands
+    means = run_python(example.body, str(example))
     cell = r"\**([\d.]+) ± [\d.]+\**"  # mean ± std, bold or not
     rows = re.findall(rf"^\| (\d+) \| {cell} \| {cell} \|$", README, re.M)
     assert [int(depth) for depth, _, _ in rows] == list(means.index)
