@@ -17,7 +17,10 @@ block of no known kind fails; the docs build as a site of pages a reader can rea
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +264,13 @@ def test_the_readme_sections_the_site_includes_are_marked() -> None:
         for file, section in re.findall(r'--8<-- "([^":]+):([\w-]+)"', page.read_text()):
             text = (ROOT / file).read_text()
             assert f"--8<-- [start:{section}]" in text and f"--8<-- [end:{section}]" in text
+
+
+def test_the_site_builds_with_strict_where_mkdocs_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("material", reason='the docs extra: pip install -e ".[docs]"')
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site" / "findings" / "remedies" / "index.html").is_file()
