@@ -44,10 +44,10 @@ from test_api_doc import doc_cells
 
 from resbench.cli import app
 from resbench.core import plugins
+from resbench.core.key_values import parse_key_values
 from resbench.sweep.load import (
     expand,
     load_sweep,
-    parse_overrides,
     parse_sweep,
     preset_names,
     preset_path,
@@ -102,7 +102,9 @@ def check_resbench(args: list[str], ws: Workspace, load: bool = True) -> None:
     if name == "run" and load:
         (sweep,) = [p for p in command.params if p.param_type_name == "argument"]
         ref = ctx.params[sweep.name]
-        overrides = parse_overrides(list(ctx.params[parameter(command, "-s").name]))
+        overrides = parse_key_values(
+            ctx.params[parameter(command, "-s").name] or [], "-s", "train.epochs=5"
+        )
         with ws.inside():
             load_sweep("quick" if not ref or OWN_SWEEP.fullmatch(ref) else ref, overrides)
     if name in RUNS or (name == "run" and ctx.params[parameter(command, "--dry-run").name]):
