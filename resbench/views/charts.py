@@ -292,7 +292,7 @@ def landscape_figures(
     from resbench.analysis import best_of as axes
     from resbench.analysis.summary import arch_order
     from resbench.analysis.variants import by_variant
-    from resbench.views.text import variant_title
+    from resbench.views.labels import variant_title
 
     land = axes.landscape(runs, key, by)
     land = land[land["mean"].notna()]

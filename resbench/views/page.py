@@ -201,7 +201,9 @@ def depth_section(runs: pd.DataFrame, metrics: list[str]) -> str:
 
 def tables_section(data: dict[str, Any]) -> str:
     """The report's tables, as `resbench report` shows them."""
-    from resbench.views.text import LEGEND, summary_rows, variant_title
+    from resbench.views.cells import summary_rows
+    from resbench.views.labels import variant_title
+    from resbench.views.text import LEGEND
 
     out = []
     for metric, summary in data["metrics"].items():
@@ -257,7 +259,7 @@ def learning_rate_section(results: ResultsFolder, runs: pd.DataFrame) -> str | N
     from resbench.analysis import best_of as axes
     from resbench.analysis.best_of import axis_value
     from resbench.analysis.variants import by_variant, of_variant, variant_columns
-    from resbench.views.text import variant_title
+    from resbench.views.labels import variant_title
 
     key, by = "train.lr", axes.DEFAULT_BY
     if key not in variant_columns(runs) or not axes.numeric_values(runs, key):
@@ -303,7 +305,7 @@ def learning_rate_section(results: ResultsFolder, runs: pd.DataFrame) -> str | N
 def problems_section(runs: pd.DataFrame) -> str | None:
     """The runs that did not end ok, each with its error line: results too, never dropped."""
     from resbench.analysis.variants import variant_columns
-    from resbench.views.text import variant_title
+    from resbench.views.labels import variant_title
 
     bad = runs[runs["status"] != "ok"]
     if bad.empty:
@@ -429,7 +431,7 @@ def _table(
     attrs: dict[str, str] | None = None,
     numeric: bool = True,
 ) -> str:
-    from resbench.views.text import WORSE_MARK
+    from resbench.views.labels import WORSE_MARK
 
     def cell(text: str, i: int) -> str:
         tag = "th" if i == 0 else "td"

@@ -194,7 +194,8 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     from resbench.analysis.summary import arch_order, describe
     from resbench.analysis.variants import variant_columns
     from resbench.models.registry import depth_unit
-    from resbench.views.text import header_line, variant_title
+    from resbench.views.labels import variant_title
+    from resbench.views.text import header_line
 
     # A transformer's gradient norms are its blocks' (resbench.train.diagnostics)
     unit = "block" if depth_unit(runs["family"]) == "block" else "weight layer"
@@ -266,7 +267,8 @@ def plot_landscape(
     from resbench.analysis.best_of import axis_value
     from resbench.analysis.summary import arch_order, check_metric, describe
     from resbench.analysis.variants import by_variant, of_variant
-    from resbench.views.text import header_line, variant_title
+    from resbench.views.labels import variant_title
+    from resbench.views.text import header_line
 
     if runs.empty:
         raise ResbenchError("no runs to plot: the runs table is empty")

@@ -40,7 +40,7 @@ def log_depths(depths: list[int]) -> bool:
 def variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """The sweep's variants: (title, their runs), or one untitled group when it has none."""
     from resbench.analysis.variants import by_variant, variant_columns
-    from resbench.views.text import variant_title
+    from resbench.views.labels import variant_title
 
     return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
 
