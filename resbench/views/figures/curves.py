@@ -31,16 +31,25 @@ def curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error
     unit = depth_unit(runs["family"])
     groups = []
     for i, (title, variant) in enumerate(style.variants(runs)):
-        chosen = points[points["run_id"].isin(variant["run_id"])]
-        at_depth = dict(iter(chosen.groupby(["arch", "depth"])))
+        chosen = points[points["run_id"].isin(variant["run_id"])].sort_values(["step", "seed"])
+        # Each line's points in one pass: (arch, depth, split) -> [(step, epoch, seeds' values)]
+        at: dict[tuple, list] = {}
+        for (arch, depth, split, step), g in chosen.groupby(["arch", "depth", "split", "step"]):
+            at.setdefault((arch, depth, split), []).append(
+                (step, g["epoch"].iloc[0], g["value"].tolist())
+            )
         panels = []
         for arch in arch_order(variant["arch"]):
             series = []
             for depth in depths:
-                if (seeds := at_depth.get((arch, depth))) is None:
+                lines = [
+                    _line(at[arch, depth, split], f"{arch} · {depth} {unit}s", split, w, metric)
+                    for split, w in WIDTHS
+                    if (arch, depth, split) in at
+                ]
+                if not lines:
                     continue
-                lines = [_line(seeds, arch, depth, unit, split, w, metric) for split, w in WIDTHS]
-                marks = [m for m in lines if m.x]
+                marks = lines
                 keys = {"depth": str(depth)}
                 series.append(Series(f"{depth} {unit}s", colors[depth], marks, keys))
             missing = style.not_shown(variant[variant["arch"] == arch])
@@ -57,20 +66,15 @@ def curves_figure(curves: pd.DataFrame, runs: pd.DataFrame, metric: str = "error
     return Figure("curves", "curves", header_line(describe(runs)), groups)
 
 
-def _line(
-    seeds: pd.DataFrame, arch: str, depth: int, unit: str, split: str, width: float, metric: str
-) -> Mark:
+def _line(points: list, name: str, split: str, width: float, metric: str) -> Mark:
     """One split's line: the mean over the seeds at each step, each point saying its seeds."""
     xs, ys, tips = [], [], []
-    for step, at in seeds[seeds["split"] == split].sort_values("seed").groupby("step"):
-        values = at["value"].tolist()
+    for step, epoch, values in points:
         finite = [v for v in values if v == v]  # as pandas' mean: a NaN left out
         xs.append(float(step))
         ys.append(sum(finite) / len(finite) if finite else math.nan)
         tips.append(
-            f"{arch} · {depth} {unit}s · step {step} (epoch {at['epoch'].iloc[0]:g}): {split} "
-            f"{metric} {ys[-1]:.3f}, mean of {len(values)} ok seeds "
-            f"({', '.join(f'{v:.3f}' for v in values)})"
+            f"{name} · step {step} (epoch {epoch:g}): {split} {metric} {ys[-1]:.3f}, mean of "
+            f"{len(values)} ok seeds ({', '.join(f'{v:.3f}' for v in values)})"
         )
-    name = f"{arch} · {depth} {unit}s · {split}"
-    return Mark("line", split, xs, ys, width=width, name=name, tips=tips)
+    return Mark("line", split, xs, ys, width=width, name=f"{name} · {split}", tips=tips)

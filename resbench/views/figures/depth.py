@@ -65,30 +65,27 @@ def _marks(
     arch: str, runs: pd.DataFrame, means: pd.DataFrame, metric: str, unit: str
 ) -> list[Mark]:
     """One arch's band, seeds, means and ▲ (those with points)."""
-    ok = runs[runs["status"] == "ok"]
-    seeds = {
-        depth: ", ".join(f"seed {r.seed} {_value(getattr(r, metric))}" for r in g.itertuples())
-        for depth, g in ok.sort_values("seed").groupby("depth")
-    }
+    ok = runs.loc[runs["status"] == "ok", ["depth", "seed", metric]].sort_values("seed")
+    rows = list(ok.itertuples(index=False, name=None))  # (depth, seed, value)
+    seeds: dict[int, list[str]] = {}
+    for depth, seed, value in rows:
+        seeds.setdefault(depth, []).append(f"seed {seed} {_value(value)}")
     mean_tips = [
         f"{arch} · {r.depth} {unit}s: {_value(r.mean)}"
         + (f" ± {r.std:.3f}" if not math.isnan(r.std) else "")
-        + f" (n {r.n_ok}) · min {_value(r.min)}, max {_value(r.max)} · {seeds[r.depth]}"
+        + f" (n {r.n_ok}) · min {_value(r.min)}, max {_value(r.max)} · {', '.join(seeds[r.depth])}"
         + (f" · {_problems(r)}" if _problems(r) else "")
         + (f" · {WORSE_TIP}" if r.worse else "")
         for r in means.itertuples()
     ]
-    seed_tips = [
-        f"{arch} · {r.depth} {unit}s · seed {r.seed}: {_value(getattr(r, metric))}"
-        for r in ok.itertuples()
-    ]
+    seed_tips = [f"{arch} · {d} {unit}s · seed {s}: {_value(v)}" for d, s, v in rows]
     worse = means[means["worse"]]  # the report's ▲, the same decision (analysis.judging.worse)
     depths = _floats(means["depth"])
     marks = [
         Mark("band", "min-max", depths, _floats(means["min"]), _floats(means["max"]),
              opacity=0.18),
-        Mark("dots", "seeds", _floats(ok["depth"]), _floats(ok[metric]), width=2.2,
-             opacity=0.6, tips=seed_tips),
+        Mark("dots", "seeds", [float(r[0]) for r in rows], [float(r[2]) for r in rows],
+             width=2.2, opacity=0.6, tips=seed_tips),
         Mark("line", "mean", depths, _floats(means["mean"]), width=2, dots=4,
              name=f"{arch}: mean over the ok seeds", tips=mean_tips),
         Mark("triangles", "worse", _floats(worse["depth"]), _floats(worse["mean"]),
