@@ -44,10 +44,14 @@ class Plot:
 
     def to_pixels(self, axis: str, values: list[float]) -> list[float]:
         """Data to pixels along `axis`, from the two ticks furthest apart."""
-        (p1, t1), (p2, t2) = self.ticks[axis][0], self.ticks[axis][-1]
+        ticks = self.ticks[axis]
+        (p1, t1), (p2, t2) = ticks[0], ticks[-1]
         log = "log" in self.labels[0 if axis == "x" else 1]
         f = math.log10 if log else (lambda v: v)
-        a, b = f(tick_value(t1)), f(tick_value(t2))
+        try:
+            a, b = f(tick_value(t1)), f(tick_value(t2))
+        except ValueError:  # names, not numbers: an axis of names puts the k-th at k
+            a, b = 0.0, float(len(ticks) - 1)
         return [p1 + (f(v) - a) * (p2 - p1) / (b - a) for v in values]
 
 

@@ -127,3 +127,19 @@ def test_the_comparison_sees_a_series_dropped_renamed_or_moved(results: Path) ->
     assert len(changed(rename)) == 2 * len(figure.groups[0].panels[0].series[1].marks)
     (moved,) = changed(move)
     assert moved.startswith(f"('0', '{figure.groups[0].panels[0].series[0].label}', 'mean')")
+
+
+def test_a_swept_value_that_is_no_number_is_drawn_alike_in_order(tmp_path: Path) -> None:
+    # Activations instead of learning rates: evenly spaced in their order, in both renderers.
+    from test_page import lr_sweep_runs
+
+    from resbench.views.figures.landscape import landscape_figure
+    from resbench.views.html import figure_html
+
+    runs = lr_sweep_runs(tuple(2.0**k for k in range(-9, -6)))
+    names = dict(zip(sorted(set(runs["train.lr"])), ("tanh", "relu", "gelu"), strict=True))
+    runs["model.activation"] = runs.pop("train.lr").map(names)
+    figure = landscape_figure(runs, "model.activation", "train_loss")
+    (panel,) = [p for _, p in figure.panels()]
+    assert panel.x.scale == "linear" and panel.x.tick_labels == ["gelu", "relu", "tanh"]
+    assert differences(png_marks(png.draw(figure)), page_plots(figure_html(figure), "")) == []
