@@ -11,6 +11,7 @@ axes its panel's key, so that a test can read back what was drawn.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ class Layout:
 
     size: tuple[float, float]
     grid: bool
-    columns: Any = None
+    columns: Callable[[int], int] | None = None
     title_height: float = 0.0
     legend_inside: int | None = None
 
@@ -102,7 +103,7 @@ def draw(figure: Figure) -> Any:
     """The figure as a matplotlib `Figure`, laid out for its kind."""
     layout = LAYOUTS[figure.kind]
     fig, cells, first = _grid(figure, layout) if layout.grid else _rows(figure, layout)
-    lows, highs = _y_limits(figure)
+    low, high = _y_limits(figure)
     for group, panel, ax in cells:
         ax.set_gid(panel.key)
         for series in panel.series:
@@ -116,7 +117,7 @@ def draw(figure: Figure) -> Any:
         ax.set_title(title, fontsize="medium" if layout.grid else None)
         _legend(ax, group.legend, figure.legend_title, layout, len(figure.groups) > 1)
     for ax in [ax for _, _, ax in cells]:  # shared axes: once all are drawn, so none is cut off
-        ax.set_ylim(bottom=lows, top=highs)
+        ax.set_ylim(bottom=low, top=high)
     for ax, panel in first:
         ax.set_ylabel(axis_title(panel.y.label, panel.y.scale))
     fig.suptitle("\n".join(t for t in (figure.title, figure.note) if t), fontsize="medium")
@@ -128,8 +129,9 @@ def _grid(figure: Figure, layout: Layout) -> tuple[Any, list, list]:
     from matplotlib.figure import Figure as Canvas
 
     cells = [(g, p) for g, p in figure.panels()]
-    columns = layout.columns(max(len(cells), 1))
-    rows = -(-max(len(cells), 1) // columns)
+    n = max(len(cells), 1)
+    columns = layout.columns(n) if layout.columns else n
+    rows = -(-n // columns)
     width, height = layout.size
     fig = Canvas(figsize=(width * columns, height * rows), dpi=DPI, layout="constrained")
     share = figure.shared_y == "figure"
