@@ -62,12 +62,19 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     return summary
 
 
-SEED_STATS = ("n", "n_ok", "diverged", "failed", "mean", "std", "min", "max")  # seed_stats' keys
+# seed_stats' keys: `split` says where the seeds fall into two humps, where the mean describes
+# no seed and the median and interquartile mean are the figures to read.
+SEED_STATS = (
+    "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max", "median", "iqm", "split",
+)  # fmt: skip
 
 
 def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
-    """Of one group's runs: counts by how they ended, and `metric`'s mean, std, min and max over
-    the ok ones (a diverged or failed run is counted, never averaged in)."""
+    """Of one group's runs: counts by how they ended, and `metric`'s mean, std, min, max,
+    median and interquartile mean over the ok ones (a diverged or failed run is counted, never
+    averaged in), and whether they split (`resbench.analysis.effects.split`)."""
+    from resbench.analysis.effects import iqm, split
+
     ok = group[group["status"] == "ok"][metric].dropna()
     diverged = int((group["status"] == "diverged").sum())
     return {
@@ -79,6 +86,9 @@ def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
         "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
         "min": ok.min() if len(ok) else math.nan,
         "max": ok.max() if len(ok) else math.nan,
+        "median": ok.median() if len(ok) else math.nan,
+        "iqm": iqm(ok.to_numpy()),
+        "split": split(ok.to_numpy()),
     }
 
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from resbench.analysis.best_of import axis_value
+from resbench.analysis.best_of import axis_value, drift_caption
 from resbench.analysis.summary import arch_order, summarize
 from resbench.analysis.variants import by_variant, of_variant, summary_variants
-from resbench.analysis.verdicts import all_passed
+from resbench.analysis.verdicts import all_passed, family_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,8 +119,12 @@ def _chosen(row: pd.Series) -> str:
 
 
 def _notes(row: pd.Series) -> str:
-    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok."""
-    return ", ".join(f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0))
+    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok; and where the seeds
+    split in two, their median, the figure to read."""
+    notes = [f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0)]
+    if row.get("split", False):
+        notes.append(f"seeds split: median {row['median']:.3f}")
+    return ", ".join(notes)
 
 
 def _diff_cell(cells: dict[str, pd.Series]) -> str:
@@ -415,13 +419,8 @@ def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
                 row.append("" if r is None else _best_cell(r, key))
             row.append(_drift_cell(d))
             rows.append(row)
-        by = data["best"]["by"]
-        n = int(data["drift"]["n_seeds"].max())
-        note = (
-            f"best {key} by the lowest mean {by} over all {n} seeds; drift: slope of "
-            f"log2(best {key}) on log2(depth), 95% interval from resampling seeds; "
-            f"{EDGE_MARK} at the edge of the grid"
-        )
+        caption = drift_caption(data["drift"], key, data["best"]["by"])
+        note = f"{caption}; {EDGE_MARK} at the edge of the grid"
         out.append((f"best {key} by depth, and its drift", header, rows, note))
     if data.get("reach") is not None:
         table, tolerance = data["reach"]["table"], data["reach"]["tolerance"]
@@ -507,10 +506,12 @@ def check_summary(outcomes: list[Outcome]) -> str:
     """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
     ok = all_passed(outcomes)
-    return (
+    line = (
         f"check {'passed' if ok else 'FAILED'}: {counts['PASS']} passed, {counts['FAIL']} failed, "
         f"{counts['INCONCLUSIVE']} inconclusive"
     )
+    family = family_line(outcomes)
+    return f"{line} · {family}" if family else line
 
 
 def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
