@@ -11,7 +11,13 @@ from conftest import PAPER, TINY_SWEEP, make_runs, write_results
 from typer.testing import CliRunner
 
 from resbench.analysis.decision import CLAIMS_ALPHA
-from resbench.analysis.effects import improvement, iqm, split, split_threshold
+from resbench.analysis.effects import (
+    improvement,
+    iqm,
+    split,
+    split_threshold,
+    stratified_bootstrap,
+)
 from resbench.analysis.summary import summarize
 from resbench.analysis.verdicts import evaluate_claims
 from resbench.cli import app
@@ -32,31 +38,51 @@ def test_the_probability_of_improvement_is_mann_whitney_u_over_the_pairs() -> No
     found = improvement(a, b)
     u = stats.mannwhitneyu(b, a).statistic  # pairs where b > a, ties half
     assert found.point == pytest.approx(u / (len(a) * len(b)))
-    assert found.low <= found.point <= found.high and found.n == (5, 4)
+    low, high = found.interval()
+    assert low <= found.point <= high and found.n == (5, 4)
 
 
-def test_ties_count_half_and_identical_groups_give_one_half() -> None:
+def test_ties_count_half_and_one_seed_gives_no_interval() -> None:
     assert improvement([0.1, 0.2], [0.1, 0.2]).point == 0.5
-    assert improvement([0.1], [0.3]).point == 1.0 and np.isnan(improvement([0.1], [0.3]).low)
+    assert improvement([0.1], [0.3]).point == 1.0
+    assert np.isnan(improvement([0.1], [0.3]).interval()[0])
 
 
-def test_the_stratified_bootstrap_resamples_each_group_on_its_own() -> None:
-    # One seed of A far above everything: its share of the pairs moves with how often a
-    # resample of A draws it, never with B's seeds; a resample of B alone leaves P at 0.75.
-    found = improvement([0.1, 0.1, 0.1, 0.9], [0.5, 0.5, 0.5, 0.5], replicates=4000)
-    assert found.point == 0.75
-    assert set(np.unique(found.samples)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
-    assert found.low < 0.75 < found.high
+def test_where_every_pair_agrees_the_score_interval_stays_open_and_the_bootstrap_closes() -> None:
+    # 8 seeds each, every one of A below every one of B: P is 1 in the sample, not surely in
+    # the population. The bootstrap cannot see past its sample; the score interval can.
+    a, b = [0.1 + 0.001 * i for i in range(8)], [0.5 + 0.001 * i for i in range(8)]
+    low, high = improvement(a, b).interval()
+    assert high == 1.0 and 0.7 < low < 0.95
+    assert stratified_bootstrap(a, b) == (1.0, 1.0)
+    # The score test agrees with its interval: P > low is shown at 2.5% a side, P > low + 0.05
+    # is not.
+    assert improvement(a, b).p_above(low - 0.01) < 0.025 < improvement(a, b).p_above(low + 0.05)
 
 
 def test_the_interval_narrows_with_seeds() -> None:
     rng = np.random.default_rng(0)
     widths = []
     for n in (4, 16, 64):
-        a, b = rng.normal(0, 1, n), rng.normal(0.5, 1, n)
-        found = improvement(a, b)
-        widths.append(found.high - found.low)
+        low, high = improvement(rng.normal(0, 1, n), rng.normal(0.5, 1, n)).interval()
+        widths.append(high - low)
     assert widths[0] > widths[1] > widths[2]
+
+
+def test_the_score_interval_covers_a_true_p_near_one_where_the_bootstrap_does_not() -> None:
+    # A shift of 3 sd: P(A < B) = Φ(3/√2) = 0.983. Over 300 draws of 8 seeds a side.
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(3)
+    truth = float(norm.cdf(3 / np.sqrt(2)))
+    score = boot = 0
+    for i in range(300):
+        a, b = rng.normal(0, 1, 8), rng.normal(3, 1, 8)
+        low, high = improvement(a, b).interval()
+        score += low <= truth <= high
+        low, high = stratified_bootstrap(a, b, replicates=500, seed=i)
+        boot += low <= truth <= high
+    assert score / 300 >= 0.93 and boot / 300 < 0.6
 
 
 # --------------------------------------------------------------------------- robust summaries
@@ -98,11 +124,22 @@ def test_a_split_group_shows_its_median_in_the_report() -> None:
 # --------------------------------------------------------------------------- the wins claim
 
 
+EIGHT = {
+    ("plain", 8): [0.010, 0.012, 0.008, 0.011, 0.009, 0.010, 0.012, 0.011],
+    ("plain", 56): [0.70, 0.75, 0.80, 0.72, 0.78, 0.74, 0.69, 0.77],
+    ("residual", 8): [0.010, 0.012, 0.009, 0.011, 0.010, 0.008, 0.011, 0.012],
+    ("residual", 56): [0.005, 0.007, 0.006, 0.008, 0.004, 0.006, 0.007, 0.005],
+}
+
+
 def test_wins_passes_where_one_arch_beats_the_other_on_most_pairs() -> None:
-    wins = Wins(claim="wins", arch="residual", than="plain", depth=56, at_least=0.9)
-    (outcome,) = evaluate_claims(make_runs(PAPER), [wins])
+    wins = Wins(claim="wins", arch="residual", than="plain", depth=56, at_least=0.7)
+    (outcome,) = evaluate_claims(make_runs(EIGHT), [wins])
     assert outcome.verdict == "PASS" and outcome.diff == 1.0
-    assert "P(residual-56 < plain-56) 1.00" in outcome.note
+    assert "P(residual-56 < plain-56) 1.00 [0.7" in outcome.note
+    # Every pair agrees at 3 seeds too, but 9 pairs cannot show P > 0.7.
+    (three,) = evaluate_claims(make_runs(PAPER), [wins])
+    assert three.verdict == "INCONCLUSIVE" and "seeds a group would likely decide it" in three.note
 
 
 def test_wins_fails_and_stays_undecided_where_the_pairs_say_so() -> None:

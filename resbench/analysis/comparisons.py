@@ -23,7 +23,6 @@ from resbench.analysis.judging import (
     depths_of,
     inconclusive,
 )
-from resbench.analysis.optimum import percentile_interval
 from resbench.analysis.stats import Interval, welch_interval, welch_test
 
 if TYPE_CHECKING:
@@ -159,20 +158,18 @@ def wins(claim: Wins, by_key: dict[tuple[str, int], Group]) -> Judged:
         few = ", ".join(f"{g.label} has n={g.n}" for g in (a, b) if g.n < 2)
         return inconclusive(text, f"too few seeds for an interval ({few}; need ≥ 2)", (a, b))
     found = improvement(a.values, b.values)
-    n = min(a.n, b.n)
 
     def judge(alpha: float, may_pass: bool) -> Outcome:
         level = two_sided(alpha)
-        low, high = percentile_interval(found.samples, n, level)
+        low, high = found.interval(level)
         verdict = three_way(low, high, claim.at_least, True, may_pass)
         notes = [_diverged(g) for g in (a, b) if g.diverged]
         if verdict == "INCONCLUSIVE":
-            se = float(found.samples.std(ddof=1))
-            distance = abs(found.point - claim.at_least)
+            se, distance, n = found.se(), abs(found.point - claim.at_least), min(a.n, b.n)
             needed = seeds_for(n * se * se, distance, alpha)
-            notes.append(undecided(se, distance, alpha, f"{a.n}, {b.n}", needed, n - 1))
+            notes.append(undecided(se, distance, alpha, f"{a.n}, {b.n}", needed, None))
         interval = Interval(found.point, low, high, math.nan, level)
-        note = "; ".join([found.describe(a.label, b.label), *notes])
+        note = "; ".join([found.describe(a.label, b.label, level), *notes])
         return Outcome("claim", text, verdict, (a, b), found.point, interval, note)
 
     return Test(found.p_above(claim.at_least), judge)
