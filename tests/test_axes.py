@@ -511,7 +511,7 @@ def test_a_variant_whose_value_is_null_gets_its_best_values_and_drift_everywhere
     table = made.output[made.output.index("**best train.lr by depth") :]
     table = table[: table.index("**the depth each arch reaches")]
     rows = [line for line in table.splitlines() if line.startswith("| warmup_lr")]
-    assert len(rows) == 2 and all("| 2^-6 | 2^-7 | 2^-8 | -0.50" in r for r in rows), rows
+    assert len(rows) == 2 and all("| 2^-6.00 | 2^-7.00 | 2^-8.00 | -0.50" in r for r in rows), rows
 
     page = Results(folder).html(tmp_path / "page.html").read_text()
     section = page[page.index('<section id="landscape">') :]

@@ -23,6 +23,7 @@ from resbench.analysis.choice import (
     best_summary,
     check_key,
     choices,
+    estimate_value,
     numeric_values,
     others,
     scores,
@@ -49,7 +50,7 @@ __all__ = [
     "BLOCKS", "DEFAULT_BY", "DEFAULT_TOLERANCE", "HELD_OUT_FROM", "INTERVAL_FROM", "LEVEL",
     "REPLICATES", "ScoreCube", "Selection", "_order", "_seeds", "axes_report", "axis_value",
     "best_of", "best_runs", "best_summary", "blocks", "chance", "check_key", "choices", "drift",
-    "drift_caption",
+    "drift_caption", "estimate_value",
     "landscape", "numeric_values", "others", "reach", "scores", "selection",
 ]  # fmt: skip
 

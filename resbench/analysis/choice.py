@@ -225,3 +225,10 @@ def axis_value(value: Any) -> str:
     if 0 < value < 0.25 and math.log2(value).is_integer():
         return f"2^{int(math.log2(value))}"
     return f"{value:.3g}"
+
+
+def estimate_value(value: float) -> str:
+    """An estimate of a key's value, off the grid: 2^-6.29 below 1/4 (rates), else 3 digits."""
+    if value != value or value <= 0:
+        return "—"
+    return f"2^{math.log2(value):.2f}" if value < 0.25 else f"{value:.3g}"

@@ -246,8 +246,8 @@ def drift_caption(drift_frame: pd.DataFrame, key: str, by: str) -> str:
     n = int(drift_frame["n_seeds"].max()) if len(drift_frame) else 0
     against = BLOCKS if (drift_frame["against"] == BLOCKS).all() else "log2 L (or log2 depth)"
     text = (
-        f"best {key} by the lowest mean {by} over all {n} seeds; drift: the slope of log2 of "
-        f"the optimum (interpolated around the grid's best) against {against}, over the depths "
+        f"best {key}: the optimum of the mean {by} over all {n} seeds, interpolated around the "
+        f"grid's best; drift: the slope of its log2 against {against}, over the depths "
         "clearly better than chance, with a 95% expanded percentile interval from resampling "
         "seeds"
     )

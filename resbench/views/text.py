@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from resbench.analysis.best_of import axis_value, drift_caption
+from resbench.analysis.best_of import axis_value, drift_caption, estimate_value
 from resbench.analysis.summary import arch_order, summarize
 from resbench.analysis.variants import by_variant, of_variant, summary_variants
 from resbench.analysis.verdicts import all_passed, family_line
@@ -446,7 +446,8 @@ def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
 def _best_cell(row: pd.Series, key: str) -> str:
     if row[key] != row[key]:
         return "—"
-    return axis_value(row[key]) + (f" {EDGE_MARK}" if row["at_edge"] else "")
+    shown = estimate_value(row["optimum"]) if "optimum" in row else axis_value(row[key])
+    return shown + (f" {EDGE_MARK}" if row["at_edge"] else "")
 
 
 def _drift_cell(row: pd.Series) -> str:
