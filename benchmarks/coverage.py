@@ -18,6 +18,9 @@ true slope.
 - Depths whose landscape is not clearly below chance are left out by the same rule as real
   runs (ln 10); a draw whose drift is undefined counts as not covering.
 
+Beside it, the coverage of each depth's optimum interval (the best-value table's), pooled over
+the depths.
+
 **The probability of improvement** (`resbench.analysis.effects`): two groups of n seeds, from
 normals a shift apart (true P = Φ(shift/√2)) and from two-humped mixtures (a share of the seeds
 stuck high), the stratified-bootstrap interval's coverage of the true P.
@@ -44,7 +47,7 @@ import pandas as pd
 
 from resbench.analysis import landscape as land
 from resbench.analysis.effects import improvement, stratified_bootstrap
-from resbench.analysis.optimum import resample
+from resbench.analysis.optimum import percentile_interval, resample
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSFER = ROOT / "results/reference/transfer/runs.csv"
@@ -96,8 +99,11 @@ class Landscapes:
         deviations = (cube.scores - mean).reshape(len(cube.seeds), -1)
         return cls(cube.depths, cube.blocks, cube.x, shapes, deviations)
 
-    def draw(self, rng: np.random.Generator, drift: float, n: int, scale: float) -> np.ndarray:
-        """n seeds' scores [seed, depth, rate] around valleys whose optima drift by `drift`."""
+    def draw(
+        self, rng: np.random.Generator, drift: float, n: int, scale: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """n seeds' scores [seed, depth, rate] around valleys whose optima (log2 lr, returned
+        beside them) drift by `drift`."""
         u = np.log2(np.asarray(self.blocks, dtype=float))
         optima = CENTRE + rng.uniform(-0.5, 0.5) + drift * (u - u.mean())
         mean = np.stack(
@@ -108,7 +114,7 @@ class Landscapes:
         )
         seeds = self.deviations.shape[0]
         weights = rng.standard_normal((n, seeds)) / math.sqrt(seeds - 1)
-        return mean + scale * (weights @ self.deviations).reshape(n, *mean.shape)
+        return mean + scale * (weights @ self.deviations).reshape(n, *mean.shape), optima
 
 
 def drift_coverage(
@@ -117,12 +123,20 @@ def drift_coverage(
     """Coverage of the drift's interval over `draws` simulated sweeps of n seeds."""
     rng = np.random.default_rng(seed)
     held, widths, errors, left = 0, [], [], 0
+    optima_held = optima = 0
     for i in range(draws):
-        scores = scapes.draw(rng, drift, n, scale)
+        scores, truth = scapes.draw(rng, drift, n, scale)
         cube = land.ScoreCube(tuple(range(n)), scapes.depths, tuple(2**scapes.x), scores,
                               scapes.blocks)  # fmt: skip
-        found = land.drift_of(cube, "train_loss", math.log(10), resample(n, replicates, i))
+        rows = resample(n, replicates, i)
+        found = land.drift_of(cube, "train_loss", math.log(10), rows)
         low, high = found.interval()
+        # Each depth's optimum and its interval, as the best-value table shows them.
+        resampled = cube.optima(rows).estimate
+        for j in range(len(scapes.depths)):
+            end_low, end_high = percentile_interval(resampled[:, j], n)
+            optima_held += end_low <= truth[j] <= end_high
+            optima += 1
         left += len(scapes.depths) - len(found.kept)
         if np.isfinite(low) and np.isfinite(high):
             held += low <= drift <= high
@@ -134,6 +148,7 @@ def drift_coverage(
         "bias": float(np.mean(errors)) if errors else math.nan,
         "sd": float(np.std(errors)) if errors else math.nan,
         "left_out": left / draws,
+        "optima": optima_held / optima,
     }
 
 
@@ -231,7 +246,7 @@ def main() -> None:
                         print(json.dumps(row), file=sys.stderr, flush=True)
         out["drift"] = rows
         print(markdown(rows, ["landscape", "noise", "drift", "n", "coverage", "width", "bias",
-                              "sd", "left_out"]))  # fmt: skip
+                              "sd", "left_out", "optima"]))  # fmt: skip
     if args.only in ("", "improvement"):
         rows = []
         for stuck in (0.0, 0.25):

@@ -10,7 +10,7 @@
   does not reject. rliable's stratified bootstrap (each group's seeds resampled on their own,
   `stratified_bootstrap`) was measured beside it (`benchmarks/coverage.py`,
   docs/statistics.md): it closes on the point where every pair agrees, covering a true P of 0.98
-  in 20-85% of draws at 4-16 seeds, while the score interval covers 93-97% everywhere measured.
+  in 17-71% of draws at 4-16 seeds, while the score interval covers 93-98% everywhere measured.
 - **The median and the interquartile mean** (the mean of the middle half, rliable's IQM), and
   whether a group's seeds **split** into two humps (a deep plain net that trains on some seeds
   and sticks on others), where the mean describes no seed and those are the figures to read:
