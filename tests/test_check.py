@@ -122,8 +122,9 @@ def test_a_mean_that_passes_with_an_interval_that_does_not_is_undecided_and_says
     assert outcome.verdict == "INCONCLUSIVE" and "the mean passes but the interval" in outcome.note
     assert "undecided at n 3, 3: it detects (80% power) a difference" in outcome.note
     needed = int(outcome.note.split("about ")[1].split(" seeds")[0])
-    # (z + z)^2 (s_a^2 + s_b^2) / (diff - gap)^2 with s_a^2 = 0.1825, s_b^2 = 4e-6
-    assert needed == math.ceil((1.96 + 0.8416) ** 2 * 0.182504 / (0.44 - 0.2) ** 2)
+    # At least (z + z)^2 (s_a^2 + s_b^2) / (diff - gap)^2, s_a^2 = 0.1825 and s_b^2 = 4e-6, as
+    # normal quantiles would have it; more, for t's heavier tails at so few seeds.
+    assert needed >= math.ceil((1.96 + 0.8416) ** 2 * 0.182504 / (0.44 - 0.2) ** 2) > 3
 
 
 def test_more_seeds_of_the_same_spread_decide_an_undecided_claim() -> None:

@@ -166,7 +166,7 @@ def wins(claim: Wins, by_key: dict[tuple[str, int], Group]) -> Judged:
         notes = [_diverged(g) for g in (a, b) if g.diverged]
         if verdict == "INCONCLUSIVE":
             se, distance, n = found.se(), abs(found.point - claim.at_least), min(a.n, b.n)
-            needed = seeds_for(n * se * se, distance, alpha)
+            needed = seeds_for([n * se * se], distance, alpha, n + 1)
             notes.append(undecided(se, distance, alpha, f"{a.n}, {b.n}", needed, None))
         interval = Interval(found.point, low, high, math.nan, level)
         note = "; ".join([found.describe(a.label, b.label, level), *notes])
@@ -205,7 +205,7 @@ def compare(
             extra.insert(0, f"the mean passes but the interval reaches {edge:+.3f}")
         if verdict == "INCONCLUSIVE":
             distance = abs(diff - bound)
-            needed = seeds_for(test.variance_sum, distance, alpha)
+            needed = seeds_for(test.variances, distance, alpha, max(a.n, b.n) + 1)
             seeds = f"{a.n}, {b.n}"
             extra.append(undecided(test.se, distance, alpha, seeds, needed, test.df))
         extra.append(effect.describe(b.label, a.label))

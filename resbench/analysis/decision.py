@@ -17,15 +17,16 @@ A claim that could not be tested (runs missing, one seed) is INCONCLUSIVE outsid
 **Undecided claims.** The smallest difference beyond the bound that the test would detect with
 80% power at these seeds and this level, (z₁₋α + z₀.₈)·se with t quantiles where the test has
 them, and the seeds a group that would likely (80%) decide it if the true difference is the one
-seen: n = (z₁₋α + z₀.₈)²·(s_A² + s_B²)/δ² for a difference of means, the bootstrap's spread
-scaled as 1/√n for the others. A planning figure, not a promise: the difference seen is itself
+seen: the smallest n with (t₁₋α + t₀.₈)·√((s_A² + s_B²)/n) ≤ δ for a difference of means
+(Welch's degrees of freedom at n), the bootstrap's or the score's spread scaled as 1/√n for the
+others. A planning figure, not a promise: the difference seen is itself
 noisy, and more seeds may decide either way.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from resbench.analysis.judging import Outcome
@@ -33,6 +34,7 @@ from resbench.analysis.stats import LEVEL
 
 CLAIMS_ALPHA = (1 - LEVEL) / 2  # one-sided, for the whole family of a check's claims
 POWER = 0.8  # of "the smallest difference it could detect"
+MOST_SEEDS = 10_000  # beyond this, "no number of seeds is likely to decide it"
 
 
 @dataclass(frozen=True)
@@ -114,20 +116,33 @@ def undecided(
         k = float(norm.ppf(1 - alpha) + norm.ppf(POWER))
     text = f"undecided at n {seeds}: it detects ({100 * POWER:.0f}% power) a difference "
     text += f"{k * se:.3g} beyond the bound"
-    if needed is None or not math.isfinite(needed) or distance == 0:
+    if distance == 0:
         return text + "; the mean sits on the bound: no number of seeds is likely to decide it"
+    if needed is None or not math.isfinite(needed):
+        return text + f"; not even {MOST_SEEDS} seeds a group would likely decide it"
     return text + f"; about {math.ceil(needed)} seeds a group would likely decide it"
 
 
-def seeds_for(variance_sum: float, distance: float, alpha: float) -> float | None:
-    """Seeds a group for 80% power at one-sided `alpha` against a true `distance` from the
-    bound, where se² = variance_sum / n."""
-    from scipy.stats import norm
+def seeds_for(
+    variances: Sequence[float], distance: float, alpha: float, now: int
+) -> float | None:
+    """The seeds a group (from `now` on) at which a one-sided test at `alpha` has 80% power
+    against a true `distance` from the bound, the groups' variances as these seeds show them:
+    the smallest n with (t₁₋α + t₀.₈)·√(Σ s²/n) ≤ distance, Welch's degrees of freedom at n
+    (n − 1 for one group's). None when the distance is 0 or beyond MOST_SEEDS."""
+    from scipy.stats import t
 
-    if distance == 0 or not math.isfinite(variance_sum):
-        return None
-    k = norm.ppf(1 - alpha) + norm.ppf(POWER)
-    return k * k * variance_sum / (distance * distance)
+    total = sum(variances)
+    if distance <= 0 or not math.isfinite(total) or total <= 0:
+        return None if distance <= 0 else float(now)
+    for n in range(max(now, 2), MOST_SEEDS + 1):
+        if len(variances) > 1:
+            df = total**2 / sum(v * v / (n - 1) for v in variances if v > 0)
+        else:
+            df = n - 1
+        if (t.ppf(1 - alpha, df) + t.ppf(POWER, df)) * math.sqrt(total / n) <= distance:
+            return float(n)
+    return None
 
 
 def _noted(outcome: Outcome, note: str) -> Outcome:

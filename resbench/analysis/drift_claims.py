@@ -111,7 +111,7 @@ def _judged(text: str, est: float, samples: np.ndarray, n: int, notes: str, rule
         if verdict == "INCONCLUSIVE":
             se = float(samples[~(samples != samples)].std(ddof=1))
             distance = distance_of(est)
-            needed = seeds_for(n * se * se, distance, alpha)
+            needed = seeds_for([n * se * se], distance, alpha, n + 1)
             note += "; " + undecided(se, distance, alpha, str(n), needed, n - 1)
         interval = Interval(est, low, high, math.nan, level)
         return Outcome("claim", text, verdict, (), est, interval, note)

@@ -69,24 +69,23 @@ def welch_test(a: Sequence[float], b: Sequence[float], bound: float, above: bool
     se = math.sqrt(sum(parts))
     if se == 0:  # every seed the same in each group: the difference is known exactly
         shown = diff > bound if above else diff <= bound
-        return Welch(diff, 0.0 if shown else 1.0, 0.0, math.inf, sum(parts) * 0)
+        return Welch(diff, 0.0 if shown else 1.0, 0.0, math.inf, (0.0, 0.0))
     df = sum(parts) ** 2 / sum(p * p / (len(v) - 1) for p, v in zip(parts, (a, b), strict=True))
     score = (diff - bound) / se
     p = float(t.sf(score, df) if above else t.cdf(score, df))
-    variance_sum = _variance(a) + _variance(b)
-    return Welch(diff, p, se, df, variance_sum)
+    return Welch(diff, p, se, df, (_variance(a), _variance(b)))
 
 
 @dataclass(frozen=True)
 class Welch:
     """A one-sided Welch test: the difference of means, its p-value, standard error and
-    degrees of freedom, and s_a² + s_b² (what the seeds a group for a power scale with)."""
+    degrees of freedom, and the groups' variances (s_a², s_b²)."""
 
     diff: float
     p: float
     se: float
     df: float
-    variance_sum: float
+    variances: tuple[float, float]
 
 
 def _variance(values: Sequence[float]) -> float:
