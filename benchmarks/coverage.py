@@ -27,6 +27,7 @@ stuck high), the stratified-bootstrap interval's coverage of the true P.
 
     python benchmarks/coverage.py                      # everything, 500 draws each (~10 min)
     python benchmarks/coverage.py --draws 200 --only drift --replicates 1000
+    python benchmarks/coverage.py --only drift --landscapes "he, 1/√L" --noises transfer --parabola
 
 Prints a markdown table per estimator and one JSON line.
 """
@@ -46,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from resbench.analysis import landscape as land
+from resbench.analysis import optimum
 from resbench.analysis.effects import improvement, stratified_bootstrap
 from resbench.analysis.optimum import percentile_interval, resample
 
@@ -216,7 +218,14 @@ def main() -> None:
     parser.add_argument("--seeds", default="8,16", help="seeds per simulated sweep")
     parser.add_argument("--drifts", default="0,-0.5")
     parser.add_argument("--only", default="", help="drift or improvement")
+    parser.add_argument("--landscapes", default="", help="e.g. 'he, 1/√L' (default: all four)")
+    parser.add_argument("--noises", default="transfer,remedies-lr")
+    parser.add_argument(
+        "--parabola", action="store_true", help="the parabola's vertex alone, without the cubic"
+    )
     args = parser.parse_args()
+    if args.parabola:  # what the cubic refinement is measured against
+        optimum._cubic_minimum = lambda x, means, first, *rest: first * math.nan
     sizes = [int(s) for s in args.seeds.split(",")]
     drifts = [float(d) for d in args.drifts.split(",")]
     out: dict = {"draws": args.draws, "replicates": args.replicates, "drift": [], "p": []}
@@ -224,17 +233,18 @@ def main() -> None:
     if args.only in ("", "drift"):
         transfer = pd.read_csv(TRANSFER)
         scale = remedies_scale(transfer)
-        print(
-            f"remedies-lr's seeds spread {scale:.2f}x transfer's at the best rate", file=sys.stderr
-        )
+        out["remedies_scale"] = scale
+        print(f"remedies-lr's seeds spread {scale:.2f}x transfer's", file=sys.stderr)
         rows = []
-        for name, (init, multiplier) in VARIANTS.items():
+        chosen = [v.strip() for v in args.landscapes.split(";") if v.strip()] or list(VARIANTS)
+        for name, (init, multiplier) in ((v, VARIANTS[v]) for v in chosen):
             picked = transfer[
                 (transfer["model.init"] == init)
                 & (transfer["model.branch_multiplier"] == multiplier)
             ]
             scapes = Landscapes.of(picked)
-            for noise, factor in (("transfer", 1.0), ("remedies-lr", scale)):
+            noises = {"transfer": 1.0, "remedies-lr": scale}
+            for noise, factor in ((k, noises[k]) for k in args.noises.split(",")):
                 for drift in drifts:
                     for n in sizes:
                         seed = zlib.crc32(f"{name} {noise} {drift} {n}".encode())
