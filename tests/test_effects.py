@@ -210,3 +210,17 @@ def test_check_says_the_claims_are_judged_together(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "judged together (Holm–Bonferroni)" in " ".join(result.output.split())
     assert "level 0.833% a side (Holm, 1st of 3 claims" in " ".join(result.output.split())
+
+
+def test_the_report_says_how_often_each_arch_beats_the_first_at_each_depth(tmp_path) -> None:
+    import json
+
+    results = write_results(tmp_path / "hand", make_runs(EIGHT), claims=None)
+    made = runner.invoke(app, ["report", str(results), "--format", "json"])
+    assert made.exit_code == 0, made.output
+    (data,) = json.loads(made.output)
+    rows = {(r["depth"], r["arch"]): r for r in data["effects"]["train_error"]}
+    assert set(rows) == {(8, "residual"), (56, "residual")}
+    deep = rows[(56, "residual")]
+    assert deep["than"] == "plain" and deep["p_better"] == 1.0 and deep["n"] == 8
+    assert 0.7 < deep["low"] < 0.8 and deep["high"] == 1.0

@@ -40,7 +40,7 @@ from resbench.analysis.landscape import (
 )
 from resbench.analysis.optimum import INTERVAL_FROM, LEVEL, REPLICATES
 from resbench.analysis.reach import DEFAULT_TOLERANCE, reach
-from resbench.analysis.summary import check_metric, describe, status_counts
+from resbench.analysis.summary import check_metric, describe, improvements, status_counts
 from resbench.core.errors import ResbenchError
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ def axes_report(
         "header": describe(runs),
         "status": status_counts(runs),  # every run of the sweep, chosen or not
         "metrics": {m: best_summary(runs, sel, chosen, m) for m in metrics},
+        "effects": {m: improvements(best, m) for m in metrics},
         "best": sel.as_dict(),
         "notes": code_notes(runs),
     }

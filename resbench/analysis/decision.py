@@ -123,9 +123,7 @@ def undecided(
     return text + f"; about {math.ceil(needed)} seeds a group would likely decide it"
 
 
-def seeds_for(
-    variances: Sequence[float], distance: float, alpha: float, now: int
-) -> float | None:
+def seeds_for(variances: Sequence[float], distance: float, alpha: float, now: int) -> float | None:
     """The seeds a group (from `now` on) at which a one-sided test at `alpha` has 80% power
     against a true `distance` from the bound, the groups' variances as these seeds show them:
     the smallest n with (t₁₋α + t₀.₈)·√(Σ s²/n) ≤ distance, Welch's degrees of freedom at n

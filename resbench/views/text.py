@@ -296,11 +296,15 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     for source, data in reports:
         rename = _chosen_name(data)
         metrics = {m: _records(s.rename(columns=rename)) for m, s in data["metrics"].items()}
+        effects = {m: _records(f) for m, f in data.get("effects", {}).items()}
         status = {k: _json_value(v) for k, v in data["status"].items()}
         axes = {k: _records(data[k]) for k in AXES_FRAMES if k in data}
         if data.get("reach") is not None:
             axes["reach"] = {**data["reach"], "table": _records(data["reach"]["table"])}
-        out.append({"results": source, **data, "status": status, "metrics": metrics, **axes})
+        out.append(
+            {"results": source, **data, "status": status, "metrics": metrics, **axes}
+            | {"effects": effects}
+        )
     return json.dumps(out, indent=1)
 
 
