@@ -40,17 +40,19 @@ def power(value: float) -> str:
     return f"2^{math.log2(value):.2f}"
 
 
+def pick(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
+    """The rows of `frame` with these values."""
+    keep = frame.index == frame.index
+    for column, value in where.items():
+        keep &= (frame[column] == value).to_numpy()
+    return frame[keep]
+
+
 def transfer_rows() -> list[dict]:
+    """The drifts, and whether the lecun ones overlap."""
     runs = Results.open(REFERENCE / "transfer").runs
     best, drift = axes.drift(runs, "train.lr", "train_loss")
     rows = []
-
-    def pick(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
-        keep = frame.index == frame.index
-        for column, value in where.items():
-            keep &= (frame[column] == value).to_numpy()
-        return frame[keep]
-
     old = {
         "lecun, unscaled": ("−0.46 [−0.69, −0.22]", LECUN_NONE),
         "lecun, 1/√L": ("+0.00 [−0.24, +0.00]", LECUN_SQRT),
@@ -81,6 +83,12 @@ def transfer_rows() -> list[dict]:
             "n": "16 seeds",
         }
     )
+    return rows + best_rate_rows(runs, best)
+
+
+def best_rate_rows(runs: pd.DataFrame, best: pd.DataFrame) -> list[dict]:
+    """The best rates at three depths, the He net near chance at 66, and its "holds"."""
+    rows = []
     for name, where, figure in (
         ("lecun, unscaled: the best rate at 6, 18, 66 layers", LECUN_NONE, "2^-7, 2^-8, 2^-9"),
         ("lecun, 1/√L: the best rate at 6, 18, 66 layers", LECUN_SQRT, "2^-6 at every depth"),
