@@ -47,6 +47,11 @@ class DatasetOptions(BaseModel):
         None when only loading tells; families say which kinds they read."""
         return None
 
+    def num_classes(self) -> int | None:
+        """How many labels an example may take, known without loading (a net that learned
+        nothing scores a loss of ln of it), or None when only loading tells."""
+        return None
+
 
 @dataclass(frozen=True)
 class Data:

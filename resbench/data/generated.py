@@ -30,6 +30,9 @@ class Mnist1dOptions(DatasetOptions):
     def data_kind(self) -> str:
         return "sequence"
 
+    def num_classes(self) -> int:
+        return 10
+
 
 class SyntheticOptions(DatasetOptions):
     """Random inputs labelled by a fixed random linear map: learnable, any shape, for tests."""
@@ -44,6 +47,9 @@ class SyntheticOptions(DatasetOptions):
     def data_kind(self) -> str | None:
         # A flat vector is stored as one channel: a sequence.
         return {1: "sequence", 2: "sequence", 3: "image"}.get(len(self.shape))
+
+    def num_classes(self) -> int:
+        return self.classes
 
 
 def load_mnist1d(options: DatasetOptions) -> Data:
@@ -118,6 +124,9 @@ class CopyOptions(DatasetOptions):
 
     def data_kind(self) -> str:
         return "tokens"
+
+    def num_classes(self) -> int:
+        return self.vocab
 
     def floor(self) -> tuple[float, float]:
         """(error, cross-entropy) of the best possible predictor, per predicted token.

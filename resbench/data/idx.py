@@ -56,6 +56,9 @@ class IdxOptions(DatasetOptions):
     def data_kind(self) -> str:
         return "image"
 
+    def num_classes(self) -> int:
+        return 10
+
 
 class MnistOptions(IdxOptions):
     """MNIST: 60,000 training and 10,000 test digits, 28x28 grey, 10 classes."""

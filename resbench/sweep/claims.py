@@ -89,11 +89,24 @@ class Reaches(_AtBest):
     tolerance: NonNegativeFloat = REACH_TOLERANCE
 
 
+class Wins(_AtBest):
+    """`arch` beats `than` at `depth` on more than `at_least` of the seed pairs: the probability
+    that a seed of `arch` scores below a seed of `than` (ties half), and its stratified-bootstrap
+    interval, lie above `at_least` (resbench.analysis.effects)."""
+
+    claim: Literal["wins"]
+    arch: ArchName = "residual"
+    than: ArchName = "plain"
+    depth: PositiveInt
+    at_least: float = Field(0.5, ge=0, lt=1, description="the share of seed pairs to exceed")
+
+
 class Drift(_Claim):
     """`arch`'s best value of `over` (by the lowest mean `metric`) drifts with depth by at most
-    `within`: the slope of log2(best) on log2(depth) and its 95% seed-resampling interval lie
-    in [−within, +within]; or, with `at_least` instead, by at least that much: the slope and
-    its interval lie beyond ±at_least, on one side."""
+    `within`: the slope of log2(optimum) on log2 of the residual blocks L, over the depths
+    whose landscape is clearly better than chance, and its seed-resampling interval lie in
+    [−within, +within]; or, with `at_least` instead, by at least that much: the slope and its
+    interval lie beyond ±at_least, on one side (resbench.analysis.landscape)."""
 
     claim: Literal["drift"]
     arch: ArchName = "residual"
@@ -111,7 +124,7 @@ class Drift(_Claim):
 
 class DriftsLess(_Claim):
     """`arch`'s best value of `over` (on the runs `where` selects) drifts less with depth than
-    `than`'s (on those `than_where` selects): |drift| − |drift of than| < 0, its 95%
+    `than`'s (on those `than_where` selects): |drift| − |drift of than| < 0, its
     seed-resampling interval too."""
 
     claim: Literal["drifts_less"]
@@ -125,7 +138,7 @@ class DriftsLess(_Claim):
 
 
 Claim = Annotated[
-    Degrades | Holds | Beats | Reaches | Drift | DriftsLess, Field(discriminator="claim")
+    Degrades | Holds | Beats | Reaches | Wins | Drift | DriftsLess, Field(discriminator="claim")
 ]
 
 

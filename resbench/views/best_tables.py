@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from resbench.analysis.best_of import axis_value
+from resbench.analysis.best_of import axis_value, drift_caption, estimate_value
 from resbench.analysis.variants import of_variant, summary_variants
 from resbench.views.labels import justify, variant_title
 
@@ -43,13 +43,8 @@ def best_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
                 row.append("" if r is None else _best_cell(r, key))
             row.append(_drift_cell(d))
             rows.append(row)
-        by = data["best"]["by"]
-        n = int(data["drift"]["n_seeds"].max())
-        note = (
-            f"best {key} by the lowest mean {by} over all {n} seeds; drift: slope of "
-            f"log2(best {key}) on log2(depth), 95% interval from resampling seeds; "
-            f"{EDGE_MARK} at the edge of the grid"
-        )
+        caption = drift_caption(data["drift"], key, data["best"]["by"])
+        note = f"{caption}; {EDGE_MARK} at the edge of the grid"
         out.append((f"best {key} by depth, and its drift", header, rows, note))
     if data.get("reach") is not None:
         table, tolerance = data["reach"]["table"], data["reach"]["tolerance"]
@@ -75,7 +70,8 @@ def best_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
 def _best_cell(row: pd.Series, key: str) -> str:
     if row[key] != row[key]:
         return "—"
-    return axis_value(row[key]) + (f" {EDGE_MARK}" if row["at_edge"] else "")
+    shown = estimate_value(row["optimum"]) if "optimum" in row else axis_value(row[key])
+    return shown + (f" {EDGE_MARK}" if row["at_edge"] else "")
 
 
 def _drift_cell(row: pd.Series) -> str:

@@ -55,8 +55,12 @@ def _chosen(row: pd.Series) -> str:
 
 
 def _notes(row: pd.Series) -> str:
-    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok."""
-    return ", ".join(f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0))
+    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok; and where the seeds
+    split in two, their median, the figure to read."""
+    notes = [f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0)]
+    if row.get("split", False):
+        notes.append(f"seeds split: median {row['median']:.3f}")
+    return ", ".join(notes)
 
 
 def _diff_cell(cells: dict[str, pd.Series]) -> str:

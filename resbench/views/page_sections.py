@@ -180,8 +180,9 @@ def learning_rate_section(results: ResultsFolder, runs: pd.DataFrame) -> str | N
         "Learning rate and depth",
         f"<p>The mean final {escape(by.replace('_', ' '))} over the seeds that ended ok against "
         "the learning rate (log2 scale), a line per depth (the depth-μP papers' figure); the star "
-        "is each depth's best rate. The drift is the slope of log2(best rate) against log2(depth), "
-        "its interval from resampling seeds (none with fewer than 4).</p>"
+        "is each depth's best rate. Below, the "
+        + escape(axes.drift_caption(drift, key, by))
+        + " (none with fewer than 4 seeds).</p>"
         + switch("landscape", "y", LINEAR_LOG, "y axis")
         + row([figure])
         + f'<div class="row">{"".join(tables)}</div>',

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench.analysis.summary import arch_order, summarize
 from resbench.analysis.variants import by_variant, summary_variants
-from resbench.analysis.verdicts import all_passed
+from resbench.analysis.verdicts import all_passed, family_line
 from resbench.views.best_tables import best_rows, best_tables
 from resbench.views.cells import MAX_ARCH_COLUMNS, table_rows
 from resbench.views.labels import NOTES, WORSE_MARK, justify, variant_title
@@ -190,11 +190,15 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     for source, data in reports:
         rename = _chosen_name(data)
         metrics = {m: _records(s.rename(columns=rename)) for m, s in data["metrics"].items()}
+        effects = {m: _records(f) for m, f in data.get("effects", {}).items()}
         status = {k: _json_value(v) for k, v in data["status"].items()}
         axes = {k: _records(data[k]) for k in AXES_FRAMES if k in data}
         if data.get("reach") is not None:
             axes["reach"] = {**data["reach"], "table": _records(data["reach"]["table"])}
-        out.append({"results": source, **data, "status": status, "metrics": metrics, **axes})
+        out.append(
+            {"results": source, **data, "status": status, "metrics": metrics, **axes}
+            | {"effects": effects}
+        )
     return json.dumps(out, indent=1)
 
 
@@ -295,10 +299,12 @@ def check_summary(outcomes: list[Judgement]) -> str:
     """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
     ok = all_passed(outcomes)
-    return (
+    line = (
         f"check {'passed' if ok else 'FAILED'}: {counts['PASS']} passed, {counts['FAIL']} failed, "
         f"{counts['INCONCLUSIVE']} inconclusive"
     )
+    family = family_line(outcomes)
+    return f"{line} · {family}" if family else line
 
 
 def check_markdown(outcomes: list[Judgement], title: str = "") -> str:
