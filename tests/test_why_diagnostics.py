@@ -317,3 +317,59 @@ def test_probe_sizes_join_the_run_id_only_away_from_their_defaults() -> None:
     finer = tiny(**{"train.diagnostics": ["loss_slice"], "train.probes.slice_points": 51})
     assert same.run_id == base.run_id != finer.run_id
     assert tiny().run_id == tiny(**{"train.probes.lesion_examples": 512}).run_id
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+def test_results_table_the_diagnostics_per_arch_and_depth(tmp_path: Path) -> None:
+    overrides = {
+        "train.epochs": 1,
+        "train.diagnostics": ["signal", "jacobian", "grad_correlation", "lesions"],
+        "grid.seed": [0, 1],
+    }
+    specs = expand(parse_sweep(TINY_SWEEP, "tiny", overrides))
+    store = Results(tmp_path)
+    runs = [train_run(s) for s in specs]
+    for r in runs:
+        store.save(r)
+    store.export()
+    results = Results(tmp_path)
+    summary = results.why()
+    groups = {(s.model.arch, s.model.depth) for s in specs}
+    assert len(summary) == len(groups) and set(summary["n"]) == {2}
+    # The summary's mean over seeds is the mean of each run's last block at step 0.
+    arch, depth = sorted(groups)[0]
+    mine = [r for r in runs if (r.spec.model.arch, r.spec.model.depth) == (arch, depth)]
+    last = [
+        max((p for p in r.layers if p.kind == "sample_cosine" and p.step == 0),
+            key=lambda p: p.layer).value
+        for r in mine
+    ]  # fmt: skip
+    row = summary[(summary.arch == arch) & (summary.depth == depth)].iloc[0]
+    assert row["sample_cosine"] == pytest.approx(sum(last) / 2)
+    rms = [
+        max((p for p in r.layers if p.kind == "jacobian_sv_rms"), key=lambda p: p.layer).value
+        for r in mine
+    ]
+    assert row["jacobian_sv_rms"] == pytest.approx(math.sqrt(rms[0] * rms[1]))  # geometric
+    intact = [next(p.value for p in r.layers if p.kind == "intact_error") for r in mine]
+    assert row["intact_error"] == pytest.approx(sum(intact) / 2)
+    lesions = results.lesions()
+    assert set(lesions.columns) >= {"arch", "depth", "block", "n", "lesion_error", "intact_error"}
+    assert (lesions["n"] == 2).all()
+    assert set(results.signal()["kind"]) == {"signal_rms", "sample_cosine"}
+    assert set(results.jacobian()["kind"]) == {
+        "jacobian_sv_max", "jacobian_sv_median", "jacobian_sv_min", "jacobian_sv_rms",
+    }  # fmt: skip
+    assert (results.gradient_correlation()["step"] == 0).all()
+
+
+def test_a_table_of_what_was_not_recorded_is_one_line(tmp_path: Path) -> None:
+    from resbench.core.errors import ResbenchError
+
+    store = Results(tmp_path)
+    store.save(train_run(tiny(**{"train.epochs": 1, "train.diagnostics": ["grad_norms"]})))
+    store.export()
+    with pytest.raises(ResbenchError, match="no loss_slice, loss_surface recorded"):
+        Results(tmp_path).loss_slices()

@@ -29,21 +29,26 @@ What each measures, and its source:
 | loss_slice,      | training loss along 1 or 2 filter-normalised random | Li et al. 2018          |
 | loss_surface     | directions around the trained weights               |                         |
 
-Cost, as passes of the 48-block nets of the `why` preset (conv1d width 16, 98 layers; the
-transformer width 16) on MNIST-1D, in training steps of that net (a forward and backward on
-128 examples), measured by `python benchmarks/why_cost.py` on a 2-core AMD EPYC under load:
+Cost, in training steps (forward, backward and update on 128 examples) of the net measured:
+the `why` preset's 48-block nets on MNIST-1D (conv1d width 8, 98 layers, a step 0.058 s of
+CPU; the transformer width 16, a step 0.32 s), at the default `train.probes`, measured by
+`python benchmarks/why_cost.py --repeats 2` on one thread of a 2-core AMD EPYC (CPU time, the
+machine otherwise busy: load 7 to 9):
 
-| name             | what it runs                                         | cost (steps)      |
-|------------------|------------------------------------------------------|-------------------|
-| grad_norms,      | one forward and backward on 128 examples             | about 1 per point |
-| activations      |                                                      |                   |
-| signal           | one forward on 128 examples                          | COST_SIGNAL       |
-| jacobian         | a forward on inputs x dimensions (4 x 40) examples,  | COST_JACOBIAN     |
-|                  | forward-mode; SVDs                                   |                   |
-| grad_correlation | a forward on 16 points, a backward per layer         | COST_CORRELATION  |
-| lesions          | a forward on 512 test examples per block, and one    | COST_LESIONS      |
-| loss_slice       | a forward on 512 examples per point (21)             | COST_SLICE        |
-| loss_surface     | a forward on 512 examples per point (11 x 11)        | COST_SURFACE      |
+| name             | what one pass runs                               | conv1d | transformer |
+|------------------|--------------------------------------------------|--------|-------------|
+| grad_norms,      | a forward and backward on 128 examples           | 1.0    | 1.3         |
+| activations      |                                                  |        |             |
+| signal           | a forward on 128 examples                        | 0.5    | 0.4         |
+| jacobian         | a forward-mode pass on 4 x 40 examples; SVDs     | 5.3    | 2.4         |
+| grad_correlation | a forward on 16 points, a backward per layer     | 4.7    | 2.5         |
+| lesions          | a forward on 512 test examples per block, + 1    | 26     | 62          |
+| loss_slice       | a forward on 512 examples per point (21)         | 12     | 27          |
+| loss_surface     | a forward on 512 examples per point (11 x 11)    | 70     | 158         |
+
+A run of the preset trains 192 steps (conv1d) or 160 (the transformer); the first three are
+measured at step 0 and after every epoch, jacobian and grad_correlation once, the rest once
+after training.
 
 Layer indices run from input to output: for grad_norms the weight layers (a transformer's
 blocks), for every other per-layer kind 0 for the stem's output and 1..n for each block's
