@@ -217,3 +217,24 @@ def test_records_made_before_the_options_still_read_as_they_were(name: str) -> N
         assert r.run_id == r.spec.run_id  # the id is still the hash of what was recorded
         assert r.spec.model.branch_eps is None
         assert "rezero_alpha" not in r.spec.model.options
+
+
+def test_a_run_profiles_admins_omega_on_its_first_batch() -> None:
+    from resbench.train.run import train_run
+
+    def run(**options):
+        text = (
+            "name: a\ndataset: {name: synthetic, shape: [1, 16], classes: 4, n_train: 64,"
+            " n_test: 32}\nmodel: {family: transformer, width: 8, options: {heads: 2}}\n"
+            "train: {epochs: 1, batch_size: 16, optimizer: adam, lr: 0.001, device: cpu}\n"
+            "grid: {depth: [3], arch: [admin], seed: [0]}\n"
+        )
+        overrides = {f"model.options.{k}": v for k, v in options.items()}
+        (spec,) = expand(parse_sweep(text, "a", overrides))
+        return spec, train_run(spec)
+
+    closed_spec, closed = run()
+    profiled_spec, profiled = run(admin_omega="profiled")
+    assert closed.status == profiled.status == "ok"
+    assert closed_spec.run_id != profiled_spec.run_id
+    assert closed.train_loss != profiled.train_loss  # another start, another run

@@ -91,9 +91,9 @@ def lesion_table(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 def why_summary(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Per variant, arch and depth, over seeds: at initialisation, the last block's
     sample_cosine, token_cosine, token_spread, jacobian_sv_rms, _max, _min and grad_correlation;
-    after training, the intact test error and the mean and largest increase in error when one
-    block is removed; n, the runs with a value at initialisation, and n_trained, those with
-    lesions (runs that diverged have none)."""
+    after training, the intact test error and the mean, median and largest increase in error
+    when one block is removed (each run's, then their mean over seeds); n, the runs with a
+    value at initialisation, and n_trained, those with lesions (runs that diverged have none)."""
     import pandas as pd
 
     variants = variant_columns(runs)
@@ -115,33 +115,38 @@ def why_summary(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _lesion_effects(layers: pd.DataFrame, runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per run, the intact error and the mean and largest increase over its blocks' lesions;
-    then their means over seeds per `keys`."""
+    """Per run, the intact error and the mean, median and largest increase over its blocks'
+    lesions; then their means over seeds per `keys`."""
     rows = diagnostic(layers, runs, ("lesion_error", "intact_error"))
     intact = rows[rows["kind"] == "intact_error"].set_index("run_id")["value"]
     lesions = rows[rows["kind"] == "lesion_error"].copy()
     lesions["increase"] = lesions["value"] - lesions["run_id"].map(intact)
-    per_run = lesions.groupby("run_id")["increase"].agg(["mean", "max"])
+    per_run = lesions.groupby("run_id")["increase"].agg(["mean", "median", "max"])
     per_run["intact_error"] = intact
-    per_run = per_run.rename(columns={"mean": "lesion_mean", "max": "lesion_max"})
+    per_run = per_run.rename(
+        columns={"mean": "lesion_mean", "median": "lesion_median", "max": "lesion_max"}
+    )
     run_keys = runs[["run_id", *keys]].drop_duplicates("run_id")
     merged = run_keys.merge(per_run.reset_index(), on="run_id")
     out = merged.groupby(keys, dropna=False).agg(
         n_trained=("intact_error", "count"),
         intact_error=("intact_error", "mean"),
         lesion_mean=("lesion_mean", "mean"),
+        lesion_median=("lesion_median", "mean"),
         lesion_max=("lesion_max", "mean"),
     )
     return out.reset_index()
 
 
 def _mean(values: pd.Series, geometric: bool) -> float:
-    """The mean of the finite values (positive ones, in logs, when `geometric`), or NaN."""
+    """The mean of the finite values (in logs when `geometric`: 0 where one of them is 0, a
+    singular value of exactly 0 being an input no path reaches), or NaN when there is none."""
     import numpy as np
 
     v = values.to_numpy(dtype=float)
     v = v[np.isfinite(v)]
+    if not len(v):
+        return math.nan
     if geometric:
-        v = v[v > 0]
-        return float(np.exp(np.log(v).mean())) if len(v) else math.nan
-    return float(v.mean()) if len(v) else math.nan
+        return 0.0 if (v <= 0).any() else float(np.exp(np.log(v).mean()))
+    return float(v.mean())
