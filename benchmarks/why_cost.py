@@ -11,6 +11,11 @@ lesions and the loss slices once after training.
 
     python benchmarks/why_cost.py                   # both nets, 3 repeats
     python benchmarks/why_cost.py --repeats 5 --nets conv1d
+    python benchmarks/why_cost.py --runs            # the preset's seed-0 runs, whole
+
+With `--runs` it trains instead the `why` preset's runs of seed 0 (33 of its 99), one after
+another, and prints each run's CPU time and their total: the preset's cost is about three times
+that total (its seeds cost alike), and about half of it on 2 idle cores.
 
 Prints a table and one JSON line.
 """
@@ -90,12 +95,29 @@ def measure(net: str, repeats: int) -> dict[str, float]:
     return {"step_seconds": one_step, **{n: statistics.median(times[n]) / one_step for n in PASSES}}
 
 
+def whole_runs() -> None:
+    """The CPU time of each of the `why` preset's seed-0 runs, and their total."""
+    from resbench.train.run import train_run
+
+    total = 0.0
+    specs = [s for s in expand(load_sweep("why")) if s.seed == 0]
+    for spec in specs:
+        seconds = cpu_seconds(lambda spec=spec: train_run(spec))
+        total += seconds
+        print(f"{spec.label():<24}{'bn' if spec.model.batch_norm else '':<4}{seconds:>8.1f} s")
+    print(json.dumps({"runs": len(specs), "cpu_seconds": round(total, 1)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
+    parser.add_argument("--runs", action="store_true", help="time the preset's seed-0 runs")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.runs:
+        whole_runs()
+        return
     found = {net: measure(net, args.repeats) for net in args.nets}
     print(f"{'pass':<18}" + "".join(f"{net:>14}" for net in found))
     for name in ["step_seconds", *PASSES]:

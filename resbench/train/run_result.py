@@ -128,7 +128,7 @@ class RunResult(BaseModel):
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
-    layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
+    layers: list[LayerPoint] = []  # train.diagnostics: at step 0, every curve point, the end
 
 
 def finite(value: float) -> float | None:
