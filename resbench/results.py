@@ -59,6 +59,48 @@ class Results(ResultsFolder):
 
         return layer_ratios(self.layers, self.runs)
 
+    def signal(self) -> pd.DataFrame:
+        """`signal` as layers.csv has it (each layer's signal_rms, sample_cosine, and a
+        transformer's token_cosine and token_spread, at step 0 and every curve point), with each
+        run's variant columns beside it."""
+        from resbench.analysis.why import SIGNAL, diagnostic
+
+        return diagnostic(self.layers, self.runs, SIGNAL)
+
+    def jacobian(self) -> pd.DataFrame:
+        """`jacobian`: each layer's singular-value summary at initialisation, with variants."""
+        from resbench.analysis.why import JACOBIAN, diagnostic
+
+        return diagnostic(self.layers, self.runs, JACOBIAN)
+
+    def gradient_correlation(self) -> pd.DataFrame:
+        """`grad_correlation`: each layer's, at initialisation, with variants."""
+        from resbench.analysis.why import diagnostic
+
+        return diagnostic(self.layers, self.runs, ("grad_correlation",))
+
+    def lesions(self) -> pd.DataFrame:
+        """Per variant, arch, depth and block removed: the mean test error without that block
+        over seeds, the intact nets' beside it (`lesions`)."""
+        from resbench.analysis.why import lesion_table
+
+        return lesion_table(self.layers, self.runs)
+
+    def loss_slices(self) -> pd.DataFrame:
+        """`loss_slice` and `loss_surface` points: the training loss at x = α (and y = β) along
+        filter-normalised directions around each run's trained weights, with variants."""
+        from resbench.analysis.why import diagnostic
+
+        return diagnostic(self.layers, self.runs, ("loss_slice", "loss_surface"))
+
+    def why(self) -> pd.DataFrame:
+        """Per variant, arch and depth, over seeds: the last block's similarity between inputs
+        (and tokens), Jacobian spectrum and gradient correlation at initialisation; the intact
+        error and what removing a block adds to it after training (docs/why.md)."""
+        from resbench.analysis.why import why_summary
+
+        return why_summary(self.layers, self.runs)
+
     def check(
         self,
         baseline: Results | str | Path | None = None,

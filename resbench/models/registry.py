@@ -141,6 +141,13 @@ def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{where}: {err['msg']} (got {err['input']!r})") from None
 
 
+def arch_options(family: str, arch: str) -> Mapping[str, Any]:
+    """The model.options a built-in `family` fills in for `arch` where not given (none for a
+    family or arch it does not know: their errors are the validators')."""
+    f = _FAMILIES.get(family)
+    return f.arch_options.get(arch, {}) if f is not None else {}
+
+
 def model_problem(family: str, fields: Mapping[str, Any]) -> str | None:
     """Why `family` cannot build a net with these model fields together, or None."""
     problem = get_family(family).fields_problem
@@ -180,6 +187,11 @@ def arch_problem(
     if zero_init_residual and not a.zero_init_residual:
         able = ", ".join(n for n, x in _ARCHS.items() if x.zero_init_residual)
         return f"model.zero_init_residual applies only to {able}, not to {arch}"
+    if branch_multiplier != "none" and not f.branch_multiplier:
+        return (
+            f"model.branch_multiplier applies to the mlp, conv1d and cifar families, not to "
+            f"{family}: its archs scale their residual branches as their papers say"
+        )
     if branch_multiplier != "none" and not (a.residual_branch and not f.user):
         able = ", ".join(n for n, x in _ARCHS.items() if x.residual_branch)
         return (
@@ -253,7 +265,23 @@ for _family in (
 # is resbench.models.transformer_options', imported where options are validated: the
 # registry itself stays free of pydantic for processes that only build nets).
 TRANSFORMER_OPTIONS = "resbench.models.transformer_options:TransformerOptions"
-TRANSFORMER_DEFAULTS = {"heads": 4, "mlp_ratio": 4, "layer_norm": None}
+TRANSFORMER_DEFAULTS = {
+    "heads": 4,
+    "mlp_ratio": 4,
+    "layer_norm": None,
+    # One arch's each: None, what configs meant before the option existed (resbench.models.
+    # transformer says what each does); the arch's runs are given TRANSFORMER_ARCH_OPTIONS.
+    "rezero_alpha": None,
+    "tfixup_embedding": None,
+    "admin_omega": None,
+}
+# The options that apply to one arch only, and that arch.
+ARCH_OF_OPTION = {"rezero_alpha": "rezero", "tfixup_embedding": "tfixup", "admin_omega": "admin"}
+# The defaults that changed what an arch computes, written into its runs' configs (new run ids).
+TRANSFORMER_ARCH_OPTIONS = {
+    "rezero": {"rezero_alpha": "layer"},
+    "tfixup": {"tfixup_embedding": "reference"},
+}
 
 
 # Whether each transformer arch has LayerNorms: True, it is defined by where they go; False, by
@@ -262,6 +290,7 @@ TRANSFORMER_DEFAULTS = {"heads": 4, "mlp_ratio": 4, "layer_norm": None}
 LAYER_NORM: dict[str, bool | None] = {
     "postln": True,
     "preln": True,
+    "lnscaling": True,
     "deepnorm": True,
     "admin": True,
     "rezero": False,
@@ -283,6 +312,9 @@ def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
             f"heads ({heads}) must divide model.width ({width}): each head attends in "
             "width / heads dimensions"
         )
+    for option, owner in ARCH_OF_OPTION.items():
+        if options.get(option) is not None and arch is not None and arch != owner:
+            return f"model.options.{option} applies to {owner} only, not to {arch}"
     asked, form = options.get("layer_norm"), LAYER_NORM.get(arch or "")
     if asked is None or form is None or asked == form:
         return None
@@ -294,7 +326,7 @@ def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
     return f"{arch} takes no LayerNorm (model.options.layer_norm): {_WITHOUT_LAYER_NORM[arch]}"
 
 
-for _name in ("postln", "preln", "deepnorm", "admin", "tfixup"):
+for _name in ("postln", "preln", "lnscaling", "deepnorm", "admin", "tfixup"):
     register_arch(Arch(_name))
 
 register_family(
@@ -303,7 +335,7 @@ register_family(
         "resbench.models.transformer:transformer",
         {"basic": DepthRule("n >= 1 blocks", lambda d: d >= 1, (2, 6, 12, 24, 48))},
         (1, 40),  # MNIST-1D: 40 tokens of one value
-        ("postln", "preln", "deepnorm", "admin", "rezero", "tfixup", "plain"),
+        ("postln", "preln", "lnscaling", "deepnorm", "admin", "rezero", "tfixup", "plain"),
         reads=("sequence", "tokens"),
         settings=TRANSFORMER_OPTIONS,
         fixed={
@@ -320,5 +352,7 @@ register_family(
         },
         fields_problem=_transformer_problem,
         unit="block",
+        arch_options=TRANSFORMER_ARCH_OPTIONS,
+        branch_multiplier=False,
     )
 )

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # Each takes a record of format n (a dict) to format n + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: lambda record: {**record, "format": 2},
+    2: lambda record: {**record, "format": 3},  # only added what a format-2 record lacks
 }
 
 Problem = Literal["stale", "newer", "unreadable"]

@@ -36,6 +36,8 @@ MACHINE_COLUMNS = ["cpu_model", "gpu", "torch"]
 CODE_COLUMNS = ["resbench", "code"]
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
+# A point's coordinates (a loss slice's position), after LAYER_COLUMNS when some point has them.
+COORDINATE_COLUMNS = ["x", "y"]
 # Spec fields shown by their short identity column instead, and that column.
 SHOWN = {
     "dataset.name": "dataset",
@@ -102,8 +104,11 @@ def layers_frame(results: list[RunResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
-        rows += [(*key, p.step, p.layer, p.kind, p.value) for p in r.layers]
-    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+        rows += [(*key, p.step, p.layer, p.kind, p.value, p.x, p.y) for p in r.layers]
+    frame = pd.DataFrame(rows, columns=[*LAYER_COLUMNS, *COORDINATE_COLUMNS])
+    if frame[COORDINATE_COLUMNS].isna().all().all():
+        return frame[LAYER_COLUMNS]  # the columns tables had before points had coordinates
+    return frame
 
 
 def column_of(key: str) -> str:

@@ -38,6 +38,7 @@ from resbench.models import registry
 from resbench.models.config import ModelConfig, ModelSection
 from resbench.sweep import slurm_limits
 from resbench.sweep.claims import Claim
+from resbench.sweep.probes import PROBE_DEFAULTS, ProbeOptions
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -72,11 +73,32 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("train", "eps"): 1e-8,
     ("train", "clip_norm"): None,
     ("train", "weight_decay_on"): "all",
+    ("train", "probes"): PROBE_DEFAULTS,
+    ("model", "branch_eps"): None,
 }
 
-# What `train.diagnostics` can ask for, in the order they are recorded.
-DIAGNOSTICS = ("grad_norms", "activations")
-Diagnostic = Literal["grad_norms", "activations"]
+# What `train.diagnostics` can ask for, in the order they are recorded (resbench.train.diagnostics
+# says what each measures, when, and what it costs).
+DIAGNOSTICS = (
+    "grad_norms",
+    "activations",
+    "signal",
+    "jacobian",
+    "grad_correlation",
+    "lesions",
+    "loss_slice",
+    "loss_surface",
+)
+Diagnostic = Literal[
+    "grad_norms",
+    "activations",
+    "signal",
+    "jacobian",
+    "grad_correlation",
+    "lesions",
+    "loss_slice",
+    "loss_surface",
+]
 
 
 class SweepError(ResbenchError):
@@ -159,7 +181,16 @@ class TrainConfig(Strict):
     diagnostics: tuple[Diagnostic, ...] = Field(
         (),
         description="measured at step 0 and at every curve point: grad_norms (of each weight "
-        "layer, input to output) and activations (std of the stem's and each block's output)",
+        "layer, input to output), activations (std of the stem's and each block's output), "
+        "signal (each output's scale and the cosine similarity between samples, and between "
+        "tokens); at step 0: jacobian (the input-output Jacobian's singular values), "
+        "grad_correlation (of input gradients along a path of inputs); after training: lesions "
+        "(the error with each block removed), loss_slice and loss_surface (the loss along one "
+        "or two filter-normalised directions)",
+    )
+    probes: ProbeOptions = Field(
+        default_factory=ProbeOptions,
+        description="the sizes of jacobian, grad_correlation, lesions, loss_slice, loss_surface",
     )
 
     @field_validator("diagnostics")

@@ -1,9 +1,9 @@
-"""Gradient-flow diagnostics: each weight layer's gradient norm, each block's activation std.
+"""Gradient flow: each weight layer's gradient norm, each block's activation std.
 
 The lecture and the paper explain the degradation by optimisation difficulty: gradients that
 vanish or explode on their way back to the first layers, signals that fade or blow up through
-many layers. `measure` reads both on a fixed batch, in a forward and backward pass of its own
-that leaves training exactly as it was:
+many layers. `measure_flow` reads both on a fixed batch, in a forward and backward pass of
+its own that leaves training exactly as it was:
 
 - gradients come from `torch.autograd.grad`, so nothing is written to `.grad` and the
   optimiser never sees them;
@@ -30,6 +30,7 @@ from torch import nn
 from resbench.models.blocks import OFF_PATH
 from resbench.models.layers import WEIGHT_LAYERS
 from resbench.models.transformer import Transformer
+from resbench.train.diagnostics.passes import signal_layers, untouched
 from resbench.train.run_result import LayerPoint, finite
 
 
@@ -49,20 +50,16 @@ def gradient_groups(model: nn.Module) -> list[list[torch.Tensor]]:
     return [[m.weight] for m in weight_layers(model)]
 
 
-def signal_layers(model: nn.Sequential) -> list[nn.Module]:
-    """The stem and each block: every part of `nn.Sequential(stem, *blocks, head)` but the head."""
-    return list(model.children())[:-1]
-
-
-def measure(
+def measure_flow(
     model: nn.Sequential,
     x: torch.Tensor,
     y: torch.Tensor,
     kinds: Sequence[str],
     step: int,
 ) -> list[LayerPoint]:
-    """`kinds` (of `train.diagnostics`) of `model` on the batch (x, y), as points at `step`."""
-    if not kinds:
+    """grad_norms and activations, where `kinds` names them, of `model` on the batch (x, y), as
+    points at `step`."""
+    if "grad_norms" not in kinds and "activations" not in kinds:
         return []
     groups = gradient_groups(model) if "grad_norms" in kinds else []
     weights = [w for group in groups for w in group]
@@ -71,21 +68,13 @@ def measure(
         m.register_forward_hook(lambda _m, _in, out: stds.append(out.detach().float().std()))
         for m in (signal_layers(model) if "activations" in kinds else [])
     ]
-    buffers = list(model.buffers())  # batch norm's running statistics (and batch counts)
-    saved = [b.clone() for b in buffers]
-    was_training = model.training
-    model.train()
     try:
-        with torch.set_grad_enabled(bool(weights)):
+        with untouched(model), torch.set_grad_enabled(bool(weights)):
             loss = F.cross_entropy(model(x).float(), y)
             grads = torch.autograd.grad(loss, weights) if weights else ()
     finally:
         for hook in hooks:
             hook.remove()
-        with torch.no_grad():
-            for buffer, old in zip(buffers, saved, strict=True):
-                buffer.copy_(old)  # as training left them: this pass must not count as one
-        model.train(was_training)
     each = iter(torch.linalg.vector_norm(g.float()) for g in grads)
     norms = []
     for group in groups:  # several tensors: the norm of them all together
