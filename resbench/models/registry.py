@@ -317,6 +317,12 @@ register_family(
                 "the transformer starts from xavier (leave model.init out): its archs' papers "
                 "state their scales on Xavier's initialisation",
             ),
+            "branch_multiplier": (
+                "none",
+                "the transformer's archs scale their residual branches by their own rules "
+                "(deepnorm's, admin's, rezero's, tfixup's): model.branch_multiplier is for "
+                "the mlp, conv1d and cifar families",
+            ),
         },
         fields_problem=_transformer_problem,
         unit="block",
