@@ -21,7 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 from resbench.core import plugins
 from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
-from resbench.sweep.messages import Invalid, describe, related
+from resbench.sweep.messages import Invalid, describe
+from resbench.sweep.overrides import apply_overrides, blame, shown_yaml
 from resbench.sweep.schema import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep.size import MAX_RUNS, axis_rows, matches, validate_size
 
@@ -107,14 +108,7 @@ def parse_sweep(
         raise SweepError(f"{source}{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
-    for key, value in overrides.items():
-        *parents, leaf = split_key(key)
-        node = raw
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise SweepError(f"-s {key}: {part} is not a section that can be overridden")
-        node[leaf] = value
+    apply_overrides(raw, overrides)
     try:
         try:
             sweep = Sweep.model_validate(raw)
@@ -126,15 +120,13 @@ def parse_sweep(
         _validate_claims(sweep, specs)
         sweep._runs = specs
     except Invalid as e:
-        blame = next((k for k in overrides if related(e.path, k)), None)
-        by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
-        raise SweepError(f"{source}: {e.path}: {e.problem}{by}") from None
+        raise SweepError(f"{source}: {e.path}: {e.problem}{blame(e.path, overrides)}") from None
     return sweep
 
 
 def dump_sweep(sweep: Sweep, source: str, overrides: dict[str, Any]) -> str:
     """`sweep` as YAML that loads back to the same runs, headed by where it came from."""
-    shown = " ".join(f"-s {k}={_yaml(v)}" for k, v in overrides.items())
+    shown = " ".join(f"-s {k}={shown_yaml(v)}" for k, v in overrides.items())
     body = yaml.safe_dump(sweep.model_dump(mode="json"), sort_keys=False)
     return f"# {source} {shown}\n{body}"
 
@@ -258,7 +250,7 @@ def _validate_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]])
                 f"{at}.{key}", "not a field of the runs (e.g. model.batch_norm)"
             ) from None
     if not any(all(has_value(_field(d, k), v) for k, v in where.items()) for d in dumps):
-        raise Invalid(at, f"no run of the sweep has {_yaml(where)}")
+        raise Invalid(at, f"no run of the sweep has {shown_yaml(where)}")
 
 
 def _validate_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
@@ -378,7 +370,3 @@ def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
     """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
     data = spec.model_dump(mode="json")
     return {key: _field(data, key) for key in sweep.swept_keys()}
-
-
-def _yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")
