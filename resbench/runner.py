@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.atomic import writing
 from resbench.core.errors import ResbenchError
 from resbench.executors.events import (
     Event,
@@ -54,8 +55,11 @@ class Interrupted(SweepStopped, KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, from the command line) stopped the sweep."""
 
 
-class StorageFailed(SweepStopped):
-    """A record could not be written (a full disk, a folder gone): the sweep stopped at once."""
+class StorageFailed(SweepStopped, ResbenchError):
+    """A record could not be written (a full disk, a folder gone): the sweep stopped at once
+    (exit code 3, as for any place that cannot be written)."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def execute(
     # submitted: options sbatch refuses, a results folder the nodes cannot write to).
     executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
-        try:
+        with writing(results.path):
             results.save_sweep(plan.text)
             todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)
@@ -164,8 +168,6 @@ def execute(
             if force:
                 results.discard_checkpoints(s.run_id for s in todo)
                 results.ledger.begin(s.run_id for s in todo)
-        except OSError as e:
-            raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
         results.notes = executor_notes + scan.notes
         # Missing files are one error now, not one failed run each; downloads happen once.
         for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():

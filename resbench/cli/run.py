@@ -169,7 +169,7 @@ def run(
             typer.echo(
                 f"\n{e}; {how}run the same command again to do the rest:\n  {again}", err=True
             )
-            raise typer.Exit(130 if isinstance(e, Interrupted) else 1) from None
+            raise typer.Exit(130 if isinstance(e, Interrupted) else e.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("\ninterrupted before any run started", err=True)
             raise typer.Exit(130) from None

@@ -1,7 +1,48 @@
-"""The one error a user meets: `ResbenchError`, shown as one line (exit code 2)."""
+"""The errors a user meets, each shown as one line, never a traceback: `ResbenchError` for bad
+input (exit code 2), and `CannotWrite` for a place that cannot be written (exit code 3).
+
+Set `RESBENCH_TRACEBACK=1` to see the traceback as well, on the command line and in IPython.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from resbench.core.names import shown
+
+# Set to anything but "" or "0": a `ResbenchError` shows its traceback too.
+TRACEBACK = "RESBENCH_TRACEBACK"
+
 
 class ResbenchError(Exception):
-    """An error in the user's input, reported as one line (exit code 2), never a traceback."""
+    """A problem the user can fix, reported as one line; `exit_code` is the command line's."""
+
+    exit_code = 2
+
+
+class CannotWrite(ResbenchError, OSError):
+    """A place that cannot be written (a read-only folder, a full disk, a parent that is not a
+    folder): which, and why, in one line (exit code 3). An `OSError` too, for the code that
+    stops cleanly on one."""
+
+    exit_code = 3
+
+    def __init__(self, path: str | Path, error: OSError) -> None:
+        OSError.__init__(self, error.errno, error.strerror, str(path))
+        self.message = f"{shown(path)}: cannot write there ({error.strerror or error})"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:  # raised in a worker, told to its driver
+        return (_cannot_write, (self.filename, self.errno, self.strerror))
+
+
+def _cannot_write(path: str, errno: int | None, strerror: str | None) -> CannotWrite:
+    return CannotWrite(path, OSError(errno, strerror))
+
+
+def show_tracebacks() -> bool:
+    """Whether the user asked for tracebacks of the errors shown as one line."""
+    return os.environ.get(TRACEBACK, "") not in ("", "0")
