@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.atomic import writing
 from resbench.store.folder import DEFAULT_ROOT, ResultsFolder
 from resbench.store.lock import StoreLocked
 from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
@@ -128,7 +129,9 @@ class Results(ResultsFolder):
         from resbench.views.tensorboard import export_tensorboard
 
         curves_csv = self.runs_csv.with_name("curves.csv")
-        return export_tensorboard(self.runs, self.curves if curves_csv.is_file() else None, out)
+        runs, curves = self.runs, self.curves if curves_csv.is_file() else None
+        with writing(out):
+            return export_tensorboard(runs, curves, out)
 
     def plot_depth(
         self,
@@ -142,7 +145,9 @@ class Results(ResultsFolder):
         from resbench.views.png import plot_depth
 
         out = out or self.runs_csv.with_name("depth.png")
-        return plot_depth(self._shown(best_over, best_by), out, metric)
+        shown = self._shown(best_over, best_by)
+        with writing(out):
+            return plot_depth(shown, out, metric)
 
     def plot_curves(
         self,
@@ -153,9 +158,10 @@ class Results(ResultsFolder):
         """The training curves, a panel per arch and variant (PNG)."""
         from resbench.views.png import plot_curves
 
-        curves = self.curves
+        curves, shown = self.curves, self._shown(best_over, best_by)
         out = out or self.runs_csv.with_name("curves.png")
-        return plot_curves(curves, self._shown(best_over, best_by), out)
+        with writing(out):
+            return plot_curves(curves, shown, out)
 
     def plot_layers(
         self,
@@ -166,9 +172,10 @@ class Results(ResultsFolder):
         """Gradient norm against layer, at initialisation and at the end (PNG)."""
         from resbench.views.png import plot_layers
 
-        layers = self.layers
+        layers, shown = self.layers, self._shown(best_over, best_by)
         out = out or self.runs_csv.with_name("layers.png")
-        return plot_layers(layers, self._shown(best_over, best_by), out)
+        with writing(out):
+            return plot_layers(layers, shown, out)
 
     def plot_landscape(
         self, key: str = "train.lr", by: str = BEST_BY, out: str | Path | None = None
@@ -177,4 +184,6 @@ class Results(ResultsFolder):
         depth, a panel per arch and variant, each depth's best value starred (PNG)."""
         from resbench.views.png import plot_landscape
 
-        return plot_landscape(self.runs, key, by, out or self.runs_csv.with_name("landscape.png"))
+        runs, out = self.runs, out or self.runs_csv.with_name("landscape.png")
+        with writing(out):
+            return plot_landscape(runs, key, by, out)
