@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from resbench.analysis.variants import by_variant, summary_variants, variant_columns
 from resbench.cli import app
 from resbench.results import Results
-from resbench.views.text import variant_title
+from resbench.views.labels import variant_title
 
 runner = CliRunner()
 CHROMIUM = find_chromium()
