@@ -151,7 +151,7 @@ def test_what_only_reads_a_read_only_folder_works(read_only: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("command", ["report --format html"])
+@pytest.mark.parametrize("command", ["report --format html", "plot", "export --tensorboard"])
 def test_a_full_disk_is_one_line_and_exit_3(full_disk: Path, copy: Path, command: str) -> None:
     target = {
         "report --format html": ["report", copy / "res" / "tiny", "-f", "html", "-o",

@@ -10,6 +10,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import BestBy, BestOver, ResultsPath
+from resbench.core.names import markup, shown
 from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def check(
             page = found.html(html, outcomes=judgements, notes=[machine] if machine else [])
     _print_verdicts(judgements, notes, fmt, str(found.runs_csv))
     if html is not None:
-        typer.echo(f"wrote {page}", err=fmt is CheckFormat.markdown)  # stdout: the markdown
+        typer.echo(f"wrote {shown(page)}", err=fmt is CheckFormat.markdown)  # stdout: the markdown
     if not all_passed(judgements):
         raise typer.Exit(1)
 
@@ -118,10 +119,9 @@ def _print_verdicts(
         typer.echo(check_markdown(judgements, source) + "".join(f"\n{n}\n" for n in notes))
         return
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(highlight=False)
     console.print(check_grid(judgements))
     for note in notes:
-        console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)  # one line each
+        console.print(f"[dim]{markup(note)}[/]", soft_wrap=True)  # one line each
     console.print(check_summary(judgements))

@@ -9,6 +9,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import ResultsPath
+from resbench.core.names import shown
 
 TensorBoardDir = Annotated[
     Path,
@@ -39,4 +40,4 @@ def export(
 
     with user_errors():
         found = Results.open(results)
-        typer.echo(f"wrote {len(found.runs)} runs to {found.tensorboard(tensorboard)}")
+        typer.echo(f"wrote {len(found.runs)} runs to {shown(found.tensorboard(tensorboard))}")

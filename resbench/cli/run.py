@@ -17,6 +17,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.executor_flags import PANEL, with_executor_flags
+from resbench.core.names import markup
 from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
@@ -199,9 +200,9 @@ def _show_runs(plan: Plan, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    table = Table(*rows[0].keys(), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
+    table = Table(*map(markup, rows[0]), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
     for row in rows:
-        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+        table.add_row(*("—" if v is None else markup(v) for v in row.values()))
     Console().print(table)
 
 
@@ -240,7 +241,7 @@ def _finish(results: Results, console: Console) -> None:
     if not runs.empty:
         for table in depth_tables(runs):
             Console().print(table)
-    console.print("results: " + "  ".join(map(str, results.table_paths())))
+    console.print("results: " + "  ".join(map(markup, results.table_paths())))
     broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):
         typer.echo(

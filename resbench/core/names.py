@@ -4,12 +4,14 @@ path outside its folder, a tag of console markup, or a crash at the first print.
 
     path_name("../../X")     -> "X-3f8a…"  (a file name: no folder, nothing hidden, unique)
     markup("[bold]fail")     -> "\\[bold]fail"  (rich prints it as it is)
+    escape_html("<b>")       -> "&lt;b&gt;"  (the page's text and attributes, any value)
     shown("caf\\udce9")       -> "caf\\xe9"  (a path's bytes that are not UTF-8, printable)
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import re
 
@@ -37,6 +39,13 @@ def markup(text: object) -> str:
     from rich.markup import escape
 
     return escape(shown(text))
+
+
+def escape_html(text: object) -> str:
+    """`text`, whatever its type, as the text of an HTML element or the value of a quoted
+    attribute (in the page, and the SVG inside it): every `<`, `>`, `&` and quote escaped, and a
+    path's bytes that are not UTF-8 shown, not a failed write of the page."""
+    return html.escape(shown(text), quote=True)
 
 
 def shown(text: object) -> str:
