@@ -66,9 +66,10 @@ def check(
     A claim passes when the difference of means passes and its 95% Welch t interval does too.
     Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
     failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input. Drift claims (the best value of a swept key against depth) pass when the
-    slope and its 95% seed-resampling interval do. With --best-over KEY, the claims that name
-    no best_over of their own are judged at each arch's best value of KEY.
+    2: bad input; 3: a place that cannot be written (--html on a read-only or full disk). Drift
+    claims (the best value of a swept key against depth) pass when the slope and its 95%
+    seed-resampling interval do. With --best-over KEY, the claims that name no best_over of
+    their own are judged at each arch's best value of KEY.
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at

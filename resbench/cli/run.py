@@ -123,7 +123,8 @@ def run(
     A rerun of the same command skips what is recorded, so an interrupted sweep resumes: Ctrl-C
     (or SIGTERM) stops handing out runs, ends the running ones and keeps every record; a second
     Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom,
-    killed or timeout, 2 bad input, 130 interrupted.
+    killed or timeout, 2 bad input, 3 a place that cannot be written (a read-only folder, a full
+    disk), 130 interrupted.
 
     Examples:
 

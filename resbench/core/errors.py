@@ -28,7 +28,9 @@ class CannotWrite(ResbenchError, OSError):
 
     exit_code = 3
 
-    def __init__(self, path: str | Path, error: OSError) -> None:
+    def __init__(self, path: str | Path, error: OSError | str) -> None:
+        if isinstance(error, str):
+            error = OSError(None, error)
         OSError.__init__(self, error.errno, error.strerror, str(path))
         self.message = f"{shown(path)}: cannot write there ({error.strerror or error})"
 
