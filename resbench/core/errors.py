@@ -7,7 +7,9 @@ Set `RESBENCH_TRACEBACK=1` to see the traceback as well, on the command line and
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from resbench.core.names import shown
 
@@ -48,3 +50,24 @@ def _cannot_write(path: str, errno: int | None, strerror: str | None) -> CannotW
 def show_tracebacks() -> bool:
     """Whether the user asked for tracebacks of the errors shown as one line."""
     return os.environ.get(TRACEBACK, "") not in ("", "0")
+
+
+def one_line_in_ipython() -> None:
+    """In IPython and Jupyter, show a `ResbenchError` as one line, as the command line does: its
+    traceback with RESBENCH_TRACEBACK=1, or with %tb after it. Nothing elsewhere, nor where the
+    user has a handler of their own."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "custom_exceptions", None):
+        return
+    shell.set_custom_exc((ResbenchError,), _one_line)
+
+
+def _one_line(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+    shell._get_exc_info((etype, value, tb))  # kept for %tb and %debug
+    if show_tracebacks():
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return []
+    line = [f"{etype.__name__}: {shown(value)}"]
+    shell._showtraceback(etype, value, line)
+    return line

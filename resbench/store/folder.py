@@ -34,6 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from resbench.core.arguments import require_path
 from resbench.core.atomic import write_text
 from resbench.core.errors import ResbenchError
 from resbench.core.names import shown
@@ -63,9 +64,9 @@ class ResultsFolder:
     """
 
     def __init__(self, path: str | Path, runs_csv: str | Path | None = None) -> None:
-        self.path = Path(path)
+        self.path: Path = require_path("path", path)  # type: ignore[assignment]
         self.runs_dir = self.path / "runs"
-        self.runs_csv = Path(runs_csv) if runs_csv is not None else self.path / "runs.csv"
+        self.runs_csv = require_path("runs_csv", runs_csv, optional=True) or self.path / "runs.csv"
         self.lock_path = self.path / ".lock"
         self.pid_path = self.path / ".lock.pid"
         self.force_path = self.path / ".force"
@@ -86,14 +87,17 @@ class ResultsFolder:
         errors), or without `ref` the most recently written `root/<sweep>/`. Reference results
         live one level deeper (`root/reference/<sweep>/`), so they are never picked by default.
         """
-        if ref is not None:
-            path = Path(ref)
+        path, where = require_path("ref", ref, optional=True), require_path("root", root)
+        if path is not None:
             csv = path / "runs.csv" if path.is_dir() else path
             if not csv.is_file():
-                raise ResbenchError(f"{csv}: not found (the {role}: a runs.csv or its directory)")
+                raise ResbenchError(
+                    f"{shown(csv)}: not found (the {role}: a runs.csv or its directory)"
+                )
             return cls(csv.parent, csv)
+        assert where is not None
         found = sorted(
-            (p for p in Path(root).glob("*/runs.csv") if p.parent.name != "reference"),
+            (p for p in where.glob("*/runs.csv") if p.parent.name != "reference"),
             key=lambda p: p.stat().st_mtime,
         )
         if not found:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from resbench.core import plugins
+from resbench.core.arguments import require_count, require_instance, require_mapping
 from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
 from resbench.sweep.messages import Invalid, describe
@@ -59,7 +61,10 @@ def load_sweep(
     `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
     A sweep of more than `max_runs` runs is refused before any is made (None: no limit).
     """
-    path = resolve(str(ref))
+    require_instance("ref", ref, (str, os.PathLike), "a sweep file or a preset's name")
+    overrides = require_mapping("overrides", overrides, '{"train.epochs": 5}')
+    max_runs = require_count("max_runs", max_runs, optional=True)
+    path = resolve(os.fspath(ref))
     plugins.search_here(path.parent, Path.cwd())  # where a sweep's own code is looked for
     try:
         raw = path.read_bytes()
@@ -299,6 +304,7 @@ def _validate_axis_key(where: str, key: str, values: list[Any], seen: dict[str, 
 
 def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
     """The sweep's runs in axis order: the product of the axes, minus `exclude`, plus `include`."""
+    require_instance("sweep", sweep, Sweep, "a Sweep (resbench.load_sweep(...))")
     if sweep._runs is not None:  # made when the sweep was loaded
         return list(sweep._runs)
     try:
