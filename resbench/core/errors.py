@@ -18,9 +18,14 @@ TRACEBACK = "RESBENCH_TRACEBACK"
 
 
 class ResbenchError(Exception):
-    """A problem the user can fix, reported as one line; `exit_code` is the command line's."""
+    """A problem the user can fix, reported as one line; `exit_code` is the command line's.
+
+    One line whatever it quotes: a line break in a value the user gave is shown as `\\n`."""
 
     exit_code = 2
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(message), *args)
 
 
 class CannotWrite(ResbenchError, OSError):
@@ -34,7 +39,7 @@ class CannotWrite(ResbenchError, OSError):
         if isinstance(error, str):
             error = OSError(None, error)
         OSError.__init__(self, error.errno, error.strerror, str(path))
-        self.message = f"{shown(path)}: cannot write there ({error.strerror or error})"
+        self.message = one_line(f"{shown(path)}: cannot write there ({error.strerror or error})")
 
     def __str__(self) -> str:
         return self.message
@@ -45,6 +50,11 @@ class CannotWrite(ResbenchError, OSError):
 
 def _cannot_write(path: str, errno: int | None, strerror: str | None) -> CannotWrite:
     return CannotWrite(path, OSError(errno, strerror))
+
+
+def one_line(message: object) -> str:
+    """`message` on one line: each line break (any that str.splitlines knows) shown as `\\n`."""
+    return "\\n".join(str(message).splitlines())
 
 
 def show_tracebacks() -> bool:

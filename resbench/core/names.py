@@ -38,7 +38,10 @@ def markup(text: object) -> str:
     (`[bold]`) and never a MarkupError (`[/bogus]`)."""
     from rich.markup import escape
 
-    return escape(shown(text))
+    escaped = escape(shown(text))
+    # rich doubles a last backslash, which a tag after it reads as one: with no tag after it,
+    # both would show. An empty span after it is that tag, so that one backslash shows, always.
+    return f"{escaped}[dim][/dim]" if escaped.endswith("\\") else escaped
 
 
 def escape_html(text: object) -> str:

@@ -113,9 +113,10 @@ def fixed_problem(family: str | None, name: str, value: Any) -> str | None:
 
 def with_fixed(section: Any) -> Any:
     """A `model:` section with the fields its built-in family fixes filled in where not given."""
-    if not isinstance(section, dict) or section.get("family") not in _FAMILIES:
+    family = section.get("family") if isinstance(section, dict) else None
+    if not isinstance(family, str) or family not in _FAMILIES:
         return section
-    fixed = _FAMILIES[section["family"]].fixed
+    fixed = _FAMILIES[family].fixed
     return {**{name: value for name, (value, _) in fixed.items()}, **section}
 
 

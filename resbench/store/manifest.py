@@ -5,7 +5,9 @@ they still are what their records make.
      "records": [...],                         every record's id when the tables were made
      "ids": [...],                             the runs the tables are of, in order
      "digests": {run_id: digest},              of each of their records, as read
-     "tables": {"runs.csv": digest, ...}}      of each table, as written
+     "tables": {"runs.csv": digest, ...},      of each table, as written
+     "digest": ...}                            of the rest of tables.json: one that is not
+                                               whole says nothing of what the tables are of
 
 The tables are derived: a table whose bytes are not the ones written (cut short, edited), or
 whose records have changed since (a rerun stopped before the tables were made again), is not
@@ -50,12 +52,15 @@ class Manifest:
             made = json.loads(path.read_bytes())
             manifest = cls(notes=[str(note) for note in made["notes"]])
             manifest.records = {str(r) for r in made["records"]}
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            whole = made.pop("digest", None) == _self_digest(made)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         rows, ids, digests, tables = (made.get(k) for k in ("rows", "ids", "digests", "tables"))
         if isinstance(rows, int) and not isinstance(rows, bool):
             manifest.rows = rows
-        if _strings(ids) and _mapping(digests) and _mapping(tables):
+        # What the tables are of, only from a manifest that is as written: a damaged one could
+        # name other runs than the tables' (and make them afresh from those).
+        if whole and _strings(ids) and _mapping(digests) and _mapping(tables):
             manifest.ids, manifest.digests, manifest.tables = ids, digests, tables
         return manifest
 
@@ -69,6 +74,7 @@ class Manifest:
             "digests": self.digests,
             "tables": self.tables,
         }
+        made["digest"] = _self_digest(made)
         return json.dumps(made, indent=1) + "\n"
 
     def changed(self, folder: Path, record_path: Callable[[str], Path]) -> str | None:
@@ -114,6 +120,11 @@ def write_tables(folder: Path, results: list[RunResult], manifest: Manifest) -> 
     manifest.rows = len(results)
     write_text(folder / "tables.json", manifest.text())
     return written
+
+
+def _self_digest(made: dict[str, Any]) -> str:
+    """The digest a manifest holds of the rest of itself."""
+    return digest_of(json.dumps(made, sort_keys=True, separators=(",", ":")).encode())
 
 
 def _digest(path: Path) -> str | None:

@@ -58,4 +58,5 @@ def blame(path: str, overrides: dict[str, Any]) -> str:
 
 def shown_yaml(value: Any) -> str:
     """`value` as one line of YAML, as it would be written after `-s KEY=`."""
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")
+    text = yaml.safe_dump(value, default_flow_style=True, width=2**31, allow_unicode=True)
+    return text.strip().removesuffix("\n...")
