@@ -108,6 +108,7 @@ def test_a_record_given_another_runs_id_and_name_is_not_believed(folder: Results
         ("steps", "-3", "steps -3 is not a number a run can record"),
         ("seconds", "1" + "0" * 300, "seconds 1e+300 is not a number a run can record"),
         ("params", "1" + "0" * 20, "params 100000000000000000000 is not a number a run can"),
+        ("train_error", "null", "status ok without a train_error"),
     ],
 )
 def test_an_ok_record_with_a_number_no_run_records_is_set_aside_and_redone(

@@ -5,7 +5,8 @@ to 1; losses not negative; counts, durations and rates not negative and below wh
 reaches (a thousand years of seconds, 10^15 of anything counted). Anything else is damage (an
 edited or corrupted file), not a measurement: a record with such a number cannot be used (set
 aside and its run redone, as a torn one is: `resbench.store.record_format`), and a runs table
-with one is not read. A value the run did not record (None, an empty cell) is always fine.
+with one is not read. A value the run did not record (None, an empty cell) is fine, but for an
+ok run's train_error, which every run that ends ok measures.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "attempts": AMOUNT,
     "resumed_at": AMOUNT,
 }
+# A run that ended ok has measured its training set: an ok run without it is not one.
+OK_WITHOUT_ERROR = "status ok without a train_error"
 # A curve point's numbers; the learning rate may be any finite number.
 CURVE_RANGES: dict[str, tuple[float, float]] = {
     "step": AMOUNT,
@@ -83,6 +86,8 @@ def record_problem(result: RunResult) -> str | None:
     for name in RANGES:
         if problem := problem_of(name, getattr(result, name, None)):
             return problem
+    if result.status == "ok" and result.train_error is None:
+        return OK_WITHOUT_ERROR
     for i, point in enumerate(result.curve):
         for name in CURVE_RANGES:
             if problem := problem_of(name, getattr(point, name), CURVE_RANGES):
@@ -95,9 +100,13 @@ def record_problem(result: RunResult) -> str | None:
 
 def row_problem(row: Mapping[str, Any]) -> str | None:
     """Why a row of a runs table cannot be a run's, or None when every number in it can be."""
-    return next(
+    if problem := next(
         (p for name in RANGES if (p := problem_of(name, row.get(name), empty_nan=True))), None
-    )
+    ):
+        return problem
+    error = row.get("train_error")
+    missing = error is None or (isinstance(error, float) and math.isnan(error))
+    return OK_WITHOUT_ERROR if row.get("status") == "ok" and missing else None
 
 
 def _short(value: Any) -> str:
