@@ -187,6 +187,7 @@ def execute(
     executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
         with writing(results.path):
+            results.runs_dir.mkdir(exist_ok=True)  # a file there: one line before any run
             results.save_sweep(plan.text)
             todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)

@@ -182,3 +182,48 @@ def test_a_parent_that_is_a_file_is_one_line_and_exit_3(copy: Path) -> None:
     ):
         one_line(resbench_cli(*args), blocker)
     assert blocker.read_text() == "a file where a folder would be\n"
+
+
+def test_a_file_where_the_records_go_is_one_line_before_any_run(copy: Path) -> None:
+    runs = copy / "res" / "tiny" / "runs"
+    shutil.rmtree(runs)
+    runs.write_text("not a folder\n")
+    result = resbench_cli("run", copy / "tiny.yaml", "--out", copy / "res", "--executor", "inline")
+    line = one_line(result, runs)
+    assert "start" not in result.stdout + result.stderr  # no run started, none lost
+    assert runs.read_text() == "not a folder\n", line
+
+
+def test_a_dataset_cache_that_cannot_be_written_fails_no_run(copy: Path) -> None:
+    sweep = copy / "m.yaml"
+    sweep.write_text(
+        TINY_SWEEP.replace("{name: synthetic, shape: [1, 16], classes: 4, n_train: 64, n_test: 32}",
+                           "{name: mnist1d, num_samples: 200}")
+        .replace("name: tiny", "name: m").replace("depth: [8, 14]", "depth: [8]")
+    )  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "resbench", "run", sweep, "--out", copy / "res", "--executor",
+         "inline", "-s", "grid.seed=[0]", "-s", "grid.arch=[plain]"],
+        env=checkout_env(RESBENCH_CACHE="/proc/no-such-cache"),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr  # made in memory instead
+    assert "ok plain-8 seed 0" in result.stderr
+
+
+def test_standard_output_that_cannot_be_written_is_one_line_and_exit_3(copy: Path) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "resbench", "report", copy / "res" / "tiny", "-f", "csv"],
+            env=checkout_env(), stdout=full, stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip() == (
+        "error: standard output: cannot write there (No space left on device)"
+    )
+
+
+def test_init_refuses_a_name_that_is_no_sweeps_in_one_line(tmp_path: Path) -> None:
+    result = resbench_cli("init", "[/bogus]", cwd=tmp_path)
+    assert result.returncode == 2 and "not a sweep's name" in result.stderr
+    assert list(tmp_path.iterdir()) == []

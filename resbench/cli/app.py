@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -45,6 +47,26 @@ def _one_line(message: str, code: int) -> NoReturn:
         traceback.print_exc()
     typer.echo(f"error: {shown(message)}", err=True)
     raise typer.Exit(code) from None
+
+
+def output_guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command`, whose output that cannot be written ends it in one line: a reader that
+    stopped reading (`resbench report | head`) ends it quietly with 141, as a shell's SIGPIPE
+    does; a full or closed standard output is a place that cannot be written, exit code 3."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BrokenPipeError:
+            # What is still buffered would fail again at exit, as a second message.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
+        except OSError as e:
+            where = "standard output" if e.filename is None else e.filename
+            _one_line(str(CannotWrite(where, e)), CannotWrite.exit_code)
+
+    return guarded
 
 
 def main() -> None:

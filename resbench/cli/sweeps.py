@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -69,9 +70,15 @@ def init(
         resbench init depth-lr && resbench run depth-lr.yaml --dry-run
     """
     from resbench.sweep.load import starter_sweep
+    from resbench.sweep.schema import SWEEP_NAME
 
     with user_errors():
         path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+        if not re.fullmatch(SWEEP_NAME, path.stem):
+            raise ResbenchError(
+                f"{shown(name)}: not a sweep's name (letters, digits, '.', '_', '-', from a "
+                "letter or a digit), e.g. depth-lr"
+            )
         if path.exists() and not force:
             raise ResbenchError(f"{path}: exists; choose another name or pass --force")
         write_text(path, starter_sweep(path.stem))

@@ -80,12 +80,12 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def _beside(failed: object, path: str | Path) -> bool:
-    """Whether the file an OSError names is `path` or one of its folders: then it is the one to
-    name (a temporary beside `path` is named by `path`)."""
+    """Whether the file an OSError names is `path`, one of its folders or a file in it: then it
+    is the one to name (a temporary beside `path` is named by `path`)."""
     if not isinstance(failed, str | Path):
         return False
-    target = Path(path)
-    return Path(failed) == target or Path(failed) in target.parents
+    failed, target = Path(failed), Path(path)
+    return failed == target or failed in target.parents or target in failed.parents
 
 
 def _write_unnamed(path: Path, data: bytes) -> bool:

@@ -314,12 +314,14 @@ class ExecutorSection(Strict):
 
 
 GridValue = Any  # validated once placed in a RunSpec
+# A sweep's name: a folder's name under the results root (no path, nothing hidden).
+SWEEP_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 
 
 class Sweep(Strict):
     """A sweep file: fixed sections, the axes that vary them, and the claims to check."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="results go to OUT/NAME")
+    name: str = Field(pattern=f"^{SWEEP_NAME}$", description="results go to OUT/NAME")
     description: str = Field("", description="one line, shown by `resbench sweeps`")
     dataset: DatasetConfig = Field(default_factory=lambda: data.validate({"name": "mnist1d"}))
     model: ModelSection = ModelSection()
