@@ -51,8 +51,9 @@ def _one_line(message: str, code: int) -> NoReturn:
 
 def output_guarded(command: Callable[..., Any]) -> Callable[..., Any]:
     """`command`, whose output that cannot be written ends it in one line: a reader that
-    stopped reading (`resbench report | head`) ends it quietly with 141, as a shell's SIGPIPE
-    does; a full or closed standard output is a place that cannot be written, exit code 3."""
+    stopped reading (`resbench report | head`) ends it quietly (exit code 141 where the pipe
+    breaks while it prints, as a shell's SIGPIPE); a full or closed standard output is a place
+    that cannot be written, exit code 3."""
 
     @functools.wraps(command)
     def guarded(*args: Any, **kwargs: Any) -> Any:
