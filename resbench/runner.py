@@ -131,7 +131,7 @@ def run(
     on_event = require_callable("on_event", on_event)
     progress = require_flag_or_none("progress", progress)
     plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
-    settings = plan.sweep.executor.override(**executor)
+    settings = plan.sweep.executor.override(as_fields=True, **executor)
     return execute(plan, settings, force, retry_failed, _handler(on_event, progress))
 
 

@@ -39,6 +39,7 @@ def refused(call, name: str) -> str:
         ("overrides", {"overrides": "train.epochs=1"}, "got the str 'train.epochs=1'"),
         ("overrides", {"overrides": {1: 2}}, "a mapping of names to values"),
         ("executor", {"executor": "inline"}, 'e.g. {"workers": 2}'),
+        ("executor.workers", {"executor": {"workers": -1}}, "greater than 0 (got -1)"),
         ("max_runs", {"max_runs": "10"}, "a whole number of at least 1"),
         ("max_runs", {"max_runs": 0}, "got the int 0"),
         ("out", {"out": 123}, "a path (a str or a pathlib.Path)"),

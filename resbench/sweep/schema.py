@@ -300,15 +300,17 @@ class ExecutorSection(Strict):
             return max(1, int(self.num_cpus))
         return self.threads_per_run
 
-    def override(self, **flags: Any) -> ExecutorSection:
-        """This section with the command line's flags (those not None) in place of its values."""
+    def override(self, *, as_fields: bool = False, **flags: Any) -> ExecutorSection:
+        """This section with the command line's flags (those not None) in place of its values;
+        an error names the flag, or with `as_fields` (the Python API's `executor=`) the field."""
         values = {**self.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
         try:
             return ExecutorSection.model_validate(values)
         except ValidationError as e:
             err = e.errors()[0]
-            field = str(err["loc"][0])
+            field = str(err["loc"][0]) if err["loc"] else "executor"
             flag = "--executor" if field == "name" else "--" + field.replace("_", "-")
+            flag = f"executor.{field}" if as_fields else flag
             why = err["msg"].removeprefix("Value error, ")
             raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 
