@@ -11,6 +11,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.arguments import (
+    require_instance,
+    require_number,
+    require_path,
+    require_text,
+    require_texts,
+)
+from resbench.core.atomic import writing
 from resbench.store.folder import DEFAULT_ROOT, ResultsFolder
 from resbench.store.lock import StoreLocked
 from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
@@ -44,13 +52,16 @@ class Results(ResultsFolder):
         by the lowest mean `best_by`, and the selection, landscape, best values and drift."""
         from resbench.analysis.best_of import axes_report
 
-        return axes_report(self.runs, metrics, best_over, best_by, reach_tolerance)
+        metrics = require_texts("metrics", metrics, "train_error")
+        best_over, best_by = _best(best_over, best_by)
+        reach = require_number("reach_tolerance", reach_tolerance, optional=True)
+        return axes_report(self.runs, metrics, best_over, best_by, reach)
 
     def summary(self, metric: str = "train_error") -> pd.DataFrame:
         """Per variant, depth and arch: run counts and the metric's mean, std, min, max."""
         from resbench.analysis.summary import summarize
 
-        return summarize(self.runs, metric)
+        return summarize(self.runs, require_text("metric", metric, "train_error"))
 
     def layer_ratios(self) -> pd.DataFrame:
         """Per variant, depth and arch: first ÷ last weight layer's gradient norm, at
@@ -114,10 +125,10 @@ class Results(ResultsFolder):
         and `outcomes_frame` makes them a table."""
         from resbench.analysis.verdicts import check
 
+        tolerance = require_number("tolerance", tolerance, optional=True)
+        best_over, best_by = _best(best_over, best_by)
         reference = None
-        if baseline is not None:
-            if not isinstance(baseline, Results):
-                baseline = Results.open(baseline, role="baseline")
+        if (baseline := _baseline(baseline)) is not None:
             reference = baseline.runs
         return check(
             self.runs,
@@ -133,9 +144,10 @@ class Results(ResultsFolder):
         lowest mean `by`; chosen on half the seeds from 4 on)."""
         from resbench.analysis.best_of import best_of
 
-        return best_of(self.runs, key, by)
+        return best_of(self.runs, *_best(key, by, ("key", "by")))
 
     def _shown(self, best_over: str | None, best_by: str) -> pd.DataFrame:
+        best_over, best_by = _best(best_over, best_by)
         return self.runs if best_over is None else self.best_of(best_over, best_by)
 
     def html(
@@ -154,10 +166,13 @@ class Results(ResultsFolder):
         from resbench.analysis.baseline import machine_note
         from resbench.views.page import write_page
 
-        notes = [*self.table_notes(), *notes]
+        out = require_path("out", out, optional=True)
+        metrics = require_texts("metrics", metrics, "train_error")
+        baseline = _baseline(baseline)
+        tolerance = require_number("tolerance", tolerance, optional=True)
+        require_instance("outcomes", outcomes, (list, type(None)), "a list of Judgements")
+        notes = [*self.table_notes(), *(require_texts("notes", notes, "a line") or [])]
         if outcomes is None and (self.claims or baseline is not None):
-            if baseline is not None and not isinstance(baseline, Results):
-                baseline = Results.open(baseline, role="baseline")
             outcomes = self.check(baseline, tolerance)
             if baseline is not None and (machine := machine_note(self.runs, baseline.runs)):
                 notes.append(machine)
@@ -169,8 +184,11 @@ class Results(ResultsFolder):
         as hyper-parameters (needs the tensorboard package)."""
         from resbench.views.tensorboard import export_tensorboard
 
+        out = require_path("out", out)  # type: ignore[assignment]
         curves_csv = self.runs_csv.with_name("curves.csv")
-        return export_tensorboard(self.runs, self.curves if curves_csv.is_file() else None, out)
+        runs, curves = self.runs, self.curves if curves_csv.is_file() else None
+        with writing(out):
+            return export_tensorboard(runs, curves, out)
 
     def plot_depth(
         self,
@@ -183,8 +201,11 @@ class Results(ResultsFolder):
         `best_over`, each arch at its best value of that swept key."""
         from resbench.views.png import plot_depth
 
-        out = out or self.runs_csv.with_name("depth.png")
-        return plot_depth(self._shown(best_over, best_by), out, metric)
+        out = require_path("out", out, optional=True) or self.runs_csv.with_name("depth.png")
+        metric = require_text("metric", metric, "train_error")  # type: ignore[assignment]
+        shown = self._shown(best_over, best_by)
+        with writing(out):
+            return plot_depth(shown, out, metric)
 
     def plot_curves(
         self,
@@ -195,9 +216,10 @@ class Results(ResultsFolder):
         """The training curves, a panel per arch and variant (PNG)."""
         from resbench.views.png import plot_curves
 
-        curves = self.curves
-        out = out or self.runs_csv.with_name("curves.png")
-        return plot_curves(curves, self._shown(best_over, best_by), out)
+        out = require_path("out", out, optional=True) or self.runs_csv.with_name("curves.png")
+        curves, shown = self.curves, self._shown(best_over, best_by)
+        with writing(out):
+            return plot_curves(curves, shown, out)
 
     def plot_layers(
         self,
@@ -208,9 +230,10 @@ class Results(ResultsFolder):
         """Gradient norm against layer, at initialisation and at the end (PNG)."""
         from resbench.views.png import plot_layers
 
-        layers = self.layers
-        out = out or self.runs_csv.with_name("layers.png")
-        return plot_layers(layers, self._shown(best_over, best_by), out)
+        out = require_path("out", out, optional=True) or self.runs_csv.with_name("layers.png")
+        layers, shown = self.layers, self._shown(best_over, best_by)
+        with writing(out):
+            return plot_layers(layers, shown, out)
 
     def plot_landscape(
         self, key: str = "train.lr", by: str = BEST_BY, out: str | Path | None = None
@@ -219,4 +242,23 @@ class Results(ResultsFolder):
         depth, a panel per arch and variant, each depth's best value starred (PNG)."""
         from resbench.views.png import plot_landscape
 
-        return plot_landscape(self.runs, key, by, out or self.runs_csv.with_name("landscape.png"))
+        key, by = _best(key, by, ("key", "by"))
+        out = require_path("out", out, optional=True) or self.runs_csv.with_name("landscape.png")
+        runs = self.runs
+        with writing(out):
+            return plot_landscape(runs, key, by, out)
+
+
+def _best(over: Any, by: Any, names: tuple[str, str] = ("best_over", "best_by")) -> tuple[Any, str]:
+    """A swept key to take each arch's best value of (None: none, but for `key`), and the
+    metric whose lowest mean decides it, checked."""
+    key = require_text(names[0], over, "train.lr", optional=names[0] == "best_over")
+    return key, require_text(names[1], by, BEST_BY)  # type: ignore[return-value]
+
+
+def _baseline(baseline: Any) -> Results | None:
+    """Reference results: a Results, a results folder or its runs.csv, or None."""
+    if baseline is None or isinstance(baseline, Results):
+        return baseline
+    require_path("baseline", baseline)
+    return Results.open(baseline, role="baseline")

@@ -16,11 +16,22 @@ once with every finished record kept (`StorageFailed`); a Ctrl-C does the same
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.arguments import (
+    require_callable,
+    require_count,
+    require_flag,
+    require_flag_or_none,
+    require_instance,
+    require_mapping,
+    require_path,
+)
+from resbench.core.atomic import writing
 from resbench.core.errors import ResbenchError
 from resbench.executors.events import (
     Event,
@@ -35,6 +46,8 @@ from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
     from resbench.sweep.schema import ExecutorSection, RunSpec, Sweep
+
+SWEEP_ARGUMENT = "a sweep file, a preset's name, or a Sweep (resbench.load_sweep(...))"
 
 
 class SweepStopped(Exception):
@@ -54,8 +67,11 @@ class Interrupted(SweepStopped, KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, from the command line) stopped the sweep."""
 
 
-class StorageFailed(SweepStopped):
-    """A record could not be written (a full disk, a folder gone): the sweep stopped at once."""
+class StorageFailed(SweepStopped, ResbenchError):
+    """A record could not be written (a full disk, a folder gone): the sweep stopped at once
+    (exit code 3, as for any place that cannot be written)."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -96,11 +112,26 @@ def run(
     `resbench run` does (a live view in a terminal or a notebook, lines elsewhere); by default
     it is on when no `on_event` is given.
 
-    Raises `ResbenchError` (bad input, before anything runs), `Interrupted` (Ctrl-C) and
-    `StorageFailed`; both of the latter carry the results recorded so far.
+    Raises `ResbenchError` (bad input, an argument of the wrong kind included, before anything
+    runs), `Interrupted` (Ctrl-C) and `StorageFailed`; both of the latter carry the results
+    recorded so far.
     """
+    from resbench.sweep.schema import Sweep
+
+    require_instance("sweep", sweep, (str, os.PathLike, Sweep), SWEEP_ARGUMENT)
+    out = require_path("out", out)  # type: ignore[assignment]
+    overrides = require_mapping("overrides", overrides, '{"train.epochs": 5}')
+    executor = require_mapping("executor", executor, '{"workers": 2}')
+    force, retry_failed = require_flag("force", force), require_flag("retry_failed", retry_failed)
+    data_dir, download = (
+        require_path("data_dir", data_dir, True),
+        require_flag("download", download),
+    )
+    max_runs = require_count("max_runs", max_runs, optional=True)
+    on_event = require_callable("on_event", on_event)
+    progress = require_flag_or_none("progress", progress)
     plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
-    settings = plan.sweep.executor.override(**dict(executor or {}))
+    settings = plan.sweep.executor.override(as_fields=True, **executor)
     return execute(plan, settings, force, retry_failed, _handler(on_event, progress))
 
 
@@ -155,7 +186,8 @@ def execute(
     # submitted: options sbatch refuses, a results folder the nodes cannot write to).
     executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
-        try:
+        with writing(results.path):
+            results.runs_dir.mkdir(exist_ok=True)  # a file there: one line before any run
             results.save_sweep(plan.text)
             todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)
@@ -164,8 +196,6 @@ def execute(
             if force:
                 results.discard_checkpoints(s.run_id for s in todo)
                 results.ledger.begin(s.run_id for s in todo)
-        except OSError as e:
-            raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
         results.notes = executor_notes + scan.notes
         # Missing files are one error now, not one failed run each; downloads happen once.
         for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():

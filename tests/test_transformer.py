@@ -309,6 +309,10 @@ grid: {depth: [2], arch: [preln], seed: [0]}
         ({"grid.depth": [0]}, "grid.depth: Input should be greater than 0"),
         ({"model.batch_norm": True}, "model.batch_norm: the transformer has no batch norm"),
         ({"model.init": "he"}, "model.init: the transformer starts from xavier"),
+        (
+            {"grid.arch": ["rezero"], "model.branch_multiplier": "inv_sqrt_depth"},
+            "model.branch_multiplier: the transformer's archs scale their residual branches",
+        ),
         ({"grid.arch": ["residual"]}, "grid.arch: transformer has no arch 'residual'"),
         (
             {"dataset": {"name": "cifar10"}},

@@ -6,7 +6,7 @@ module holds commands, registered here in the order `resbench --help` lists them
 """
 
 from resbench.cli import check, export, models, plot, report, run, sweeps
-from resbench.cli.app import app, main
+from resbench.cli.app import app, main, output_guarded
 
 for command in (
     run.run,
@@ -19,6 +19,6 @@ for command in (
     sweeps.init,
     models.models,
 ):
-    app.command()(command)
+    app.command()(output_guarded(command))
 
 __all__ = ["app", "main"]

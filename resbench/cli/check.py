@@ -10,6 +10,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import BestBy, BestOver, ResultsPath
+from resbench.core.names import markup, shown
 from resbench.sweep.defaults import BASELINE_TOLERANCE, BEST_BY
 
 if TYPE_CHECKING:
@@ -65,9 +66,10 @@ def check(
     A claim passes when the difference of means passes and its 95% Welch t interval does too.
     Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
     failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input. Drift claims (the best value of a swept key against depth) pass when the
-    slope and its 95% seed-resampling interval do. With --best-over KEY, the claims that name
-    no best_over of their own are judged at each arch's best value of KEY.
+    2: bad input; 3: a place that cannot be written (--html on a read-only or full disk). Drift
+    claims (the best value of a swept key against depth) pass when the slope and its 95%
+    seed-resampling interval do. With --best-over KEY, the claims that name no best_over of
+    their own are judged at each arch's best value of KEY.
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at
@@ -103,7 +105,7 @@ def check(
             page = found.html(html, outcomes=judgements, notes=[machine] if machine else [])
     _print_verdicts(judgements, notes, fmt, str(found.runs_csv))
     if html is not None:
-        typer.echo(f"wrote {page}", err=fmt is CheckFormat.markdown)  # stdout: the markdown
+        typer.echo(f"wrote {shown(page)}", err=fmt is CheckFormat.markdown)  # stdout: the markdown
     if not all_passed(judgements):
         raise typer.Exit(1)
 
@@ -118,10 +120,9 @@ def _print_verdicts(
         typer.echo(check_markdown(judgements, source) + "".join(f"\n{n}\n" for n in notes))
         return
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(highlight=False)
     console.print(check_grid(judgements))
     for note in notes:
-        console.print(f"[dim]{escape(note)}[/]", soft_wrap=True)  # one line each
+        console.print(f"[dim]{markup(note)}[/]", soft_wrap=True)  # one line each
     console.print(check_summary(judgements))

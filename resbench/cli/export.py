@@ -9,6 +9,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import ResultsPath
+from resbench.core.names import shown
 
 TensorBoardDir = Annotated[
     Path,
@@ -27,9 +28,11 @@ def export(
 ) -> None:
     """Export a sweep's results to another tool's format: TensorBoard's event files.
 
-    Each run is a TensorBoard run named arch-depth-seedN-RUNID, with error/train, error/test,
-    loss/train and loss/test against step, and its spec fields as hyper-parameters (the HParams
-    view) with the final train and test error and loss as their metrics.
+    Each run is a TensorBoard run named arch-depth-seedN-RUNID (a folder's name: in an arch of
+    other characters than letters, digits, '.', '_' and '-', they become '_' and a hash is
+    added), with error/train, error/test, loss/train and loss/test against step, and its spec
+    fields as hyper-parameters (the HParams view) with the final train and test error and loss
+    as their metrics. An export into a folder that holds one replaces each run's events.
 
     Examples:
 
@@ -39,4 +42,4 @@ def export(
 
     with user_errors():
         found = Results.open(results)
-        typer.echo(f"wrote {len(found.runs)} runs to {found.tensorboard(tensorboard)}")
+        typer.echo(f"wrote {len(found.runs)} runs to {shown(found.tensorboard(tensorboard))}")

@@ -9,6 +9,7 @@ import typer
 
 from resbench import ResbenchError
 from resbench.cli.app import user_errors
+from resbench.core.names import markup
 
 
 class TableFormat(str, Enum):
@@ -169,11 +170,13 @@ def _print_sizes(rows: list[dict[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("depth", "arch", "BN", "params", "weights", "FLOPs", title=title, box=None)
+    table = Table(
+        "depth", "arch", "BN", "params", "weights", "FLOPs", title=markup(title), box=None
+    )
     for r in rows:
         table.add_row(
-            str(r["depth"]),
-            str(r["arch"]),
+            markup(r["depth"]),
+            markup(r["arch"]),
             "yes" if r["batch_norm"] else "no",
             _count(r["params"]),
             _count(r["weights"]),
@@ -194,10 +197,11 @@ def _families() -> None:
     for name in registry.family_names():
         f = registry.get_family(name)
         depths = "; ".join(f"{kind}: {rule.rule}" for kind, rule in f.depths.items())
-        table.add_row(name, depths, ", ".join(f.archs), f.build if f.user else "resbench")
+        built = f.build if f.user else "resbench"
+        table.add_row(*map(markup, (name, depths, ", ".join(f.archs), built)))
     for name, path in entry_points(FAMILIES).items():
         if name not in registry.family_names():
-            table.add_row(name, "(see its package)", "", f"plugin {path}")
+            table.add_row(markup(name), "(see its package)", "", markup(f"plugin {path}"))
     table.caption = "or any module:callable (docs/plugins.md)"
     Console().print(table)
 

@@ -9,6 +9,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import BestBy, BestOver, ResultsPath
+from resbench.core.names import shown
 from resbench.sweep.defaults import BEST_BY
 
 DepthPng = Annotated[
@@ -76,14 +77,14 @@ def plot(
         found = Results.open(results)
         best = {"best_over": best_over, "best_by": best_by}  # the figures: each at its best
         if best_over is not None:
-            typer.echo(f"wrote {found.plot_landscape(best_over, best_by, landscape)}")
+            typer.echo(f"wrote {shown(found.plot_landscape(best_over, best_by, landscape))}")
         if layers:
-            typer.echo(f"wrote {found.plot_layers(out, **best)}")
+            typer.echo(f"wrote {shown(found.plot_layers(out, **best))}")
             return
         both = out is None and curves is None
         if curves is not None or both:
             found.curves  # noqa: B018 - a missing curves.csv fails first, before any figure
         if out is not None or both:
-            typer.echo(f"wrote {found.plot_depth(out, metric, **best)}")
+            typer.echo(f"wrote {shown(found.plot_depth(out, metric, **best))}")
         if curves is not None or both:
-            typer.echo(f"wrote {found.plot_curves(curves, **best)}")
+            typer.echo(f"wrote {shown(found.plot_curves(curves, **best))}")

@@ -11,6 +11,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.options import BestBy, BestOver, ResultsPaths
+from resbench.core.names import markup, shown
 from resbench.sweep.defaults import BEST_BY, REACH_TOLERANCE
 
 
@@ -136,17 +137,16 @@ def _print_reports(reports: list[tuple[str, dict[str, Any]]], fmt: ReportFormat)
         typer.echo("\n".join(report_markdown(data, source) for source, data in reports))
     else:
         from rich.console import Console
-        from rich.markup import escape
 
         from resbench.views.text import header_line, report_tables, status_line
 
         console = Console()
         for source, data in reports:
             console.print(
-                f"[bold]{escape(header_line(data['header']))}[/]\n[dim]{escape(source)}[/]"
+                f"[bold]{markup(header_line(data['header']))}[/]\n[dim]{markup(source)}[/]"
             )
             for note in data["notes"]:
-                console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+                console.print(f"[yellow]note:[/] {markup(note)}", soft_wrap=True)
             for table in report_tables(data):
                 console.print(table)
             console.print(status_line(data["status"]), highlight=False)
@@ -171,13 +171,12 @@ def _report_html(
         if output is not None and len(results or [None]) > 1:
             raise ResbenchError("--output: one file for one results directory; name one")
         for ref in results or [None]:
-            typer.echo(f"wrote {Results.open(ref).html(output, metrics)}")
+            typer.echo(f"wrote {shown(Results.open(ref).html(output, metrics))}")
 
 
 def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
     """`report --layers`: the gradient-norm ratio tables of each results directory."""
     from rich.console import Console
-    from rich.markup import escape
 
     from resbench.analysis.summary import describe
     from resbench.results import Results
@@ -202,7 +201,7 @@ def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
         console = Console()
         for source, runs, ratios in reports:
             console.print(
-                f"[bold]{escape(header_line(describe(runs)))}[/]\n[dim]{escape(source)}[/]"
+                f"[bold]{markup(header_line(describe(runs)))}[/]\n[dim]{markup(source)}[/]"
             )
             for table in ratio_tables(ratios):
                 console.print(table)

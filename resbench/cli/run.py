@@ -17,6 +17,7 @@ import typer
 
 from resbench.cli.app import user_errors
 from resbench.cli.executor_flags import PANEL, with_executor_flags
+from resbench.core.names import markup
 from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
@@ -122,7 +123,8 @@ def run(
     A rerun of the same command skips what is recorded, so an interrupted sweep resumes: Ctrl-C
     (or SIGTERM) stops handing out runs, ends the running ones and keeps every record; a second
     Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom,
-    killed or timeout, 2 bad input, 130 interrupted.
+    killed or timeout, 2 bad input, 3 a place that cannot be written (a read-only folder, a full
+    disk), 130 interrupted.
 
     Examples:
 
@@ -169,7 +171,7 @@ def run(
             typer.echo(
                 f"\n{e}; {how}run the same command again to do the rest:\n  {again}", err=True
             )
-            raise typer.Exit(130 if isinstance(e, Interrupted) else 1) from None
+            raise typer.Exit(130 if isinstance(e, Interrupted) else e.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("\ninterrupted before any run started", err=True)
             raise typer.Exit(130) from None
@@ -199,9 +201,9 @@ def _show_runs(plan: Plan, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    table = Table(*rows[0].keys(), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
+    table = Table(*map(markup, rows[0]), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
     for row in rows:
-        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+        table.add_row(*("—" if v is None else markup(v) for v in row.values()))
     Console().print(table)
 
 
@@ -240,7 +242,7 @@ def _finish(results: Results, console: Console) -> None:
     if not runs.empty:
         for table in depth_tables(runs):
             Console().print(table)
-    console.print("results: " + "  ".join(map(str, results.table_paths())))
+    console.print("results: " + "  ".join(map(markup, results.table_paths())))
     broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):
         typer.echo(

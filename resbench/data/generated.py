@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import suppress
 from typing import Any, Literal
 
 from pydantic import Field
@@ -59,12 +60,15 @@ def load_mnist1d(options: DatasetOptions) -> Data:
     assert isinstance(options, Mnist1dOptions)
     key = hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:10]
     path = cache_dir() / f"mnist1d-{key}.npz"
-    if not path.exists():
+    if path.exists():
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+    else:
         arrays = _generate_mnist1d(options)
-        with replacing(path, suffix=".npz") as tmp:
+        # A cache that cannot be written (read-only, full) costs the next run the making, and
+        # fails no run: the arrays serve from memory.
+        with suppress(OSError), replacing(path, suffix=".npz") as tmp:
             np.savez(tmp, **arrays)
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
     x = torch.from_numpy(arrays["x"]).float().unsqueeze(1)  # (N, 1, L): one channel
     x_test = torch.from_numpy(arrays["x_test"]).float().unsqueeze(1)
     return Data(

@@ -70,7 +70,7 @@ def validate(value: Any) -> DatasetOptions:
         raise PydanticCustomError(
             "dataset_name_missing", "required (one of {valid})", {"valid": ", ".join(_REGISTRY)}
         )
-    if name in _REGISTRY:
+    if isinstance(name, str) and name in _REGISTRY:
         return options_class(name).model_validate(value)
     if not isinstance(name, str) or not plugins.is_plugin(name, plugins.DATASETS):
         valid = [*_REGISTRY, *plugins.entry_points(plugins.DATASETS), "or module:callable"]

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from resbench.core import plugins
-from resbench.core.errors import ResbenchError
+from resbench.core.atomic import writing
+from resbench.core.errors import CannotWrite, ResbenchError
+from resbench.core.names import shown
 from resbench.executors import slurm_format
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ def submit(session: Session, settings: ExecutorSection, device: str, tasks: int)
     args = [
         "sbatch", "--parsable", f"--job-name=resbench-{session.path.parent.parent.name}",
         slurm_format.array_option(tasks, settings.max_running),
-        f"--output={session.logs_dir}/%A_%a.out", "--open-mode=append", "--requeue",
+        slurm_format.output_option(session.logs_dir), "--open-mode=append", "--requeue",
         f"--chdir={Path.cwd()}", "--export=ALL",
         *slurm_format.resources(settings, device), str(script),
     ]  # fmt: skip
@@ -129,6 +131,11 @@ def require_slurm(settings: ExecutorSection, device: str, folder: Path) -> list[
             f"--executor slurm needs SLURM's commands ({', '.join(COMMANDS)}) on PATH; "
             f"not found: {', '.join(missing)}"
         )
+    if "\\" in str(folder.absolute()):
+        raise ResbenchError(
+            f"{shown(folder)}: --executor slurm cannot keep its tasks' logs under a path with a "
+            "backslash (sbatch reads one in --output as 'no patterns'): choose --out without"
+        )
     for name, value in (("num_cpus", settings.num_cpus), ("num_gpus", settings.num_gpus)):
         if value is not None and value != int(value):
             raise ResbenchError(
@@ -143,10 +150,8 @@ def require_slurm(settings: ExecutorSection, device: str, folder: Path) -> list[
 
 def probe_folder(settings: ExecutorSection, device: str, folder: Path) -> list[str]:
     """Check that a task on the cluster's nodes can write to `folder`; notes, or one line."""
-    try:
+    with writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ResbenchError(f"{folder}: cannot write there ({e.strerror or e})") from None
     mark = folder.resolve() / f".slurm-probe-{uuid.uuid4().hex[:12]}"
     args = [
         "sbatch", "--parsable", "--job-name=resbench-probe", "--output=/dev/null",
@@ -166,10 +171,11 @@ def probe_folder(settings: ExecutorSection, device: str, folder: Path) -> list[s
             if lines and all(line.state in slurm_format.ENDED for line in lines):
                 ended_at = ended_at or time.monotonic()
                 if time.monotonic() - ended_at > PROBE_GRACE_SECONDS:
-                    raise ResbenchError(
-                        f"{folder}: the cluster's nodes cannot write there (a probe task on "
-                        f"them ended {lines[0].state} without leaving its file): put --out on "
-                        "a filesystem they share"
+                    raise CannotWrite(
+                        folder,
+                        f"the cluster's nodes cannot: a probe task on them ended "
+                        f"{lines[0].state} without leaving its file; put --out on a filesystem "
+                        "they share",
                     )
             time.sleep(0.2)
     finally:

@@ -9,6 +9,7 @@ are `resbench.sweep.slurm_limits`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +45,12 @@ def resources(settings: ExecutorSection, device: str) -> list[str]:
         if value is not None:
             options.append(f"{flag}={value}")
     return options + list(settings.sbatch_args)
+
+
+def output_option(logs: Path) -> str:
+    """--output for each task's log in the folder `logs`, named job_task.out: the folder's path
+    taken literally (sbatch reads `%` in it as the start of a pattern: doubled, it is a `%`)."""
+    return f"--output={str(logs).replace('%', '%%')}/%A_%a.out"
 
 
 def array_option(tasks: int, max_running: int | None) -> str:

@@ -103,7 +103,7 @@ class ModelSection(Strict):
             raise ValueError(problem)
         return family
 
-    @field_validator("batch_norm", "init")
+    @field_validator("batch_norm", "init", "branch_multiplier")
     @classmethod
     def _fixed_by_family(cls, value: Any, info: ValidationInfo) -> Any:
         if stored(info):

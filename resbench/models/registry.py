@@ -113,9 +113,10 @@ def fixed_problem(family: str | None, name: str, value: Any) -> str | None:
 
 def with_fixed(section: Any) -> Any:
     """A `model:` section with the fields its built-in family fixes filled in where not given."""
-    if not isinstance(section, dict) or section.get("family") not in _FAMILIES:
+    family = section.get("family") if isinstance(section, dict) else None
+    if not isinstance(family, str) or family not in _FAMILIES:
         return section
-    fixed = _FAMILIES[section["family"]].fixed
+    fixed = _FAMILIES[family].fixed
     return {**{name: value for name, (value, _) in fixed.items()}, **section}
 
 
@@ -144,6 +145,8 @@ def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
 def arch_options(family: str, arch: str) -> Mapping[str, Any]:
     """The model.options a built-in `family` fills in for `arch` where not given (none for a
     family or arch it does not know: their errors are the validators')."""
+    if not isinstance(family, str) or not isinstance(arch, str):
+        return {}  # a family or arch of the wrong kind: the validators name it
     f = _FAMILIES.get(family)
     return f.arch_options.get(arch, {}) if f is not None else {}
 
@@ -348,6 +351,12 @@ register_family(
                 "xavier",
                 "the transformer starts from xavier (leave model.init out): its archs' papers "
                 "state their scales on Xavier's initialisation",
+            ),
+            "branch_multiplier": (
+                "none",
+                "the transformer's archs scale their residual branches by their own rules "
+                "(deepnorm's, admin's, rezero's, tfixup's): model.branch_multiplier is for "
+                "the mlp, conv1d and cifar families",
             ),
         },
         fields_problem=_transformer_problem,

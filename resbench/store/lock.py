@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from resbench.core.atomic import write_text
+from resbench.core.atomic import write_text, writing
 from resbench.core.errors import ResbenchError
+from resbench.core.names import shown
 
 
 class StoreLocked(ResbenchError):
@@ -25,16 +26,18 @@ def hold(folder: Path, lock_path: Path, pid_path: Path) -> Iterator[None]:
     naming the holder, while another holds it."""
     from filelock import FileLock, Timeout
 
-    folder.mkdir(parents=True, exist_ok=True)
     held = FileLock(str(lock_path), timeout=0)
-    try:
-        held.acquire()
-    except Timeout:
-        holder = lock_holder(pid_path)
-        who = f"pid {holder}" if holder is not None else "its pid not yet written"
-        raise StoreLocked(
-            f"{folder}: in use by another resbench run ({who}); wait for it to finish or stop it"
-        ) from None
+    with writing(lock_path):  # a folder that cannot be written: one line, exit code 3
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            held.acquire()
+        except Timeout:  # an OSError too, but a refusal of its own
+            holder = lock_holder(pid_path)
+            who = f"pid {holder}" if holder is not None else "its pid not yet written"
+            raise StoreLocked(
+                f"{shown(folder)}: in use by another resbench run ({who}); wait for it to "
+                "finish or stop it"
+            ) from None
     try:
         write_text(pid_path, f"{os.getpid()}\n")
         yield

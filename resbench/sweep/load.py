@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from resbench.core import plugins
+from resbench.core.arguments import require_count, require_instance, require_mapping
 from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
-from resbench.sweep.messages import Invalid, describe, related
+from resbench.sweep.messages import Invalid, describe
+from resbench.sweep.overrides import apply_overrides, blame, shown_yaml
 from resbench.sweep.schema import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
 from resbench.sweep.size import MAX_RUNS, axis_rows, matches, validate_size
 
@@ -58,7 +61,10 @@ def load_sweep(
     `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
     A sweep of more than `max_runs` runs is refused before any is made (None: no limit).
     """
-    path = resolve(str(ref))
+    require_instance("ref", ref, (str, os.PathLike), "a sweep file or a preset's name")
+    overrides = require_mapping("overrides", overrides, '{"train.epochs": 5}')
+    max_runs = require_count("max_runs", max_runs, optional=True)
+    path = resolve(os.fspath(ref))
     plugins.search_here(path.parent, Path.cwd())  # where a sweep's own code is looked for
     try:
         raw = path.read_bytes()
@@ -107,14 +113,7 @@ def parse_sweep(
         raise SweepError(f"{source}{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
-    for key, value in overrides.items():
-        *parents, leaf = split_key(key)
-        node = raw
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise SweepError(f"-s {key}: {part} is not a section that can be overridden")
-        node[leaf] = value
+    apply_overrides(raw, overrides)
     try:
         try:
             sweep = Sweep.model_validate(raw)
@@ -126,15 +125,13 @@ def parse_sweep(
         _validate_claims(sweep, specs)
         sweep._runs = specs
     except Invalid as e:
-        blame = next((k for k in overrides if related(e.path, k)), None)
-        by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
-        raise SweepError(f"{source}: {e.path}: {e.problem}{by}") from None
+        raise SweepError(f"{source}: {e.path}: {e.problem}{blame(e.path, overrides)}") from None
     return sweep
 
 
 def dump_sweep(sweep: Sweep, source: str, overrides: dict[str, Any]) -> str:
     """`sweep` as YAML that loads back to the same runs, headed by where it came from."""
-    shown = " ".join(f"-s {k}={_yaml(v)}" for k, v in overrides.items())
+    shown = " ".join(f"-s {k}={shown_yaml(v)}" for k, v in overrides.items())
     body = yaml.safe_dump(sweep.model_dump(mode="json"), sort_keys=False)
     return f"# {source} {shown}\n{body}"
 
@@ -258,7 +255,7 @@ def _validate_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]])
                 f"{at}.{key}", "not a field of the runs (e.g. model.batch_norm)"
             ) from None
     if not any(all(has_value(_field(d, k), v) for k, v in where.items()) for d in dumps):
-        raise Invalid(at, f"no run of the sweep has {_yaml(where)}")
+        raise Invalid(at, f"no run of the sweep has {shown_yaml(where)}")
 
 
 def _validate_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
@@ -307,6 +304,7 @@ def _validate_axis_key(where: str, key: str, values: list[Any], seen: dict[str, 
 
 def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
     """The sweep's runs in axis order: the product of the axes, minus `exclude`, plus `include`."""
+    require_instance("sweep", sweep, Sweep, "a Sweep (resbench.load_sweep(...))")
     if sweep._runs is not None:  # made when the sweep was loaded
         return list(sweep._runs)
     try:
@@ -378,7 +376,3 @@ def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
     """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
     data = spec.model_dump(mode="json")
     return {key: _field(data, key) for key in sweep.swept_keys()}
-
-
-def _yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")

@@ -3,9 +3,8 @@
 Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of the resolved
 spec: what the run is asked to compute (the code that computes it is named in its record,
 `resbench.train.provenance.code_identity`, not hashed into the id). Loading a file, applying
-overrides and expanding the axes into runs is `resbench.sweep.load`'s job; wording a validation
-error as one line is `resbench.sweep.messages`'; the claims of `expect:` are
-`resbench.sweep.claims`.
+overrides and expanding the axes into runs is `resbench.sweep.load`'s job; a validation error's
+line `resbench.sweep.messages`'; the claims of `expect:` `resbench.sweep.claims`'.
 """
 
 from __future__ import annotations
@@ -331,26 +330,29 @@ class ExecutorSection(Strict):
             return max(1, int(self.num_cpus))
         return self.threads_per_run
 
-    def override(self, **flags: Any) -> ExecutorSection:
-        """This section with the command line's flags (those not None) in place of its values."""
+    def override(self, *, as_fields: bool = False, **flags: Any) -> ExecutorSection:
+        """This section with the flags not None in place of its values; an error names the flag,
+        or with `as_fields` (the API's `executor=`) the field."""
         values = {**self.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
         try:
             return ExecutorSection.model_validate(values)
         except ValidationError as e:
             err = e.errors()[0]
-            field = str(err["loc"][0])
+            field = str(err["loc"][0]) if err["loc"] else "executor"
             flag = "--executor" if field == "name" else "--" + field.replace("_", "-")
+            flag = f"executor.{field}" if as_fields else flag
             why = err["msg"].removeprefix("Value error, ")
             raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 
 
 GridValue = Any  # validated once placed in a RunSpec
+SWEEP_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # a folder under the results root, not hidden
 
 
 class Sweep(Strict):
     """A sweep file: fixed sections, the axes that vary them, and the claims to check."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="results go to OUT/NAME")
+    name: str = Field(pattern=f"^{SWEEP_NAME}$", description="results go to OUT/NAME")
     description: str = Field("", description="one line, shown by `resbench sweeps`")
     dataset: DatasetConfig = Field(default_factory=lambda: data.validate({"name": "mnist1d"}))
     model: ModelSection = ModelSection()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench.analysis.best_of import axis_value, drift_caption, estimate_value
 from resbench.analysis.variants import of_variant, summary_variants
+from resbench.core.names import markup
 from resbench.views.labels import justify, variant_title
 
 if TYPE_CHECKING:
@@ -98,10 +99,10 @@ def best_tables(data: dict[str, Any]) -> list[RenderableType]:
 
     out: list[RenderableType] = []
     for title, header, rows, note in best_rows(data):
-        table = Table(title=title, caption=note)
+        table = Table(title=markup(title), caption=markup(note) if note else None)
         for name in header:
-            table.add_column(name, justify=justify(name), overflow="fold")
+            table.add_column(markup(name), justify=justify(name), overflow="fold")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(markup, row))
         out.append(table)
     return out

@@ -4,9 +4,9 @@ its panels in SVG side by side, its legend), tables, switches and sections."""
 from __future__ import annotations
 
 import math
-from html import escape
 from typing import Any
 
+from resbench.core.names import escape_html as escape
 from resbench.views.figures.model import Figure, LegendEntry
 from resbench.views.svg import panel_svg, y_values
 

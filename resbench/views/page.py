@@ -16,12 +16,12 @@ archs shown or hidden in every figure, linear or log y axes, one metric at a tim
 from __future__ import annotations
 
 from collections.abc import Iterable
-from html import escape
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resbench.core.atomic import write_text
+from resbench.core.names import escape_html as escape
 from resbench.views.page_sections import (
     claims_section,
     curves_section,

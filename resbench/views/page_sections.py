@@ -5,9 +5,9 @@ runs that did not end ok, and the provenance. A section the results have nothing
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from html import escape
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.names import escape_html as escape
 from resbench.views.html import figure_html, number, row, section, switch, table
 
 if TYPE_CHECKING:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.atomic import replacing
 from resbench.core.errors import ResbenchError
+from resbench.core.names import shown
 from resbench.views.figures.model import Figure, LegendEntry, Mark, Panel, axis_title
 
 if TYPE_CHECKING:
@@ -262,7 +264,7 @@ def _y_limits(figure: Figure) -> tuple[float | None, float | None]:
 def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ResbenchError(f"{path}: the figure is written as PNG; name a .png file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI)
+        raise ResbenchError(f"{shown(path)}: the figure is written as PNG; name a .png file")
+    with replacing(path, ".png") as tmp:  # whole or not at all, on a full disk too
+        fig.savefig(tmp, format="png", dpi=DPI)
     return path

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 
+from resbench.core.names import escape_html as escape
 from resbench.views.figures.model import Axis as AxisData
 from resbench.views.figures.model import Mark, Panel, axis_title
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from resbench.analysis.summary import arch_order, summarize
 from resbench.analysis.variants import by_variant, summary_variants
 from resbench.analysis.verdicts import all_passed, family_line
+from resbench.core.names import markup
 from resbench.views.best_tables import best_rows, best_tables
 from resbench.views.cells import MAX_ARCH_COLUMNS, table_rows
 from resbench.views.labels import NOTES, WORSE_MARK, justify, variant_title
@@ -44,13 +45,18 @@ WHEN = ("init", "end")  # the moments of the gradient ratio tables
 
 def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = True) -> list[str]:
     """A GitHub markdown table's lines; `numeric` right-aligns the columns but the names."""
-    cells = [[c.replace("|", "\\|") for c in row] for row in rows]
+    cells = [[_markdown_cell(c) for c in row] for row in rows]
     right = [numeric and justify(name) == "right" for name in header]
     return [
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(map(_markdown_cell, header)) + " |",
         "|" + "".join("---:|" if r else "---|" for r in right),
         *("| " + " | ".join(row) + " |" for row in cells),
     ]
+
+
+def _markdown_cell(text: str) -> str:
+    """A cell's text kept in its cell: a `|` would end it, a line break the row."""
+    return " ".join(str(text).replace("|", "\\|").splitlines())
 
 
 # --------------------------------------------------------------------------- header and status
@@ -126,9 +132,11 @@ def _rich_tables(
         caption = legend if i == len(groups) - 1 else None
         # As wide as its title and legend, which would wrap in a table of few columns.
         width = max(len(title), *map(len, (caption or "").splitlines() or [""])) + 4
-        table = Table(title=title, caption=caption, min_width=width)
+        table = Table(
+            title=markup(title), caption=markup(caption) if caption else None, min_width=width
+        )
         for name in header:
-            table.add_column(name, justify=justify(name))
+            table.add_column(markup(name), justify=justify(name))
         for row in rows:
             table.add_row(*(_marked(c) for c in row))
         out.append(Group(Text(variant_title(values), style="bold"), table) if values else table)
@@ -136,11 +144,9 @@ def _rich_tables(
 
 
 def _marked(cell: str) -> str:
-    from rich.markup import escape
-
     # The mark is the point of the table: make it stand out, and dim the status notes.
     # A cell's lines are split by NOTES: its numbers first, then the notes of runs gone wrong.
-    lines = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
+    lines = markup(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
     notes = [x for x in lines[1:] if x.startswith(("diverged", "failed"))]
     return "\n".join([x for x in lines if x not in notes] + [f"[yellow]{n}[/]" for n in notes])
 
@@ -318,7 +324,6 @@ def check_markdown(outcomes: list[Judgement], title: str = "") -> str:
 
 def check_grid(outcomes: list[Judgement]) -> Table:
     """The outcomes for a terminal: the verdict, then the statement with its numbers below."""
-    from rich.markup import escape
     from rich.table import Table
 
     # A grid keeps wrapped text indented under its statement, clear of the verdicts.
@@ -327,8 +332,8 @@ def check_grid(outcomes: list[Judgement]) -> Table:
     grid.add_column()
     for o in outcomes:
         lines = [
-            escape(o.text),
-            *(f"[dim]{escape(x)}[/]" for x in (outcome_detail(o), o.note) if x),
+            markup(o.text),
+            *(f"[dim]{markup(x)}[/]" for x in (outcome_detail(o), o.note) if x),
         ]
         grid.add_row(f"[{VERDICT_STYLES[o.verdict]}]{o.verdict}[/]", "\n".join(lines))
     return grid
