@@ -101,6 +101,16 @@ class Results(ResultsFolder):
 
         return why_summary(self.layers, self.runs)
 
+    def why_tables(self) -> dict[str, pd.DataFrame]:
+        """What `report --layers` and the page show of why depth fails, the tables the runs
+        recorded by name: `signal` (the last block's, at initialisation and at the end),
+        `spectrum` (its Jacobian and gradient correlation at initialisation), `trained` (what
+        removing a block adds to the error), `lesions` (the error without each block) and
+        `slices` (the loss slices' shape); empty when none was."""
+        from resbench.analysis.why_report import why_report
+
+        return why_report(self.layers, self.runs)
+
     def check(
         self,
         baseline: Results | str | Path | None = None,
@@ -166,11 +176,14 @@ class Results(ResultsFolder):
 
     def tensorboard(self, out: str | Path) -> Path:
         """TensorBoard event files under `out`: a run each, its curves as scalars and its spec
-        as hyper-parameters (needs the tensorboard package)."""
+        as hyper-parameters, and its diagnostics of why depth fails under `why/` where recorded
+        (needs the tensorboard package)."""
         from resbench.views.tensorboard import export_tensorboard
 
         curves_csv = self.runs_csv.with_name("curves.csv")
-        return export_tensorboard(self.runs, self.curves if curves_csv.is_file() else None, out)
+        layers = self.layers if self.runs_csv.with_name("layers.csv").is_file() else None
+        curves = self.curves if curves_csv.is_file() else None
+        return export_tensorboard(self.runs, curves, out, layers)
 
     def plot_depth(
         self,
@@ -211,6 +224,21 @@ class Results(ResultsFolder):
         layers = self.layers
         out = out or self.runs_csv.with_name("layers.png")
         return plot_layers(layers, self._shown(best_over, best_by), out)
+
+    def plot_why(
+        self,
+        folder: str | Path | None = None,
+        best_over: str | None = None,
+        best_by: str = BEST_BY,
+    ) -> list[Path]:
+        """Why depth fails: a PNG per diagnostic the runs recorded, `why-<name>.png` in `folder`
+        (default beside runs.csv): the signal, Jacobian and gradient correlation per layer,
+        the lesions, the loss slice and surface (docs/why.md)."""
+        from resbench.views.png import plot_why
+
+        layers = self.layers
+        folder = self.runs_csv.parent if folder is None else Path(folder)
+        return plot_why(layers, self._shown(best_over, best_by), folder)
 
     def plot_landscape(
         self, key: str = "train.lr", by: str = BEST_BY, out: str | Path | None = None

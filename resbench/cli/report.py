@@ -175,34 +175,48 @@ def _report_html(
 
 
 def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
-    """`report --layers`: the gradient-norm ratio tables of each results directory."""
+    """`report --layers`: the gradient-norm ratio tables of each results directory, then the
+    why tables where its runs recorded those diagnostics."""
     from rich.console import Console
     from rich.markup import escape
 
     from resbench.analysis.summary import describe
     from resbench.results import Results
     from resbench.views.text import header_line, ratio_markdown, ratio_tables
+    from resbench.views.why_tables import why_markdown, why_records, why_rich, why_tables
 
     with user_errors():
         reports = []
         for ref in results or [None]:
             found = Results.open(ref)
-            reports.append((str(found.runs_csv), found.runs, found.layer_ratios()))
+            why = found.why_tables()
+            ratios = found.layer_ratios() if _has_gradients(found) or not why else None
+            reports.append((str(found.runs_csv), found.runs, ratios, why))
     if fmt in (ReportFormat.csv, ReportFormat.json):
         import pandas as pd
 
-        frame = pd.concat([r.assign(results=s) for s, _, r in reports], ignore_index=True)
+        frames = [r.assign(results=s) for s, _, r, _ in reports if r is not None]
+        frames += [why_records(w, s) for s, _, _, w in reports if w]
+        frame = pd.concat(frames, ignore_index=True)
         if fmt is ReportFormat.csv:
             frame.to_csv(sys.stdout, index=False, float_format="%.6g")
         else:
             typer.echo(frame.to_json(orient="records", indent=1))
     elif fmt is ReportFormat.markdown:
-        typer.echo("\n".join(ratio_markdown(ratios, source) for source, _, ratios in reports))
+        for source, _, ratios, why in reports:
+            text = ratio_markdown(ratios, source) if ratios is not None else ""
+            typer.echo("\n".join([text, *why_markdown(why_tables(why))]).strip("\n") + "\n")
     else:
         console = Console()
-        for source, runs, ratios in reports:
+        for source, runs, ratios, why in reports:
             console.print(
                 f"[bold]{escape(header_line(describe(runs)))}[/]\n[dim]{escape(source)}[/]"
             )
-            for table in ratio_tables(ratios):
+            tables = ratio_tables(ratios) if ratios is not None else []
+            for table in [*tables, *why_rich(why_tables(why))]:
                 console.print(table)
+
+
+def _has_gradients(found: Any) -> bool:
+    """Whether the runs of `found` recorded gradient norms (the ratio tables' data)."""
+    return bool((found.layers["kind"] == "grad_norm").any())
