@@ -227,6 +227,30 @@ def lesion_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
     return figure
 
 
+def log_ticks(values: list[float]) -> list[float] | None:
+    """Ticks for a log axis over `values` that spans too little for powers of ten to label it:
+    1, 2 and 5 times them where two or more lie inside, else round numbers evenly spaced; None
+    (the renderer's powers of ten) over two decades or more."""
+    shown = [v for v in values if math.isfinite(v) and v > 0]
+    if not shown:
+        return None
+    low, high = min(shown), max(shown)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if last - first > 2:
+        return None
+    ticks = [m * 10.0**e for e in range(first, last + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if low <= t <= high]
+    if len(ticks) >= 2:
+        return ticks
+    if high == low:  # one value: a tick either side within the renderers' padding
+        return [float(f"{low * f:.3g}") for f in (0.97, 1.0, 1.03)]
+    step = 10 ** math.floor(math.log10((high - low) / 4))
+    step *= next(m for m in (1, 2, 5, 10) if (high - low) / (step * m) <= 5)
+    start = math.ceil(low / step)
+    count = int(high / step + 1e-9) - start + 1
+    return [round((start + i) * step, 12) for i in range(count)]
+
+
 def why_figure(
     runs: pd.DataFrame,
     key: str,
@@ -264,6 +288,11 @@ def why_figure(
                 x = Axis(LAYER_AXIS)
                 panels.append(Panel(f"{i}/{arch}", arch, series, x, y, notes, {"arch": arch}))
         if panels:
+            if y.scale != "linear":
+                values = [v for p in panels for s in p.series for m in s.marks for v in m.y]
+                group_y = Axis(y.label, y.scale, log_ticks(values), low=y.low, high=y.high)
+                for panel in panels:
+                    panel.y = group_y
             legend = [LegendEntry(series_label(d, family), colors[d]) for d in sorted(shown)]
             groups.append(Group(title, panels, legend + moments_legend))
     return Figure("layers", key, header_line(describe(runs)), groups, note=note)
