@@ -213,6 +213,24 @@ def test_report_layers_keeps_the_ratio_table_first_where_both_were_recorded(
     assert len(ratios) == 4 and {"init", "end", "n_init"} <= set(ratios[0])
 
 
+def test_lesions_alone_make_their_tables_and_figure(results: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "lesions"
+    shutil.copytree(results, root)
+    layers = pd.read_csv(root / "layers.csv")
+    layers[layers["kind"].isin(["lesion_error", "intact_error"])].to_csv(
+        root / "layers.csv", index=False
+    )
+    assert set(Results(root).why_tables()) == {"trained", "lesions"}
+    shown = runner.invoke(app, ["report", str(root), "--layers"])
+    assert shown.exit_code == 0, shown.output
+    assert "what removing one block adds" in shown.output and "signal" not in shown.output
+    made = runner.invoke(app, ["plot", str(root), "--why", "-o", str(tmp_path / "figs")])
+    assert made.exit_code == 0, made.output
+    assert [p.name for p in (tmp_path / "figs").iterdir()] == ["why-lesions.png"]
+
+
 def test_plot_why_writes_a_png_per_diagnostic_into_the_folder_named(
     results: Path, tmp_path: Path
 ) -> None:
@@ -235,6 +253,8 @@ def test_plot_why_without_those_diagnostics_is_one_line_and_exit_2(tmp_path: Pat
     assert len(made.output.splitlines()) == 1
     both = runner.invoke(app, ["plot", str(results_dir(tmp_path / "b")), "--why", "--layers"])
     assert both.exit_code == 2 and "one at a time" in both.output
+    png = runner.invoke(app, ["plot", str(results_dir(tmp_path / "c")), "--why", "-o", "w.png"])
+    assert png.exit_code == 2 and "names a folder" in png.output
 
 
 def test_tensorboard_holds_the_why_scalars_of_each_run(results: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ family, where the sweep mixes families):
 - `spectrum`: at initialisation, the input–output Jacobian's singular values (rms, max, median,
   min) at the last block and the correlation of the input gradients there (`n`);
 - `trained`: after training, the intact test error and what removing one block adds to it
-  (`resbench.analysis.why.why_summary`'s: its median, mean and largest over the blocks);
+  (its median, mean and largest over the blocks, each run's, as `Results.why()` has them);
 - `slices`: the shape of the loss slices and surfaces around the trained weights (below);
 - `lesions`: the test error without each block (`resbench.analysis.why.lesion_table`).
 
@@ -42,7 +42,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from resbench.analysis.variants import variant_columns
-from resbench.analysis.why import GEOMETRIC, JACOBIAN, SIGNAL, at_output, lesion_table, why_summary
+from resbench.analysis.why import GEOMETRIC, JACOBIAN, SIGNAL, at_output, diagnostic, lesion_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,8 +53,6 @@ SLICE_SHAPE = ("roughness", "nonconvex", "rise")
 SURFACE_SHAPE = ("roughness", "nonconvex")
 # The Jacobian's summaries in the order tables show them.
 SPECTRUM = ("jacobian_sv_rms", "jacobian_sv_max", "jacobian_sv_median", "jacobian_sv_min")
-# x = α as recorded comes from float32 (-1.49e-08 for 0): the same α in every run, rounded.
-ALPHA_DIGITS = 6
 
 
 def why_keys(runs: pd.DataFrame) -> list[str]:
@@ -73,15 +71,13 @@ def why_report(layers: pd.DataFrame, runs: pd.DataFrame) -> dict[str, pd.DataFra
         out["signal"] = signal_table(layers, runs)
     if kinds & {*JACOBIAN, "grad_correlation"}:
         out["spectrum"] = spectrum_table(layers, runs)
-    if {"lesion_error", "intact_error"} <= kinds:
-        summary = _with_family(why_summary(layers, runs), runs)
-        keys = why_keys(runs)
-        out["trained"] = summary[[*keys, *LESION_EFFECTS]].sort_values(keys, ignore_index=True)
-        out["trained"]["n_trained"] = out["trained"]["n_trained"].fillna(0).astype(int)
+    lesioned = {"lesion_error", "intact_error"} <= kinds
+    if lesioned:
+        out["trained"] = trained_table(layers, runs)
     slices = slices_table(layers, runs, kinds)
     if slices is not None:
         out["slices"] = slices
-    if {"lesion_error", "intact_error"} <= kinds:
+    if lesioned:
         lesions = _with_family(lesion_table(layers, runs), runs)
         out["lesions"] = lesions.sort_values([*why_keys(runs), "block"], ignore_index=True)
     return out
@@ -102,8 +98,33 @@ def spectrum_table(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     at initialisation."""
     init = _with_family(at_output(layers, runs, "init"), runs)
     kinds = [k for k in (*SPECTRUM, "grad_correlation") if k in init]
-    table = _summarise(runs, {"": (init, kinds)})
-    return table.rename(columns={"n_": "n"})
+    return _summarise(runs, {"": (init, kinds)})
+
+
+def trained_table(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, arch and depth after training: n_trained (the runs with lesions), the
+    intact test error and each run's median, mean and largest increase over its blocks'
+    lesions, mean over seeds (as `Results.why()` has them)."""
+    import pandas as pd
+
+    rows = diagnostic(layers, runs, ("lesion_error", "intact_error"))
+    intact = rows[rows["kind"] == "intact_error"].groupby("run_id")["value"].first()
+    lesions = rows[rows["kind"] == "lesion_error"]
+    increase = lesions["value"] - lesions["run_id"].map(intact)
+    per_run = increase.groupby(lesions["run_id"]).agg(["median", "mean", "max"])
+    per_run.columns = ["lesion_median", "lesion_mean", "lesion_max"]
+    per_run["intact_error"] = intact
+    keys = why_keys(runs)
+    merged = runs[["run_id", *keys]].drop_duplicates("run_id")
+    merged = merged.merge(per_run.reset_index(), on="run_id", how="left")
+    out = []
+    for key, group in merged.groupby(keys, sort=True, dropna=False):
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        row["n_trained"] = int(group["intact_error"].notna().sum())
+        for column in LESION_EFFECTS[1:]:
+            row[column] = _seed_mean(group[column], False)
+        out.append(row)
+    return pd.DataFrame(out, columns=[*keys, *LESION_EFFECTS])
 
 
 def slices_table(layers: pd.DataFrame, runs: pd.DataFrame, kinds: set[str]) -> pd.DataFrame | None:
@@ -229,17 +250,17 @@ def _summarise(
         rows = []
         for key, group in wide.groupby(keys, sort=True, dropna=False):
             row: dict[str, Any] = dict(zip(keys, key, strict=True))
-            row[f"n{tag or '_'}"] = len(group)
+            row[f"n{tag}"] = len(group)
             for k in kinds:
                 column = group[k] if k in group else pd.Series(dtype=float)
                 row[f"{k}{tag}"] = _seed_mean(column, k in GEOMETRIC)
             rows.append(row)
-        names = [*keys, f"n{tag or '_'}", *(f"{k}{tag}" for k in kinds)]
+        names = [*keys, f"n{tag}", *(f"{k}{tag}" for k in kinds)]
         frames.append(pd.DataFrame(rows, columns=names))
     table = frames[0]
     for frame in frames[1:]:
         table = table.merge(frame, on=keys, how="outer")
-    for column in [c for c in table if c.startswith("n_")]:
+    for column in [c for c in table if c == "n" or c.startswith("n_")]:
         table[column] = table[column].fillna(0).astype(int)
     return table.sort_values(keys, ignore_index=True)
 

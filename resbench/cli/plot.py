@@ -100,6 +100,8 @@ def plot(
             typer.echo(f"wrote {found.plot_layers(out, **best)}")
             return
         if why:
+            if out is not None and out.suffix.lower() == ".png":
+                raise ResbenchError(f"-o {out}: with --why, -o names a folder for its PNGs")
             for path in found.plot_why(out, **best):
                 typer.echo(f"wrote {path}")
             return

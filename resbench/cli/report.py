@@ -54,7 +54,8 @@ Layers = Annotated[
     typer.Option(
         "--layers",
         help="Instead: the first ÷ last layer's gradient norm at initialisation and at the "
-        "end (from layers.csv; needs train.diagnostics).",
+        "end, then the tables of why depth fails where recorded (from layers.csv; needs "
+        "train.diagnostics).",
     ),
 ]
 ReachTolerance = Annotated[
@@ -81,7 +82,12 @@ def report(
     With --layers: per depth and arch, the first weight layer's gradient norm divided by the
     last's, at step 0 and at the end (geometric mean over seeds): ≪1 the gradient vanishes on
     its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
-    depth and arch (family, batch norm, ...).
+    depth and arch (family, batch norm, ...). Then, where the runs recorded them, the tables of
+    why depth fails (docs/why.md), per arch and depth: the last block's signal at
+    initialisation and at the end (activation rms, cosine between inputs, a transformer's token
+    cosine and spread), its Jacobian's singular values and gradient correlation at
+    initialisation, what removing one block adds to the test error, the loss slices' shape, and
+    the test error without each block.
 
     With --best-over KEY: each arch, depth and variant at its best value of the swept KEY (the
     lowest mean --best-by), chosen on half the seeds and reported on the other half from 4
