@@ -33,7 +33,7 @@ SPECTRUM_COLUMNS = (
     ("jacobian_sv_max", "σ max"),
     ("jacobian_sv_median", "σ median"),
     ("jacobian_sv_min", "σ min"),
-    ("grad_correlation", "gradient correlation"),
+    ("grad_correlation", "grad corr."),
 )
 TRAINED_COLUMNS = (
     ("intact_error", "test error"),
@@ -67,7 +67,7 @@ LEGENDS = {
     "a transformer's tokens collapsed to one (Schoenholz et al. 2017; Dong et al. 2021)",
     "spectrum": "singular values of the input–output Jacobian, geometric mean over seeds (n); "
     "isometry is every σ near 1 (Pennington et al. 2017) · correlation of the input gradients "
-    "of neighbouring inputs: near 0 they are shattered (Balduzzi et al. 2017)",
+    "of neighbouring inputs (grad corr.): near 0 they are shattered (Balduzzi et al. 2017)",
     "trained": "mean over the seeds with lesions (n) of each run's median, mean and largest "
     "increase over its blocks: small where a net is an ensemble of shallow paths, as residual "
     "nets are (Veit et al. 2016)",
