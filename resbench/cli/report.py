@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -202,12 +203,13 @@ def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
         import pandas as pd
 
         frames = [r.assign(results=s) for s, _, r, _ in reports if r is not None]
-        frames += [why_records(w, s) for s, _, _, w in reports if w]
-        frame = pd.concat(frames, ignore_index=True)
+        frames += [f for s, _, _, w in reports for f in why_records(w, s)]
         if fmt is ReportFormat.csv:
+            frame = pd.concat(frames, ignore_index=True)
             frame.to_csv(sys.stdout, index=False, float_format="%.6g")
-        else:
-            typer.echo(frame.to_json(orient="records", indent=1))
+        else:  # each table's rows with its own columns
+            rows = [r for f in frames for r in json.loads(f.to_json(orient="records"))]
+            typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
     elif fmt is ReportFormat.markdown:
         for source, _, ratios, why in reports:
             text = ratio_markdown(ratios, source) if ratios is not None else ""

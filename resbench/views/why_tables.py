@@ -75,7 +75,7 @@ LEGENDS = {
     "total variation over a bowl's, 1 for a smooth bowl · non-convex: share of points bending "
     "down, 0 for a bowl · rise: the ends' loss over the centre's (Li et al. 2018)",
     "lesions": "mean test error over seeds with the block replaced by its shortcut (Veit et "
-    "al. 2016); blank: not measured (a plain block that changes shape)",
+    "al. 2016); —: not measured (a plain block that changes shape)",
 }
 
 
@@ -217,15 +217,13 @@ def why_markdown(tables: list[WhyTable]) -> list[str]:
     return lines
 
 
-def why_records(report: dict[str, pd.DataFrame], source: str) -> pd.DataFrame:
-    """Every row of every table, as numbers, with the results folder and its table's name
-    (`table`) first: the CSV and JSON formats."""
-    import pandas as pd
-
+def why_records(report: dict[str, pd.DataFrame], source: str) -> list[pd.DataFrame]:
+    """Each table as numbers, the results folder and the table's name (`table`) first in every
+    row: the CSV and JSON formats."""
     frames = []
     for kind, frame in report.items():
         frame = frame.copy()
         frame.insert(0, "table", kind)
         frame.insert(0, "results", source)
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return frames

@@ -5,9 +5,9 @@
   arch and a series per depth (per group of `resbench.views.figures.why.why_groups`), each
   point the geometric mean over the seeds with a finite loss there (log scale);
 - `surface_figure`: the 2D surface as contour lines, a panel per arch and depth: the mean over
-  seeds of the loss on the (α, β) grid, cut at levels shared by every panel (evenly spaced in
-  log between the lowest loss drawn and 100 times it, or the highest where lower), a colour per
-  level, and a star at the trained weights (α = β = 0).
+  seeds of the loss on the (α, β) grid, cut at the panel's own levels (evenly spaced in log
+  above its lowest loss up to 100 times it, or its highest where lower; the panel says which),
+  a colour per level from the lowest, and a star at the trained weights (α = β = 0).
 
 The contours are found here (marching squares, a saddle cell resolved by its centre's mean), so
 that both renderers draw the same lines: each level is one line broken where its pieces part.
@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from resbench.views import style
 from resbench.views.figures.model import Axis, Figure, Group, LegendEntry, Mark, Panel, Series
-from resbench.views.figures.why import seed_mean, series_label, why_figure, why_groups
+from resbench.views.figures.why import (
+    seed_count,
+    seed_mean,
+    series_label,
+    why_figure,
+    why_groups,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,7 +49,7 @@ def slice_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
         means = by_alpha.apply(lambda v: seed_mean(v, True)).dropna()
         if means.empty:
             return None
-        n = by_alpha.apply(lambda v: int(((v > 0) & v.map(math.isfinite)).sum()))
+        n = by_alpha.apply(lambda v: seed_count(v, True))
         tips = [
             f"{name}, α {a:+.3g}: training loss {v:.3g} ({n[a]} seeds)" for a, v in means.items()
         ]
@@ -63,48 +69,51 @@ def slice_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
 
 def surface_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
     """The 2D loss surface around the trained weights as contour lines: a panel per arch and
-    depth, a colour per level."""
+    depth, a colour per level (the panel's own levels, named under its title)."""
     from resbench.analysis.summary import arch_order, describe
     from resbench.views.text import header_line
 
     rows = layers[layers["kind"] == "loss_surface"]
     rows = rows.assign(x=rows["x"].round(ALPHA_DIGITS), y=rows["y"].round(ALPHA_DIGITS))
-    grids: dict[tuple[int, str, int], tuple[pd.DataFrame, int]] = {}
-    titles = []
+    colors = list(style.depth_colors(list(range(LEVELS))).values())
+    legend = [
+        LegendEntry("lowest level", colors[0]),
+        LegendEntry(f"highest of {LEVELS} (log spaced)", colors[-1]),
+        LegendEntry("the trained weights", style.BLACK, "star"),
+    ]
+    groups = []
     for i, (title, group) in enumerate(why_groups(runs)):
-        titles.append((title, group))
+        family = str(group["family"].iloc[0])
+        panels = []
         for arch in arch_order(group["arch"]):
             for depth in sorted(set(group.loc[group["arch"] == arch, "depth"])):
                 ids = group.loc[(group["arch"] == arch) & (group["depth"] == depth), "run_id"]
-                if (grid := _mean_grid(rows[rows["run_id"].isin(ids)])) is not None:
-                    grids[i, arch, depth] = grid
-    levels = contour_levels([g for g, _ in grids.values()])
-    colors = list(style.depth_colors(list(range(len(levels)))).values())
-    legend = [LegendEntry(f"loss {v:.3g}", c) for v, c in zip(levels, colors, strict=True)]
-    legend.append(LegendEntry("the trained weights", style.BLACK, "star"))
-    groups = []
-    for i, (title, group) in enumerate(titles):
-        family = str(group["family"].iloc[0])
-        panels = []
-        for (g, arch, depth), (grid, n) in grids.items():
-            if g != i:
-                continue
-            label = series_label(depth, family)
-            series = _contours(grid, levels, colors, f"{arch} · {label}")
-            star = Mark("stars", "weights", [0.0], [0.0], width=5.0, tips=["the trained weights"])
-            series.append(Series("the trained weights", style.BLACK, [star]))
-            span = (min(grid.columns), max(grid.columns))
-            x, y = Axis("α (direction 1)"), Axis("β (direction 2)", low=span[0], high=span[1])
-            notes = [f"mean of {n} seeds"]
-            keys = {"arch": arch, "depth": str(depth)}
-            panels.append(Panel(f"{i}/{arch}/{depth}", f"{arch} · {label}", series, x, y, notes,
-                                keys))  # fmt: skip
+                made = _mean_grid(rows[rows["run_id"].isin(ids)])
+                if made is not None:
+                    keys = {"arch": arch, "depth": str(depth)}
+                    name = f"{arch} · {series_label(depth, family)}"
+                    panel = _surface_panel(f"{i}/{arch}/{depth}", name, *made, colors)
+                    panel.keys = keys
+                    panels.append(panel)
         if panels:
             groups.append(Group(title, panels, legend))
     note = "after training, along two filter-normalised directions"
     figure = Figure("surface", "why-surface", header_line(describe(runs)), groups, note=note)
     figure.keys = {"diagnostic": "loss_surface"}
     return figure
+
+
+def _surface_panel(key: str, name: str, grid: pd.DataFrame, n: int, colors: list[str]) -> Panel:
+    """One net's contours at its own levels (a net's loss may lie wholly below another's lowest
+    level), a star at the trained weights."""
+    levels = contour_levels([grid])
+    series = _contours(grid, levels, colors[: len(levels)], name)
+    star = Mark("stars", "weights", [0.0], [0.0], width=5.0, tips=["the trained weights"])
+    series.append(Series("the trained weights", style.BLACK, [star]))
+    span = (min(grid.columns), max(grid.columns))
+    x, y = Axis("α (direction 1)"), Axis("β (direction 2)", low=span[0], high=span[1])
+    said = f"levels {levels[0]:.3g} to {levels[-1]:.3g}" if levels else "no level"
+    return Panel(key, name, series, x, y, [f"mean of {n} seeds; {said}"])
 
 
 def _mean_grid(rows: pd.DataFrame) -> tuple[pd.DataFrame, int] | None:
@@ -142,7 +151,7 @@ def _contours(grid: pd.DataFrame, levels: list[float], colors: list[str], name: 
     ys = [float(v) for v in grid.columns]
     z = grid.to_numpy(float)
     out = []
-    for level, color in zip(levels, colors, strict=True):
+    for k, (level, color) in enumerate(zip(levels, colors, strict=True), 1):
         lines = contour_lines(xs, ys, z, level)
         if not lines:
             continue
@@ -154,7 +163,7 @@ def _contours(grid: pd.DataFrame, levels: list[float], colors: list[str], name: 
             px += [p[0] for p in line]
             py += [p[1] for p in line]
         said = f"{name} · loss {level:.3g}"
-        out.append(Series(f"loss {level:.3g}", color, [Mark("line", "contour", px, py, name=said)]))
+        out.append(Series(f"level {k}", color, [Mark("line", "contour", px, py, name=said)]))
     return out
 
 

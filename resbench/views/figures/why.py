@@ -98,6 +98,14 @@ def seed_mean(values: pd.Series, log: bool) -> float:
     return float(np.exp(np.log(v).mean())) if log else float(v.mean())
 
 
+def seed_count(values: pd.Series, log: bool) -> int:
+    """How many seeds `seed_mean` takes the mean of."""
+    import numpy as np
+
+    v = values.to_numpy(dtype=float)
+    return int((np.isfinite(v) & ((v > 0) if log else True)).sum())
+
+
 def moments(layers: pd.DataFrame, runs: pd.DataFrame, kind: str) -> dict[str, pd.DataFrame]:
     """The rows of `kind` at initialisation (step 0) and at the end (each run's last step after
     0, of the runs that ended ok)."""
@@ -126,7 +134,7 @@ def profile_figure(layers: pd.DataFrame, runs: pd.DataFrame, profile: Profile) -
             means = by_layer.apply(lambda v: seed_mean(v, log)).dropna()
             if means.empty:
                 continue
-            n = by_layer.size()
+            n = by_layer.apply(lambda v: seed_count(v, log))
             what = f"{name} · {said}"
             # Short: a page holds one per layer, depth, arch and moment
             tips = [f"{what}, layer {layer}: {value:.3g} ({n[layer]} seeds)"
@@ -164,7 +172,7 @@ def jacobian_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
             means = by_layer.apply(lambda v: seed_mean(v, True)).dropna()
             if means.empty:
                 continue
-            n = by_layer.size()
+            n = by_layer.apply(lambda v: seed_count(v, True))
             tips = [f"{name}, layer {layer}: {role} σ {value:.3g} ({n[layer]} seeds)"
                     for layer, value in means.items()]  # fmt: skip
             xs, ys = [float(v) for v in means.index], [float(v) for v in means.values]
@@ -195,7 +203,7 @@ def lesion_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
         means = lesions.apply(lambda v: seed_mean(v, False)).dropna()
         if means.empty:
             return None
-        n = lesions.size()
+        n = lesions.apply(lambda v: seed_count(v, False))
         blocks = list(range(1, int(means.index.max()) + 1))
         # A block not measured (a plain block that changes shape) breaks the line.
         ys = [float(means.get(b, math.nan)) for b in blocks]
@@ -210,7 +218,7 @@ def lesion_figure(layers: pd.DataFrame, runs: pd.DataFrame) -> Figure:
         marks = [Mark("line", "lesion", xs, ys, dots=2.5, name=what, tips=tips)]
         whole = seed_mean(intact, False)
         if math.isfinite(whole):
-            said = f"{name} · intact: test error {whole:.3g} (mean of {intact.notna().sum()} seeds)"
+            said = f"{name} · intact: test error {whole:.3g} ({seed_count(intact, False)} seeds)"
             ends = [xs[0], xs[-1]]
             marks.append(Mark("line", "intact", ends, [whole, whole], dashed=True, name=said))
         return Series(name.split(" · ")[-1], color, marks)
