@@ -4,7 +4,8 @@
     python examples/why_tables.py results/why              # a rerun of your own
 
 Every number in docs/why.md's tables is printed here, as markdown, from `Results.why()` (the
-diagnostics' summary per arch, depth and batch norm over seeds) and runs.csv (the train error);
+diagnostics' summary per arch, depth and batch norm over seeds), `Results.why_tables()` (the
+loss slices' shape) and runs.csv (the train error);
 tests/test_why_docs.py holds the page equal to this output.
 """
 
@@ -127,6 +128,26 @@ def layer_by_layer(results: Results, why: pd.DataFrame, kind: str, family: str) 
     return lines
 
 
+def slice_shapes(results: Results, why: pd.DataFrame) -> list[str]:
+    """The loss slice's shape per net: roughness, non-convex share and rise (Results.why_tables'
+    `slices`, mean over the seeds that trained)."""
+    slices = results.why_tables()["slices"]
+    if "model.batch_norm" not in slices:
+        slices["model.batch_norm"] = results.runs["model.batch_norm"].iloc[0]
+    keys = ["arch", "depth", "model.batch_norm"]
+    shapes = why.merge(slices.drop(columns=["family"], errors="ignore"), on=keys, how="left")
+    lines = [
+        "| net | blocks | n | roughness | non-convex | rise |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for _, r in shapes.iterrows():
+        n = 0 if math.isnan(r.slice_n) else int(r.slice_n)
+        cells = [r.slice_roughness, r.slice_nonconvex, r.slice_rise] if n else [math.nan] * 3
+        shown = " | ".join(number(c) for c in cells)
+        lines.append(f"| {net_name(r)} | {r.blocks} | {n} | {shown} |")
+    return lines
+
+
 def main() -> None:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "reference" / "why"
     results = Results(folder)
@@ -141,6 +162,8 @@ def main() -> None:
     print("\n".join(after_training(why)))
     print("\nThe test error without block b, at 12 blocks (mean over the seeds that trained)\n")
     print("\n".join(lesions_at(results, why, 12)))
+    print("\nThe loss slice's shape after training (mean over the seeds that trained)\n")
+    print("\n".join(slice_shapes(results, why)))
 
 
 if __name__ == "__main__":

@@ -112,6 +112,16 @@ class Results(ResultsFolder):
 
         return why_summary(self.layers, self.runs)
 
+    def why_tables(self) -> dict[str, pd.DataFrame]:
+        """What `report --layers` and the page show of why depth fails, the tables the runs
+        recorded by name: `signal` (the last block's, at initialisation and at the end),
+        `spectrum` (its Jacobian and gradient correlation at initialisation), `trained` (what
+        removing a block adds to the error), `lesions` (the error without each block) and
+        `slices` (the loss slices' shape); empty when none was."""
+        from resbench.analysis.why_report import why_report
+
+        return why_report(self.layers, self.runs)
+
     def check(
         self,
         baseline: Results | str | Path | None = None,
@@ -181,14 +191,16 @@ class Results(ResultsFolder):
 
     def tensorboard(self, out: str | Path) -> Path:
         """TensorBoard event files under `out`: a run each, its curves as scalars and its spec
-        as hyper-parameters (needs the tensorboard package)."""
+        as hyper-parameters, and its diagnostics of why depth fails under `why/` where recorded
+        (needs the tensorboard package)."""
         from resbench.views.tensorboard import export_tensorboard
 
         out = require_path("out", out)  # type: ignore[assignment]
         curves_csv = self.runs_csv.with_name("curves.csv")
+        layers = self.layers if self.runs_csv.with_name("layers.csv").is_file() else None
         runs, curves = self.runs, self.curves if curves_csv.is_file() else None
         with writing(out):
-            return export_tensorboard(runs, curves, out)
+            return export_tensorboard(runs, curves, out, layers)
 
     def plot_depth(
         self,
@@ -234,6 +246,22 @@ class Results(ResultsFolder):
         layers, shown = self.layers, self._shown(best_over, best_by)
         with writing(out):
             return plot_layers(layers, shown, out)
+
+    def plot_why(
+        self,
+        folder: str | Path | None = None,
+        best_over: str | None = None,
+        best_by: str = BEST_BY,
+    ) -> list[Path]:
+        """Why depth fails: a PNG per diagnostic the runs recorded, `why-<name>.png` in `folder`
+        (default beside runs.csv): the signal, Jacobian and gradient correlation per layer,
+        the lesions, the loss slice and surface (docs/why.md)."""
+        from resbench.views.png import plot_why
+
+        folder = require_path("folder", folder, optional=True) or self.runs_csv.parent
+        layers, shown = self.layers, self._shown(best_over, best_by)
+        with writing(folder):
+            return plot_why(layers, shown, folder)
 
     def plot_landscape(
         self, key: str = "train.lr", by: str = BEST_BY, out: str | Path | None = None

@@ -129,6 +129,78 @@ def test_the_comparison_sees_a_series_dropped_renamed_or_moved(results: Path) ->
     assert moved.startswith(f"('0', '{figure.groups[0].panels[0].series[0].label}', 'mean')")
 
 
+# --------------------------------------------------------------------------- why depth fails
+
+WHY = ["cosine", "rms", "tokens", "jacobian", "correlation", "lesions", "slice", "surface"]
+
+
+@pytest.fixture(scope="module")
+def why_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_why_views import run_why_sweep
+
+    return run_why_sweep(tmp_path_factory.mktemp("why"))
+
+
+@pytest.fixture(scope="module")
+def why_drawn(why_results: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What `plot --why` drew, each figure as matplotlib held it before saving, by name."""
+    drawn = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(png, "_save", lambda fig, path: drawn.setdefault(Path(path).stem, fig) and path)
+        Results(why_results).plot_why(tmp_path_factory.mktemp("png"))
+    return {name.removeprefix("why-"): fig for name, fig in drawn.items()}
+
+
+@pytest.fixture(scope="module")
+def why_page(why_results: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return Results(why_results).html(tmp_path_factory.mktemp("page") / "why.html").read_text()
+
+
+def test_plot_why_drew_every_figure_of_the_page(why_drawn: dict[str, Any], why_page: str) -> None:
+    assert sorted(why_drawn) == sorted(WHY)
+    assert all(page_plots(why_page, f"why-{name}-") for name in WHY)
+
+
+@pytest.mark.parametrize("name", WHY)
+def test_the_why_png_and_the_page_draw_the_same_series(
+    name: str, why_drawn: dict[str, Any], why_page: str
+) -> None:
+    drawn, shown = png_marks(why_drawn[name]), page_plots(why_page, f"why-{name}-")
+    assert sum(len(marks) for marks in drawn.values()) >= 2  # something to compare
+    assert differences(drawn, shown) == []
+
+
+@pytest.mark.parametrize("name", WHY)
+def test_the_why_png_and_the_page_say_the_same_titles_notes_and_legends(
+    name: str, why_drawn: dict[str, Any], why_page: str
+) -> None:
+    texts = png_texts(why_drawn[name])
+    shown = page_plots(why_page, f"why-{name}-")
+    assert set(texts) == set(shown)
+    for key, (title, legend) in texts.items():
+        plot = shown[key]
+        grid = name == "surface"  # a PNG grid names the group in each panel
+        first = " · ".join(t for t in (plot.title, plot.caption if grid else "") if t)
+        lines = [line for line in title.split("\n") if line]
+        assert lines == [t for t in (first, *plot.notes) if t], key
+        assert legend == plot.legend, key
+
+
+def test_the_why_figures_drew_what_the_comparison_needs(why_page: str) -> None:
+    # Families apart (a plain convnet and a plain transformer), the diverged runs named, the
+    # broken lines of lesions and contours, markers.
+    cosine = page_plots(why_page, "why-cosine-")
+    assert {p.caption for p in cosine.values()} == {"family conv1d", "family transformer"}
+    assert any("diverged" in n for p in cosine.values() for n in p.notes)
+    roles = {k[2] for p in cosine.values() for k in p.marks}
+    assert roles == {"init", "end"}
+    surface = page_plots(why_page, "why-surface-")
+    assert {k[2] for p in surface.values() for k in p.marks} == {"contour", "weights"}
+    assert len(surface) == 4  # plain 8, 14; transformer 2, 3; the residual nets diverged
+    lesions = page_plots(why_page, "why-lesions-")
+    assert {k[2] for p in lesions.values() for k in p.marks} == {"lesion", "intact"}
+
+
 def test_a_swept_value_that_is_no_number_is_drawn_alike_in_order(tmp_path: Path) -> None:
     # Activations instead of learning rates: evenly spaced in their order, in both renderers.
     from test_page import lr_sweep_runs

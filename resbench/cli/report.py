@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -55,7 +56,8 @@ Layers = Annotated[
     typer.Option(
         "--layers",
         help="Instead: the first ÷ last layer's gradient norm at initialisation and at the "
-        "end (from layers.csv; needs train.diagnostics).",
+        "end, then the tables of why depth fails where recorded (from layers.csv; needs "
+        "train.diagnostics).",
     ),
 ]
 ReachTolerance = Annotated[
@@ -82,7 +84,12 @@ def report(
     With --layers: per depth and arch, the first weight layer's gradient norm divided by the
     last's, at step 0 and at the end (geometric mean over seeds): ≪1 the gradient vanishes on
     its way to the input, ≫1 it explodes. A table per variant when the sweep varies more than
-    depth and arch (family, batch norm, ...).
+    depth and arch (family, batch norm, ...). Then, where the runs recorded them, the tables of
+    why depth fails (docs/why.md), per arch and depth: the last block's signal at
+    initialisation and at the end (activation rms, cosine between inputs, a transformer's token
+    cosine and spread), its Jacobian's singular values and gradient correlation at
+    initialisation, what removing one block adds to the test error, the loss slices' shape, and
+    the test error without each block.
 
     With --best-over KEY: each arch, depth and variant at its best value of the swept KEY (the
     lowest mean --best-by), chosen on half the seeds and reported on the other half from 4
@@ -175,33 +182,48 @@ def _report_html(
 
 
 def _report_layers(results: list[Path] | None, fmt: ReportFormat) -> None:
-    """`report --layers`: the gradient-norm ratio tables of each results directory."""
+    """`report --layers`: the gradient-norm ratio tables of each results directory, then the
+    why tables where its runs recorded those diagnostics."""
     from rich.console import Console
 
     from resbench.analysis.summary import describe
     from resbench.results import Results
     from resbench.views.text import header_line, ratio_markdown, ratio_tables
+    from resbench.views.why_tables import why_markdown, why_records, why_rich, why_tables
 
     with user_errors():
         reports = []
         for ref in results or [None]:
             found = Results.open(ref)
-            reports.append((str(found.runs_csv), found.runs, found.layer_ratios()))
+            why = found.why_tables()
+            ratios = found.layer_ratios() if _has_gradients(found) or not why else None
+            reports.append((str(found.runs_csv), found.runs, ratios, why))
     if fmt in (ReportFormat.csv, ReportFormat.json):
         import pandas as pd
 
-        frame = pd.concat([r.assign(results=s) for s, _, r in reports], ignore_index=True)
+        frames = [r.assign(results=s) for s, _, r, _ in reports if r is not None]
+        frames += [f for s, _, _, w in reports for f in why_records(w, s)]
         if fmt is ReportFormat.csv:
+            frame = pd.concat(frames, ignore_index=True)
             frame.to_csv(sys.stdout, index=False, float_format="%.6g")
-        else:
-            typer.echo(frame.to_json(orient="records", indent=1))
+        else:  # each table's rows with its own columns
+            rows = [r for f in frames for r in json.loads(f.to_json(orient="records"))]
+            typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
     elif fmt is ReportFormat.markdown:
-        typer.echo("\n".join(ratio_markdown(ratios, source) for source, _, ratios in reports))
+        for source, _, ratios, why in reports:
+            text = ratio_markdown(ratios, source) if ratios is not None else ""
+            typer.echo("\n".join([text, *why_markdown(why_tables(why))]).strip("\n") + "\n")
     else:
         console = Console()
-        for source, runs, ratios in reports:
+        for source, runs, ratios, why in reports:
             console.print(
                 f"[bold]{markup(header_line(describe(runs)))}[/]\n[dim]{markup(source)}[/]"
             )
-            for table in ratio_tables(ratios):
+            tables = ratio_tables(ratios) if ratios is not None else []
+            for table in [*tables, *why_rich(why_tables(why))]:
                 console.print(table)
+
+
+def _has_gradients(found: Any) -> bool:
+    """Whether the runs of `found` recorded gradient norms (the ratio tables' data)."""
+    return bool((found.layers["kind"] == "grad_norm").any())

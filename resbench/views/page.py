@@ -2,9 +2,10 @@
 
 Built from a results folder, it holds what `report`, `plot` and `check` show: the claims'
 and baseline's verdicts with their intervals, the final metric against depth per variant, the
-report's tables (mean ± std, n, ▲), the training curves, the gradient norm per layer where the
-runs recorded it, the runs that did not end ok with their error, and where and by which code
-the results were made, with the sweep as it ran.
+report's tables (mean ± std, n, ▲), the training curves, the gradient norm per layer and why
+depth fails (`resbench.views.page_why`) where the runs recorded them, the runs that did not end
+ok with their error, and where and by which code the results were made, with the sweep as it
+ran.
 
 Figures are inline SVG (`resbench.views.figures`, drawn by `resbench.views.svg`; the sections
 are `resbench.views.page_sections`), the style and the script are package files
@@ -32,6 +33,7 @@ from resbench.views.page_sections import (
     provenance_section,
     tables_section,
 )
+from resbench.views.page_why import why_section
 
 if TYPE_CHECKING:
     from resbench.analysis.verdicts import Judgement
@@ -71,6 +73,7 @@ def build_page(
         claims_section(outcomes),
         curves_section(results, runs),
         layers_section(results, runs),
+        why_section(results, runs),
         learning_rate_section(results, runs),
         problems_section(runs),
         provenance_section(results, runs),

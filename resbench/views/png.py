@@ -31,6 +31,8 @@ CURVES_SIZE = (12.0, 4.5)  # two archs: 1800 x 675
 LAYERS_ROW_SIZE = (12.0, 3.6)  # per variant (family, batch norm, ...), two archs: 1800 x 540
 LAYERS_TITLE_HEIGHT = 0.4  # inches above the rows for the sweep's header line
 LANDSCAPE_SIZE = (6.0, 4.5)  # inches per panel
+SURFACE_SIZE = (4.0, 4.6)  # inches per panel of contours, its legend below it
+SURFACE_COLUMNS = 4
 ARCH_PANEL_WIDTH = 3.5  # inches per arch beyond two, in the curves and layers figures
 LEGEND_INSIDE = 4  # archs whose legend fits inside a depth panel; beyond, it goes below
 MARKER = 1.5  # a marker's size in points per unit of the figure's radius
@@ -55,6 +57,7 @@ LAYOUTS = {
     "landscape": Layout(LANDSCAPE_SIZE, True, lambda n: min(n, max(1, math.ceil(math.sqrt(n))))),
     "curves": Layout(CURVES_SIZE, False),
     "layers": Layout(LAYERS_ROW_SIZE, False, title_height=LAYERS_TITLE_HEIGHT),
+    "surface": Layout(SURFACE_SIZE, True, lambda n: min(n, SURFACE_COLUMNS), legend_inside=0),
 }
 
 
@@ -86,6 +89,20 @@ def plot_layers(layers: pd.DataFrame, runs: pd.DataFrame, path: str | Path) -> P
     if figure.empty:
         raise ResbenchError("no gradient norms to plot (train.diagnostics: [grad_norms])")
     return _save(draw(figure), path)
+
+
+def plot_why(layers: pd.DataFrame, runs: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Why depth fails: a PNG per diagnostic the runs recorded, `why-<name>.png` in `folder`
+    (`resbench.views.figures.diagnostics`)."""
+    from resbench.views.figures.diagnostics import WHY_FIGURES, why_figures
+
+    figures = why_figures(layers, runs)
+    if not figures:
+        kinds = ", ".join(kind for kind, _ in WHY_FIGURES.values())
+        raise ResbenchError(
+            f"no diagnostics of why depth fails to plot (train.diagnostics: {kinds})"
+        )
+    return [_save(draw(f), Path(folder) / f"why-{name}.png") for name, f in figures.items()]
 
 
 def plot_landscape(

@@ -3,9 +3,10 @@
 Each run becomes a TensorBoard run (a folder named by arch, depth, seed and run id): its curves
 as scalars (`error/train`, `error/test`, `loss/train`, `loss/test` against step) and its spec as
 hyper-parameters, with the final train and test error as their metrics, so that the HParams view
-tables and filters the sweep. Written with torch's `SummaryWriter` and tensorboard's
-hyper-parameter summaries: the optional extra `pip install "resbench[tensorboard]"`. An export
-into a folder that holds one already replaces each run's events.
+tables and filters the sweep; where the runs recorded them, the diagnostics of why depth fails
+under `why/` (`resbench.views.tensorboard_why`). Written with torch's `SummaryWriter` and
+tensorboard's hyper-parameter summaries: the optional extra `pip install "resbench[tensorboard]"`.
+An export into a folder that holds one already replaces each run's events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from resbench.core.errors import ResbenchError
 from resbench.core.names import path_name
+from resbench.views.tensorboard_why import why_scalars
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +56,14 @@ def spec_columns(runs: pd.DataFrame) -> list[str]:
     return [c for c in runs.columns if c not in NOT_SPEC and (c in RUN_COLUMNS or "." in c)]
 
 
-def export_tensorboard(runs: pd.DataFrame, curves: pd.DataFrame | None, out: str | Path) -> Path:
-    """Write a TensorBoard run per row of `runs` under `out`; returns `out`."""
+def export_tensorboard(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame | None,
+    out: str | Path,
+    layers: pd.DataFrame | None = None,
+) -> Path:
+    """Write a TensorBoard run per row of `runs` under `out`, with `layers`' diagnostics of
+    why depth fails where given (`resbench.views.tensorboard_why`); returns `out`."""
     try:
         from tensorboard.plugins.hparams import summary_v2
         from torch.utils.tensorboard import SummaryWriter
@@ -69,6 +77,7 @@ def export_tensorboard(runs: pd.DataFrame, curves: pd.DataFrame | None, out: str
     out = Path(out)
     columns = spec_columns(runs)
     by_run = dict(tuple(curves.groupby("run_id"))) if curves is not None else {}
+    why = dict(tuple(layers.groupby("run_id"))) if layers is not None else {}
     every = [hyperparameters(run, columns) for _, run in runs.iterrows()]
     params = [summary_v2.HParam(name, _domain(summary_v2, every, name)) for name in _names(every)]
     for (_, run), values in zip(runs.iterrows(), every, strict=True):
@@ -83,6 +92,9 @@ def export_tensorboard(runs: pd.DataFrame, curves: pd.DataFrame | None, out: str
                 for p in points.sort_values("step").itertuples():
                     if _finite(p.value):
                         writer.add_scalar(f"{p.metric}/{p.split}", float(p.value), int(p.step))
+            if (diagnostics := why.get(run["run_id"])) is not None:
+                for tag, value, step in why_scalars(diagnostics):
+                    writer.add_scalar(tag, value, step)
             # In the run's own folder (SummaryWriter.add_hparams would make a folder of its
             # own), so that the HParams view joins them with the run's curves; by tensorboard's
             # own writer of them, which keeps a bool a bool (torch's makes it a number).

@@ -4,10 +4,10 @@
 A figure holds a group per variant of the sweep, a group its panels (a pair of axes each, an
 arch's or the variant's), a panel its series (what a legend entry names: an arch, a depth), and
 a series its marks, in data coordinates. The builders (`depth`, `curves`, `layers`,
-`landscape`) decide everything shown: which runs a line leaves out and the note that says so,
-each axis' scale, ticks and labels, the colours, the hover texts. A renderer only draws, and
-names each mark by its panel's key, its series' label and its role, so that what the two drew
-can be compared (tests/test_figures.py).
+`landscape`, `why`, `slices`) decide everything shown: which runs a line leaves out and the
+note that says so, each axis' scale, ticks and labels, the colours, the hover texts. A renderer
+only draws, and names each mark by its panel's key, its series' label and its role, so that
+what the two drew can be compared (tests/test_figures.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Literal
 Scale = Literal["linear", "log", "log2"]
 MarkKind = Literal["line", "band", "dots", "triangles", "stars", "crosses", "carets"]
 Swatch = Literal["line", "thin", "dashed", "worse", "star"]
-Kind = Literal["depth", "curves", "layers", "landscape"]
+Kind = Literal["depth", "curves", "layers", "landscape", "surface"]
 
 
 @dataclass
