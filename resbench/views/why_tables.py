@@ -184,7 +184,7 @@ def why_rich(tables: list[WhyTable]) -> list[RenderableType]:
     """The tables for a terminal, the variant in bold above each; the last table of each kind
     carries its legend."""
     from rich.console import Group
-    from rich.markup import escape
+    from resbench.core.names import markup as escape
     from rich.table import Table
     from rich.text import Text
 
