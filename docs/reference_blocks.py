@@ -297,6 +297,24 @@ def transformers_errors() -> str:
     return table(["arch", "warm-up", *(blocks_of(d) for d in depths)], rows)
 
 
+# --------------------------------------------------------------------------- plugins
+
+
+def plugins_errors() -> str:
+    """The user family's sweep: train error and parameters per arch and depth."""
+    summary = results("dense-vs-residual").summary("train_error")
+    runs = results("dense-vs-residual").runs
+    depths = sorted(summary["depth"].unique())
+    errors, sizes = [], []
+    for arch in ("plain", "residual", "dense"):
+        mine = keep(summary, arch=arch).set_index("depth")
+        errors.append([arch, *(cell(mine.loc[d]) for d in depths)])
+        params = keep(runs, arch=arch).groupby("depth")["params"].first()
+        sizes.append([arch, *(f"{params[d] / 1000:.1f}k" for d in depths)])
+    head = ["arch", *map(str, depths)]
+    return table(head, errors) + "\n\nParameters:\n\n" + table(head, sizes)
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "presets": presets,
     "quick-depth": quick_depth,
@@ -328,4 +346,6 @@ BLOCKS: dict[str, Callable[[], str]] = {
         "transformers", [("deepnorm", 48, {"train.warmup": 0.0})]
     ),
     "transformers-claims": lambda: claims_table("transformers"),
+    "plugins-errors": plugins_errors,
+    "plugins-claims": lambda: claims_table("dense-vs-residual"),
 }

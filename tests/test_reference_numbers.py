@@ -15,7 +15,11 @@ from conftest import ROOT, checkout_env
 
 GENERATOR = ROOT / "docs" / "reference_numbers.py"
 # Pages whose prose states findings: their numbers must come from their blocks.
-FINDINGS = [ROOT / "README.md", *sorted((ROOT / "docs" / "findings").glob("*.md"))]
+FINDINGS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs" / "findings").glob("*.md")),
+    ROOT / "docs" / "plugins.md",
+]
 NUMBER = re.compile(r"(?<![\w.])[-−+]?\d+\.\d+(?:·10\^[-−]?\d+)?|(?<![\w.])\d·10\^[-−]?\d+")
 # Not a result: a duration, a paragraph on what a reference took, a software version.
 DURATION = re.compile(r"\d+(?:\.\d+)?(?=\s?(?:min|s|h)\b)")
