@@ -63,13 +63,18 @@ def check(
     """Check the sweep's `expect:` claims (from the sweep.yaml beside runs.csv) over its seeds,
     and with --baseline, regression against reference results.
 
-    A claim passes when the difference of means passes and its 95% Welch t interval does too.
-    Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
-    failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input; 3: a place that cannot be written (--html on a read-only or full disk). Drift
-    claims (the best value of a swept key against depth) pass when the slope and its 95%
-    seed-resampling interval do. With --best-over KEY, the claims that name no best_over of
-    their own are judged at each arch's best value of KEY.
+    Each claim is a one-sided test of its bound, and the claims are judged together (Holm's
+    step-down: passing any false one has a 2.5% chance at most), each with its interval at its
+    own level. PASS: the interval lies wholly on the passing side of the bound; FAIL: wholly on
+    the other side; INCONCLUSIVE: it holds the bound (the note says what the seeds could detect
+    and about how many would decide it), or the claim cannot be tested (fewer than two seeds in
+    a group, a failed run). A diverged run counts as error 1.0. Drift claims judge the slope of
+    the best value of a swept key against log2 of the residual blocks, with its
+    seed-resampling interval. With --best-over KEY, the claims that name no best_over of their
+    own are judged at each arch's best value of KEY.
+
+    Exit 0: every verdict PASS; 1: any FAIL or INCONCLUSIVE; 2: bad input; 3: a place that
+    cannot be written (--html on a read-only or full disk).
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at

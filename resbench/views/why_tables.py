@@ -184,9 +184,10 @@ def why_rich(tables: list[WhyTable]) -> list[RenderableType]:
     """The tables for a terminal, the variant in bold above each; the last table of each kind
     carries its legend."""
     from rich.console import Group
-    from resbench.core.names import markup as escape
     from rich.table import Table
     from rich.text import Text
+
+    from resbench.core.names import markup as escape
 
     out: list[RenderableType] = []
     for i, t in enumerate(tables):
