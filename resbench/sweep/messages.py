@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from resbench.models.config import ModelSection
-from resbench.sweep.schema import GRID_ALIASES, ExecutorSection, Sweep, TrainConfig
+from resbench.sweep.schema import GRID_ALIASES, ExecutorSection, SeedBudget, Sweep, TrainConfig
 
 # Discriminated unions add the tag to error locations; these are the claims'.
 CLAIM_TAGS = ("degrades", "holds", "beats")
@@ -59,6 +59,7 @@ def _valid_keys(loc: list[str]) -> str:
         "model": ModelSection,
         "train": TrainConfig,
         "executor": ExecutorSection,
+        "seeds": SeedBudget,
     }
     cls = sections.get(".".join(loc[:-1]))
     if cls is None:

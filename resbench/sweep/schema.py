@@ -193,6 +193,28 @@ class TrainConfig(Strict):
         return "epochs" if self.epochs is not None else "steps"
 
 
+class SeedBudget(Strict):
+    """The `seeds:` section: seeds as a budget, in place of `grid.seed`. `resbench run` runs
+    seeds 0..min-1 of every group, then adds the next seeds (`step` a round) only to the groups
+    whose claims are still undecided, until each is decided or has `max` seeds
+    (resbench.analysis.sequential has the rule)."""
+
+    min: int = Field(ge=2, description="seeds every group gets first (0..min-1); at least 2")
+    max: int = Field(le=1000, description="the most seeds a group gets (0..max-1)")
+    step: PositiveInt = Field(1, description="seeds added to an undecided group per round")
+    spending: Literal["pocock", "obrien_fleming"] = Field(
+        "pocock",
+        description="the alpha-spending function of the group-sequential test (Lan-DeMets): "
+        "pocock decides clear claims early, obrien_fleming keeps the last look near the fixed test",
+    )
+
+    @model_validator(mode="after")
+    def _max_from_min(self) -> SeedBudget:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must be at least min ({self.min})")
+        return self
+
+
 class RunSpec(Strict):
     """One training run, fully resolved. Its `run_id` is a hash of the spec (not of the code)."""
 
@@ -330,6 +352,11 @@ class Sweep(Strict):
     zip: list[dict[str, list[GridValue]]] = Field(
         default_factory=list,
         description="groups of keys whose lists advance together; each group is one more axis",
+    )
+    seeds: SeedBudget | None = Field(
+        None,
+        description="seeds until decided: {min, max}, instead of grid.seed; a claim's groups "
+        "get seeds until its verdict is decided or they have max",
     )
     exclude: list[dict[str, GridValue]] = Field(
         default_factory=list, description="points to drop: axis keys to a value or a list of them"
