@@ -258,3 +258,47 @@ def test_a_budget_sweep_runs_in_rounds_and_a_rerun_runs_nothing(tmp_path: Path) 
     run(path, out=tmp_path, executor={"name": "inline"}, on_event=again.append)
     assert not [e for e in again if isinstance(e, RunFinished)]
     assert len(Results(tmp_path / "tiny").runs) == 12
+
+
+# --------------------------------------------------------------------------- the benchmarks
+
+
+def _benchmark(name: str):
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_seeds_benchmark_reads_only_the_runs_each_rule_takes() -> None:
+    seeds = _benchmark("seeds")
+    pool = seeds.slim(_table(8))
+    fixed, budget = seeds.rules("5,3-8")
+    used, outcomes = seeds.judged(pool, CLAIMS, fixed)
+    assert len(used) == 20 and [o.verdict for o in outcomes] == ["PASS", "FAIL"]
+    used, outcomes = seeds.judged(pool, CLAIMS, budget)
+    assert len(used) == 2 * 3 + 2 * 8  # plain decided at 3 seeds, residual's holds never
+    assert [o.verdict for o in outcomes] == ["PASS", "FAIL"]
+    order = [5, 2, 7]
+    relabelled = seeds.relabel(pool, order)
+    assert sorted(set(relabelled["seed"])) == [0, 1, 2]
+    first = pool[(pool["seed"] == 5) & (pool["arch"] == "plain") & (pool["depth"] == 56)]
+    again = relabelled[(relabelled["seed"] == 0) & (relabelled["arch"] == "plain")]
+    assert first["train_error"].item() == again[again["depth"] == 56]["train_error"].item()
+
+
+def test_the_held_out_seeds_are_left_out_where_best_of_never_reads_them() -> None:
+    held_out = _benchmark("held_out")
+    rows = []
+    for lr, loss in ((0.01, [0.5, 0.6]), (0.1, [0.2, 0.3]), (1.0, [2.0, 2.0])):
+        table = make_runs({("plain", 8): [0.1, 0.1]}, **{"train.lr": lr})
+        rows.append(table.assign(train_loss=loss, run_id=table["run_id"] + f"-{lr}"))
+    import pandas as pd
+
+    entries = held_out.excludes(pd.concat(rows), "train.lr", "train_loss", [2, 3])
+    assert entries == [{"arch": "plain", "depth": 8, "train.lr": [0.01, 1.0], "seed": [2, 3]}]

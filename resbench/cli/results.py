@@ -358,9 +358,10 @@ def check(
 
     A claim passes when the difference of means passes and its 95% Welch t interval does too.
     Fewer than two seeds in a group is INCONCLUSIVE; a diverged run counts as error 1.0; a
-    failed run makes its group INCONCLUSIVE. Exit 0: all pass; 1: any fail or is inconclusive;
-    2: bad input. Drift claims (the best value of a swept key against depth) pass when the
-    slope and its 95% seed-resampling interval do.
+    failed run makes its group INCONCLUSIVE. A sweep with a seed budget (seeds:) is judged by
+    the sequential rule its rounds stopped on (docs/seeds.md), each claim saying so. Exit 0:
+    all pass; 1: any fail or is inconclusive; 2: bad input. Drift claims (the best value of a
+    swept key against depth) pass when the slope and its 95% seed-resampling interval do.
 
     The baseline compares each (arch, depth) group's seeds with the reference's as two samples
     and fails only on evidence of a change beyond --tolerance; the effect (plain − residual at
