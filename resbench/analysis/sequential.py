@@ -201,7 +201,7 @@ def replay(runs: pd.DataFrame, claims: list[Claim], budget: SeedBudget) -> Repla
     and stop where every claim is decided or has its groups at `budget.max`, or where a round
     needs runs that are not recorded (`Replay.missing`)."""
     runs = runs[runs["seed"].between(0, budget.max - 1)]
-    runs = runs.assign(_group=pd_column(group_keys(runs), len(runs)))
+    runs = runs.assign(_group=_object_column(group_keys(runs), len(runs)))
     present: dict[GroupKey, set[int]] = {}
     for key, seed in zip(runs["_group"], runs["seed"], strict=True):
         present.setdefault(key, set()).add(int(seed))
@@ -289,7 +289,7 @@ def _groups_of(runs: pd.DataFrame, claim: Claim, outcome: Outcome) -> frozenset[
     return frozenset(chosen.loc[mine, "_group"])
 
 
-def pd_column(values: list[Any], n: int) -> Any:
+def _object_column(values: list[Any], n: int) -> Any:
     """`values` as one object column's cells (tuples stay whole)."""
     import numpy as np
 
