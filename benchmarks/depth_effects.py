@@ -16,11 +16,12 @@ import argparse
 import json
 from pathlib import Path
 
-from resbench.analysis.best_of import DEFAULT_BY, best_runs, choices, others, selection
+from resbench.analysis.choice import best_runs, choices, others, selection
 from resbench.analysis.judging import groups
 from resbench.analysis.stats import welch_interval
 from resbench.analysis.variants import by_variant
 from resbench.results import Results
+from resbench.sweep.defaults import BEST_BY
 from resbench.views.text import markdown_table
 
 
@@ -82,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--best-over", default="train.lr")
-    parser.add_argument("--by", default=DEFAULT_BY)
+    parser.add_argument("--by", default=BEST_BY)
     parser.add_argument("--metric", default="train_error")
     args = parser.parse_args()
     runs = Results.open(args.results).runs

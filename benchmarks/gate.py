@@ -48,7 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from resbench.analysis.baseline import DEFAULT_TOLERANCE, EFFECT_ARCHS
+from resbench.analysis.baseline import BASELINE_TOLERANCE, EFFECT_ARCHS
 from resbench.analysis.verdicts import check
 from resbench.results import Results
 from resbench.runner import run
@@ -201,7 +201,7 @@ def main() -> None:
     parser.add_argument("--other-cpu", type=Path, help="ci results made on another CPU model")
     parser.add_argument("--seeds", default="", help="n seeds per group, e.g. 3,5,8")
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
+    parser.add_argument("--tolerance", type=float, default=BASELINE_TOLERANCE)
     parser.add_argument("--only", default="", help="scenarios whose names start so, e.g. '2 t'")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()

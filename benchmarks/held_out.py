@@ -22,9 +22,10 @@ import json
 import sys
 from pathlib import Path
 
-from resbench.analysis.best_of import DEFAULT_BY, Selection, choices, others
+from resbench.analysis.choice import Selection, choices, others
 from resbench.results import Results
 from resbench.store.tables import column_of
+from resbench.sweep.defaults import BEST_BY
 
 
 def excludes(runs, key: str, by: str, report: list[int]) -> list[dict]:
@@ -54,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--key", default="train.lr")
-    parser.add_argument("--by", default=DEFAULT_BY)
+    parser.add_argument("--by", default=BEST_BY)
     parser.add_argument("--seeds", required=True, help="the held-out seeds, e.g. 2,3,4")
     args = parser.parse_args()
     runs = Results.open(args.results).runs

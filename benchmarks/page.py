@@ -5,8 +5,8 @@ For each way, in turn `--repeats` times (so that the machine's noise hits both a
 wall and CPU time to make the figures and the bytes they add to the page. SVG: the whole
 page is written (`Results.html`: its figures, tables, the claims' check, provenance) and its
 `<svg>` elements are measured in it. PNG: the figures of the same data `resbench plot` draws
-(the depth figure per metric, the curves, the gradient norms where recorded), base64-encoded;
-the page's bytes besides its SVGs are the same either way.
+(the depth figure per metric, the curves, the gradient norms and why depth fails where
+recorded), base64-encoded; the page's bytes besides its SVGs are the same either way.
 
     python benchmarks/page.py                                  # results/reference/remedies
     python benchmarks/page.py results/reference/quick --repeats 5
@@ -48,6 +48,8 @@ def png_way(results: Results, folder: Path) -> dict[str, float]:
         paths.append(results.plot_curves(folder / "curves.png"))
         if results.runs_csv.with_name("layers.csv").is_file():
             paths.append(results.plot_layers(folder / "layers.png"))
+            if set(results.layers["kind"]) - {"grad_norm", "activation_std"}:
+                paths += results.plot_why(folder)  # the why section's figures
         return sum(len(base64.b64encode(p.read_bytes())) for p in paths)
 
     wall, cpu, size = timed(draw)

@@ -47,14 +47,14 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gate
 
-from resbench.analysis.baseline import DEFAULT_TOLERANCE, compare_baseline
-from resbench.analysis.judging import Group, Outcome
+from resbench.analysis.baseline import BASELINE_TOLERANCE, compare_baseline
+from resbench.analysis.judging import Group, Judgement
 from resbench.analysis.sequential import group_keys, judge, replay
 from resbench.analysis.spending import information
 from resbench.analysis.verdicts import completeness, evaluate_claims
 from resbench.results import Results
 from resbench.sweep.load import load_sweep
-from resbench.sweep.schema import SeedBudget
+from resbench.sweep.seed_budget import SeedBudget
 from resbench.views.text import markdown_table
 
 Rule = tuple[str, "int | SeedBudget"]  # a name, and fixed seeds or a budget
@@ -101,7 +101,12 @@ def synthetic_verdict(a, b, rule: Rule) -> tuple[str, int]:
         fractions = (*fractions, information(n, n, high))
         groups = (Group("a", 1, tuple(a[:n])), Group("b", 2, tuple(b[:n])))
         look = judge(
-            Outcome("claim", "", "INCONCLUSIVE", groups), True, 0.1, fractions, spending, n == high
+            Judgement("claim", "", "INCONCLUSIVE", groups),
+            True,
+            0.1,
+            fractions,
+            spending,
+            n == high,
         )
         if look.decided:
             return look.outcome.verdict, n
@@ -142,7 +147,7 @@ def relabel(pool: pd.DataFrame, order: list[int]) -> pd.DataFrame:
     return runs.reset_index(drop=True)
 
 
-def judged(results: pd.DataFrame, claims: list, rule: Rule) -> tuple[pd.DataFrame, list[Outcome]]:
+def judged(results: pd.DataFrame, claims: list, rule: Rule) -> tuple[pd.DataFrame, list[Judgement]]:
     """(the runs `rule` reads of `results`, seeds 0.. in order; its claims' outcomes)."""
     budget = rule[1]
     if isinstance(budget, int):
@@ -314,7 +319,7 @@ def main() -> None:
     parser.add_argument("--cpu-rules", default="8,3-12")
     parser.add_argument("--workers", type=int, default=2, help="cpu: resbench run's workers")
     parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
+    parser.add_argument("--tolerance", type=float, default=BASELINE_TOLERANCE)
     args = parser.parse_args()
     parts = {"synthetic": part_synthetic, "ci": part_ci, "remedies": part_remedies, "cpu": part_cpu}
     rows = parts[args.part](args)

@@ -8,7 +8,8 @@ From Python (a script, a notebook):
     resbench.Results.open("results/quick").check()
 
 `run`, `Results`, `load_sweep` and `expand` are imported on first use, so that `import
-resbench` (and `resbench --help`) stay light.
+resbench` (and `resbench --help`) stay light. Bad input is a `ResbenchError`, shown as one line
+in IPython and Jupyter too (set RESBENCH_TRACEBACK=1, or type %tb, for its traceback).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from resbench.core.errors import ResbenchError
+from resbench.core.errors import ResbenchError, one_line_in_ipython
 from resbench.core.version import VERSION as __version__
 
 # name -> the module it lives in, imported on first use
@@ -44,6 +45,9 @@ __all__ = [
     "load_sweep",
     "run",
 ]
+
+
+one_line_in_ipython()  # as on the command line: RESBENCH_TRACEBACK=1 (or %tb) for the rest
 
 
 def __getattr__(name: str) -> Any:

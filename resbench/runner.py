@@ -16,11 +16,22 @@ once with every finished record kept (`StorageFailed`); a Ctrl-C does the same
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resbench.core.arguments import (
+    require_callable,
+    require_count,
+    require_flag,
+    require_flag_or_none,
+    require_instance,
+    require_mapping,
+    require_path,
+)
+from resbench.core.atomic import writing
 from resbench.core.errors import ResbenchError
 from resbench.executors.events import (
     Event,
@@ -37,6 +48,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from resbench.sweep.schema import ExecutorSection, RunSpec, Sweep
+
+SWEEP_ARGUMENT = "a sweep file, a preset's name, or a Sweep (resbench.load_sweep(...))"
 
 
 class SweepStopped(Exception):
@@ -56,8 +69,11 @@ class Interrupted(SweepStopped, KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, from the command line) stopped the sweep."""
 
 
-class StorageFailed(SweepStopped):
-    """A record could not be written (a full disk, a folder gone): the sweep stopped at once."""
+class StorageFailed(SweepStopped, ResbenchError):
+    """A record could not be written (a full disk, a folder gone): the sweep stopped at once
+    (exit code 3, as for any place that cannot be written)."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -98,11 +114,26 @@ def run(
     `resbench run` does (a live view in a terminal or a notebook, lines elsewhere); by default
     it is on when no `on_event` is given.
 
-    Raises `ResbenchError` (bad input, before anything runs), `Interrupted` (Ctrl-C) and
-    `StorageFailed`; both of the latter carry the results recorded so far.
+    Raises `ResbenchError` (bad input, an argument of the wrong kind included, before anything
+    runs), `Interrupted` (Ctrl-C) and `StorageFailed`; both of the latter carry the results
+    recorded so far.
     """
+    from resbench.sweep.schema import Sweep
+
+    require_instance("sweep", sweep, (str, os.PathLike, Sweep), SWEEP_ARGUMENT)
+    out = require_path("out", out)  # type: ignore[assignment]
+    overrides = require_mapping("overrides", overrides, '{"train.epochs": 5}')
+    executor = require_mapping("executor", executor, '{"workers": 2}')
+    force, retry_failed = require_flag("force", force), require_flag("retry_failed", retry_failed)
+    data_dir, download = (
+        require_path("data_dir", data_dir, True),
+        require_flag("download", download),
+    )
+    max_runs = require_count("max_runs", max_runs, optional=True)
+    on_event = require_callable("on_event", on_event)
+    progress = require_flag_or_none("progress", progress)
     plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
-    settings = plan.sweep.executor.override(**dict(executor or {}))
+    settings = plan.sweep.executor.override(as_fields=True, **executor)
     return execute(plan, settings, force, retry_failed, _handler(on_event, progress))
 
 
@@ -229,15 +260,16 @@ def _execute(
     on_event: EventHandler | None = None,
 ) -> Results:
     """Run `plan`'s runs that need running, with the executor `settings` describe."""
-    from resbench.executors import check_available
+    from resbench.executors import require_executor
 
     emit = on_event or _ignore
     results, specs = plan.results, plan.specs
     # Before the sweep is saved or any dataset fetched (and on SLURM, before anything is
     # submitted: options sbatch refuses, a results folder the nodes cannot write to).
-    checked = check_available(settings, device_of(specs), results.path)
+    executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
-        try:
+        with writing(results.path):
+            results.runs_dir.mkdir(exist_ok=True)  # a file there: one line before any run
             results.save_sweep(plan.text)
             todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)
@@ -246,47 +278,45 @@ def _execute(
             if force:
                 results.discard_checkpoints(s.run_id for s in todo)
                 results.ledger.begin(s.run_id for s in todo)
-        except OSError as e:
-            raise ResbenchError(f"{results.path}: cannot write there ({_why(e)})") from None
-        results.notes = checked + scan.notes
+        results.notes = executor_notes + scan.notes
         # Missing files are one error now, not one failed run each; downloads happen once.
         for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
             options.ensure_files(report=lambda line: emit(Message(line)))
         notes = tuple(results.notes)
         emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), notes))
-        outcome = _Outcome()
+        tally = _Tally()
         try:
-            _run_all(settings, specs, todo, results, emit, outcome)
+            _run_all(settings, specs, todo, results, emit, tally)
         finally:
-            stopped = "interrupted" if outcome.interrupted else outcome.storage
-            emit(SweepEnded(outcome.done, len(todo) - outcome.done, stopped))
-        left = len(todo) - outcome.done
-        if outcome.storage is None:
+            stopped = "interrupted" if tally.interrupted else tally.storage
+            emit(SweepEnded(tally.done, len(todo) - tally.done, stopped))
+        left = len(todo) - tally.done
+        if tally.storage is None:
             results.ledger.end()
             try:
                 results.export(s.run_id for s in specs)
             except OSError as e:
-                outcome.storage = f"the tables: {_why(e)}"
-    if outcome.storage is not None:
+                tally.storage = f"the tables: {_why(e)}"
+    if tally.storage is not None:
         raise StorageFailed(
-            f"{results.path}: cannot write {outcome.storage}; "
-            f"{outcome.done} finished run(s) recorded, {left} left",
+            f"{results.path}: cannot write {tally.storage}; "
+            f"{tally.done} finished run(s) recorded, {left} left",
             results,
-            outcome.done,
+            tally.done,
             left,
         )
-    if outcome.interrupted:
+    if tally.interrupted:
         raise Interrupted(
-            f"interrupted: {outcome.done} finished run(s) kept in {results.runs_dir}, {left} left",
+            f"interrupted: {tally.done} finished run(s) kept in {results.runs_dir}, {left} left",
             results,
-            outcome.done,
+            tally.done,
             left,
         )
     return results
 
 
 @dataclass
-class _Outcome:
+class _Tally:
     """How the runs went: how many finished, and what stopped them early, if anything."""
 
     done: int = 0
@@ -300,7 +330,7 @@ def _run_all(
     todo: list[RunSpec],
     results: Results,
     emit: EventHandler,
-    outcome: _Outcome,
+    tally: _Tally,
 ) -> None:
     """Run `todo`, the longest first, saving each result as it comes. A Ctrl-C, or a record
     that cannot be written, ends the running workers (their checkpoints stay) and returns."""
@@ -317,14 +347,14 @@ def _run_all(
                 try:
                     results.save(result)
                 except OSError as e:
-                    outcome.storage = f"a record: {_why(e)}"
+                    tally.storage = f"a record: {_why(e)}"
                     return
-                outcome.done += 1
+                tally.done += 1
                 emit(RunFinished(result))
         finally:
             stream.close()  # after a stop: ends the running workers
     except KeyboardInterrupt:
-        outcome.interrupted = True
+        tally.interrupted = True
 
 
 def device_of(specs: list[RunSpec]) -> str:

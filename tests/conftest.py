@@ -69,6 +69,18 @@ def _registries_as_they_were():
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The property tests (tests/test_readers.py): the same examples every run, a fixed number
+    # of them (HYPOTHESIS_EXAMPLES for more), and no database left in the checkout.
+    hypothesis = pytest.importorskip("hypothesis")
+    hypothesis.settings.register_profile(
+        "resbench",
+        max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    hypothesis.settings.load_profile("resbench")
     # Generated datasets go to a private cache unless the caller chose one.
     os.environ.setdefault("RESBENCH_CACHE", tempfile.mkdtemp(prefix="resbench-cache-"))
     torch = pytest.importorskip("torch")

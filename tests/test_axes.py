@@ -200,17 +200,58 @@ def test_an_unrecorded_metric_is_one_line() -> None:
 # --------------------------------------------------------------------------- the drift
 
 
-def test_drift_is_the_slope_of_the_best_value_on_depth_in_octaves() -> None:
-    # The best rate halves with each quadrupling of depth: a drift of -0.5.
-    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5, noise=0.001)
-    runs = sweep_runs(falling, depths=(8, 32, 128, 512), lrs=tuple(2.0**k for k in range(-12, -3)))
+# An mlp of depth D has L = (D - 2) / 2 residual blocks: 3, 12, 48 and 192 blocks, each four
+# times the last, at these depths.
+QUADRUPLING = (8, 26, 98, 386)
+
+
+def blocks_of(depth: int) -> float:
+    return (depth - 2) / 2
+
+
+def test_drift_is_the_slope_of_the_best_value_on_the_residual_blocks_in_octaves() -> None:
+    # The best rate halves with each quadrupling of the blocks: a drift of -0.5.
+    falling = valley(lambda d: 2**-6 * (blocks_of(d) / 3) ** -0.5, noise=0.001)
+    runs = sweep_runs(falling, depths=QUADRUPLING, lrs=tuple(2.0**k for k in range(-12, -3)))
     best, drift = axes.drift(runs, "train.lr", "train_loss")
     assert list(best["train.lr"]) == [2**-6, 2**-7, 2**-8, 2**-9]
+    assert list(best["blocks"]) == [3, 12, 48, 192]
     row = drift.iloc[0]
     assert row["drift"] == pytest.approx(-0.5) and row["n_seeds"] == 8
     assert row["low"] == pytest.approx(-0.5) and row["high"] == pytest.approx(-0.5)
+    assert row["against"] == "log2 residual blocks L" and "against log2 residual" in row["note"]
     flat = sweep_runs(valley(lambda d: 2**-7), depths=(8, 32, 128))
-    assert axes.drift(flat, "train.lr", "train_loss")[1]["drift"].item() == 0.0
+    assert axes.drift(flat, "train.lr", "train_loss")[1]["drift"].item() == pytest.approx(0.0)
+
+
+def test_against_log2_depth_the_same_runs_drift_otherwise() -> None:
+    # A family whose blocks the registry does not know: the slope is taken against log2 depth,
+    # and says so. Depths 8 to 386 span 5.6 octaves where their blocks span 6.
+    falling = valley(lambda d: 2**-6 * (blocks_of(d) / 3) ** -0.5)
+    runs = sweep_runs(falling, depths=QUADRUPLING, lrs=tuple(2.0**k for k in range(-12, -3)))
+    _, drift = axes.drift(runs.assign(family="my_pkg.nets:net"), "train.lr", "train_loss")
+    row = drift.iloc[0]
+    assert row["against"].startswith("log2 depth") and row["drift"] < -0.5
+    assert row["drift"] == pytest.approx(-3 / math.log2(386 / 8), abs=0.02)
+
+
+def test_the_optimum_between_grid_values_is_interpolated_not_rounded() -> None:
+    # The best rate lies a third of an octave above 2^-7 at every depth: the grid's argmin says
+    # 2^-7, the interpolated optimum says where it is, and the drift is 0, not a grid step.
+    runs = sweep_runs(valley(lambda d: 2 ** (-7 + 1 / 3)), depths=(8, 26, 98))
+    best, drift = axes.drift(runs, "train.lr", "train_loss")
+    assert set(best["train.lr"]) == {2**-7}
+    assert best["optimum"].to_numpy() == pytest.approx(2 ** (-7 + 1 / 3))
+    assert bool(best["interpolated"].all()) and drift["drift"].item() == pytest.approx(0.0)
+
+    # A lopsided valley (steep above the optimum, shallow below), as real ones are: the cubic
+    # through four points finds its minimum where a parabola through three would not.
+    def lopsided(depth: int, lr: float, seed: int) -> float:
+        t = math.log2(lr) + 6.6
+        return 1.0 + 0.1 * (math.exp(t) - t - 1)
+
+    best, _ = axes.drift(sweep_runs(lopsided, depths=(8, 26)), "train.lr", "train_loss")
+    assert math.log2(best["optimum"].iloc[0]) == pytest.approx(-6.6, abs=0.05)
 
 
 def test_the_drift_interval_widens_when_seeds_disagree_on_the_best() -> None:
@@ -221,7 +262,10 @@ def test_the_drift_interval_widens_when_seeds_disagree_on_the_best() -> None:
 
     _, drift = axes.drift(sweep_runs(loss), "train.lr", "train_loss")
     row = drift.iloc[0]
-    assert row["low"] < -0.25 and row["high"] == 0.0  # -0.5 or 0, as the resampled seeds say
+    # Half an octave lower on average, over log2(15 / 3) octaves of blocks; how far, the
+    # resampled seeds disagree.
+    assert row["drift"] == pytest.approx(-0.5 / math.log2(5), abs=0.01)
+    assert row["low"] < row["drift"] - 0.05 and row["high"] > row["drift"] + 0.05
 
 
 def test_fewer_than_four_seeds_give_a_drift_but_no_interval_and_no_verdict() -> None:
@@ -236,6 +280,48 @@ def test_a_best_value_at_the_edge_of_the_grid_is_flagged() -> None:
     runs = sweep_runs(valley(lambda d: 2**-4 if d == 32 else 2**-7))
     best, _ = axes.drift(runs, "train.lr", "train_loss")
     assert list(best["at_edge"]) == [False, True]  # 2^-5 is the largest rate swept
+    # At the edge the optimum may lie beyond: the estimate is the grid's end, not interpolated.
+    edge = best.iloc[1]
+    assert not edge["interpolated"] and edge["optimum"] == 2**-5 and edge["optimum_high"] == 2**-5
+
+
+def test_a_depth_no_better_than_chance_is_left_out_of_the_drift_and_said() -> None:
+    # At depth 128 every rate ends near ln 10 = 2.303, what a net that learned nothing scores
+    # on MNIST-1D's 10 classes: its best rate says nothing, and the drift leaves it out.
+    def loss(depth: int, lr: float, seed: int) -> float:
+        if depth == 128:
+            return 2.30 + 0.01 * (math.log2(lr) + 9) ** 2 + 0.02 * (seed % 3)
+        return valley(lambda d: 2**-7)(depth, lr, seed)
+
+    runs = sweep_runs(loss, depths=(8, 32, 128))
+    best, drift = axes.drift(runs, "train.lr", "train_loss")
+    assert list(best["trainable"]) == [True, True, False]
+    assert best["chance"].iloc[0] == pytest.approx(math.log(10))
+    row = drift.iloc[0]
+    assert row["drift"] == pytest.approx(0.0) and row["depths"] == 2
+    assert "no trainable value at depth 128" in row["note"]
+    assert "no trainable value at depth 128" in axes.drift_caption(drift, "train.lr", "train_loss")
+
+
+def test_missing_and_diverged_runs_count_alike_in_choosing_and_in_the_drift() -> None:
+    # A failed run at the best rate makes it no candidate, in the choice and in the drift
+    # alike; a depth where every rate diverged has no best value in either, and says why.
+    def loss(depth: int, lr: float, seed: int) -> float | str:
+        if depth == 32 and lr == 2**-7 and seed == 0:
+            return "failed"
+        if depth == 128:
+            return "diverged"
+        return valley(lambda d: 2**-7)(depth, lr, seed)
+
+    runs = sweep_runs(loss, depths=(8, 32, 128))
+    sel = axes.selection(runs, "train.lr")
+    chosen = axes.choices(runs, sel).set_index("depth")
+    best, drift = axes.drift(runs, "train.lr", "train_loss")
+    best = best.set_index("depth")
+    assert chosen.loc[32, "train.lr"] != 2**-7 and best.loc[32, "train.lr"] != 2**-7
+    assert "every value diverged" in chosen.loc[128, "why"] and not best.loc[128, "trainable"]
+    assert math.isnan(best.loc[128, "optimum"]) and drift["depths"].item() == 2
+    assert "no trainable value at depth 128" in drift["note"].item()
 
 
 # --------------------------------------------------------------------------- reach
@@ -254,8 +340,8 @@ def test_reach_is_the_deepest_depth_within_tolerance_of_the_best_from_it_on() ->
 
 
 def drifting_and_not() -> pd.DataFrame:
-    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5, noise=0.002)
-    depths, lrs = (8, 32, 128), tuple(2.0**k for k in range(-11, -3))
+    falling = valley(lambda d: 2**-6 * (blocks_of(d) / 3) ** -0.5, noise=0.002)
+    depths, lrs = QUADRUPLING[:3], tuple(2.0**k for k in range(-11, -3))
     return pd.concat(
         [
             sweep_runs(falling, depths, lrs, **{"model.branch_multiplier": "none"}),
@@ -416,8 +502,8 @@ def test_a_variant_whose_value_is_null_gets_its_best_values_and_drift_everywhere
     from resbench.results import Results
     from resbench.views import png as plot
 
-    falling = valley(lambda d: 2**-6 * (d / 8) ** -0.5)
-    depths = (8, 32, 128)
+    falling = valley(lambda d: 2**-6 * (blocks_of(d) / 3) ** -0.5)
+    depths = QUADRUPLING[:3]
     runs = pd.concat([sweep_runs(falling, depths, **{"train.warmup_lr": v}) for v in (None, 0.01)])
     folder = write_results(tmp_path / "res", runs, claims=None)
     made = runner.invoke(app, ["report", str(folder), "--best-over", "train.lr", "-f", "markdown"])
@@ -425,7 +511,7 @@ def test_a_variant_whose_value_is_null_gets_its_best_values_and_drift_everywhere
     table = made.output[made.output.index("**best train.lr by depth") :]
     table = table[: table.index("**the depth each arch reaches")]
     rows = [line for line in table.splitlines() if line.startswith("| warmup_lr")]
-    assert len(rows) == 2 and all("| 2^-6 | 2^-7 | 2^-8 | -0.50" in r for r in rows), rows
+    assert len(rows) == 2 and all("| 2^-6.00 | 2^-7.00 | 2^-8.00 | -0.50" in r for r in rows), rows
 
     page = Results(folder).html(tmp_path / "page.html").read_text()
     section = page[page.index('<section id="landscape">') :]

@@ -1,5 +1,5 @@
-"""benchmarks/: gpu.sh and its parts run where only torch is installed; diagnostics.py runs;
-gate.py makes its regressions and draws as it says."""
+"""benchmarks/: gpu.sh and its parts run where only torch is installed; diagnostics.py and
+why_cost.py run; gate.py makes its regressions and draws as it says."""
 
 from __future__ import annotations
 
@@ -89,6 +89,15 @@ def test_diagnostics_benchmark_runs_pairs_and_prints_a_ratio(tiny_sweep_file: Pa
     (row,) = line["rows"]
     assert row["model"] == "conv1d-8" and row["n"] == 1
     assert row["cpu_ratio"] > 0 and row["wall_ratio"] > 0
+
+
+def test_why_cost_benchmark_prints_each_diagnostics_cost_in_steps() -> None:
+    (line,) = json_lines("why_cost.py", "--nets", "conv1d", "--repeats", "1")
+    costs = line["costs"]["conv1d"]
+    assert costs["step_seconds"] > 0
+    assert {"signal", "jacobian", "grad_correlation", "lesions", "loss_slice"} <= set(costs)
+    # A pass over 11 x 11 points costs more than one over 21: the grid is the cost.
+    assert costs["loss_surface"] > costs["loss_slice"] > 0
 
 
 def _gate_module():

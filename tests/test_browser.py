@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from resbench.analysis.variants import by_variant, summary_variants, variant_columns
 from resbench.cli import app
 from resbench.results import Results
-from resbench.views.text import variant_title
+from resbench.views.labels import variant_title
 
 runner = CliRunner()
 CHROMIUM = find_chromium()
@@ -325,3 +325,92 @@ def test_expected_series_reads_the_variants_as_the_report_does() -> None:
     depth = {k: v for k, v in expected.items() if k.startswith("depth | train_error")}
     assert len(depth) == 3
     assert max(len(v) for v in depth.values()) == 7
+
+
+# --------------------------------------------------------------------------- why depth fails
+
+
+@pytest.fixture(scope="module")
+def why_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the results of a real sweep with every diagnostic of why depth fails, their page)."""
+    from test_why_views import run_why_sweep
+
+    root = tmp_path_factory.mktemp("why")
+    results = run_why_sweep(root)
+    return results, page_of(results, root / "why.html")
+
+
+def why_drawn(b: Browser) -> dict[str, dict[str, int]]:
+    """Per figure of the why section (its id): per panel shown, the series on the screen."""
+    return b.evaluate(
+        "(() => { const out = {};"
+        "for (const f of document.querySelectorAll('#why figure.chart')) {"
+        "  const panels = {};"
+        "  for (const p of f.querySelectorAll('.panel')) {"
+        f"    if (!((e) => {VISIBLE})(p)) continue;"
+        "    const svg = p.querySelector('svg');"
+        "    const axes = svg.querySelector('g[data-y=\"linear\"]') || svg;"
+        "    panels[p.dataset.panel] = [...axes.querySelectorAll(':scope > .series')]"
+        f"      .filter((e) => {VISIBLE}).length; }}"
+        "  out[f.id] = panels; }"
+        "return out; })()"
+    )
+
+
+def why_expected(results: Path, hidden: str = "") -> dict[str, dict[str, int]]:
+    """What `why_drawn` must find: the builders' figures, a series per depth (and per contour
+    level and the star) in each panel, but the panels of the `hidden` arch."""
+    from resbench.views.figures.diagnostics import why_figures
+
+    found = Results(results)
+    out = {}
+    for figure in why_figures(found.layers, found.runs).values():
+        for i, group in enumerate(figure.groups):
+            panels = {p.key: len(p.series) for p in group.panels if p.keys["arch"] != hidden}
+            out[f"{figure.key}-{i}"] = panels
+    return out
+
+
+def test_the_why_section_shows_every_figure_and_table_the_runs_recorded(
+    browser: Browser, why_page: tuple[Path, Path]
+) -> None:
+    results, path = why_page
+    b = opened(browser, path)
+    assert b.errors() == [] and b.requests() == [path.resolve().as_uri()]
+    assert b.evaluate(f"(e => {VISIBLE})(document.getElementById('why'))")
+    parts = b.evaluate("[...document.querySelectorAll('#why h3')].map(h => h.textContent)")
+    assert len(parts) == 4 and parts[0].startswith("The signal")
+    expected = why_expected(results)
+    # 8 figures, each with a group of convnets and one of transformers, but the token spread
+    assert len(expected) == 15 and "why-tokens-0" in expected
+    assert why_drawn(b) == expected
+    captions = b.evaluate(
+        "[...document.querySelectorAll('#why .table .caption')].map(c => c.textContent)"
+    )
+    assert any(c.startswith("test error without each block · depth 14") for c in captions)
+    assert sum(c.startswith("the last block's signal") for c in captions) == 2  # per family
+    b.screenshot(ARTIFACTS / "report-why.png", full_page=True)
+
+
+def test_an_arch_hidden_leaves_the_why_figures_and_comes_back(
+    browser: Browser, why_page: tuple[Path, Path]
+) -> None:
+    results, path = why_page
+    b = opened(browser, path)
+    b.click("nav.controls input[data-arch='plain']")
+    assert why_drawn(b) == why_expected(results, hidden="plain")
+    b.click("nav.controls input[data-arch='plain']")
+    assert why_drawn(b) == why_expected(results)
+
+
+def test_with_scripts_off_the_why_section_still_shows(
+    browser: Browser, why_page: tuple[Path, Path]
+) -> None:
+    results, path = why_page
+    browser.events.clear()
+    browser.call("Emulation.setScriptExecutionDisabled", value=True)
+    try:
+        browser.open(path)
+        assert why_drawn(browser) == why_expected(results)
+    finally:
+        browser.call("Emulation.setScriptExecutionDisabled", value=False)

@@ -106,15 +106,28 @@ def test_pre_activation_bottleneck_nets_have_the_2016_papers_sizes() -> None:
     # shifts the 1001-layer net has 10.33M, which the paper's rounding does not give.
     result = CliRunner().invoke(
         app,
-        ["models", "cifar", "--arch", "preact", "--depths", "164,1001", "--block", "bottleneck"],
+        ["models", "cifar", "--arch", "preact", "--depths", "164,1001", "--block", "bottleneck",
+         "--shortcut", "B"],
         env={"COLUMNS": "120"},
-    )
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line for line in result.output.splitlines() if "preact" in line}
     params_164, weights_1001 = rows["164"].split()[3], rows["1001"].split()[5]
     assert paper_rounding(int(params_164.replace(",", "")), 1.7) == 1.7
     assert paper_rounding(int(weights_1001.replace(",", "")), 10.2) == 10.2
-    assert "shortcut B" in result.output  # the papers' projections, the default for bottlenecks
+    assert "shortcut B" in result.output  # the papers' projections, asked for
+
+
+def test_models_takes_a_sweeps_shortcut_unless_told() -> None:
+    # A sweep's nets zero-pad (A) whatever their block; `resbench models` counts the same nets.
+    args = ["models", "cifar", "--arch", "preact", "--depths", "164", "--block", "bottleneck"]
+    sized = {}
+    for shortcut in ("A", "B", None):
+        given = ["--shortcut", shortcut] if shortcut else []
+        result = CliRunner().invoke(app, [*args, *given, "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        sized[shortcut] = result.output.splitlines()[1]
+    assert sized[None] == sized["A"] != sized["B"]
 
 
 @pytest.mark.parametrize(

@@ -244,6 +244,18 @@ def test_a_task_that_dies_is_retried_and_one_over_its_memory_is_recorded_oom(
     assert "--mem=150M" in oom.error
 
 
+def test_a_results_path_holding_percent_keeps_each_tasks_log_where_it_is_read(
+    cluster: slurm_cluster.Cluster, tmp_path: Path
+) -> None:
+    # sbatch reads %j, %A... in --output: unescaped, the log went to a folder that does not
+    # exist (nowhere), and the task killed for its memory was told from its log as killed.
+    work = tmp_path / "res%j%A%%" / ".slurm"
+    small = ExecutorSection(name="slurm", mem="150M", retries=1)
+    (oom,) = SlurmExecutor(small, work, "cpu").map(train_run, tiny_specs(1))
+    assert oom.status == "oom", oom.error  # its log, read where it was written, said why
+    assert [p.name for p in tmp_path.iterdir()] == ["res%j%A%%"]
+
+
 USER_FAMILY = """
 from torch import nn
 
@@ -285,15 +297,18 @@ def test_bad_input_is_one_line_and_exit_2_before_the_array_is_submitted(
 ) -> None:
     sweep = sweep_file(tmp_path, "bad")
     cases = {
-        "nope": ("--partition", "nope"),
-        "1:xx": ("--time", "1:xx"),
-        "cannot write there": ("--out", str(cluster.hidden / "results")),
-    }
-    for expected, flag in cases.items():
+        "nope": ("--partition", "nope", 2),
+        "1:xx": ("--time", "1:xx", 2),
+        "a backslash": ("--out", str(tmp_path / "back\\slash"), 2),
+        "cannot write there (the cluster's nodes cannot": (
+            "--out", str(cluster.hidden / "results"), 3  # a place that cannot be written
+        ),
+    }  # fmt: skip
+    for expected, (*flag, code) in cases.items():
         args = ["run", str(sweep), "--executor", "slurm", "--out", str(tmp_path / "res"), *flag]
         done = resbench(*args)
         text, _ = done.communicate(timeout=120)
-        assert done.returncode == 2, text
+        assert done.returncode == code, text
         assert len(text.strip().splitlines()) == 1 and expected in text, text
     assert squeue(cluster, "--states=all", "--name=resbench-bad") == []
 

@@ -115,7 +115,7 @@ def test_claims_between_any_two_archs_and_on_one_variant() -> None:
         Degrades(claim="degrades", arch="plain", min_gap=0.3, where={"model.batch_norm": True}),
     ]
     outcomes = evaluate_claims(runs, claims)
-    assert [o.verdict for o in outcomes] == ["PASS", "FAIL", "PASS", "PASS"]
+    assert [o.verdict for o in outcomes] == ["PASS", "INCONCLUSIVE", "PASS", "PASS"]
     assert "batch_norm false" in outcomes[0].text and "fixup-110" in outcomes[0].text
 
 

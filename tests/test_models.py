@@ -11,7 +11,7 @@ from resbench.models.blocks import Bottleneck
 from resbench.models.config import ModelConfig
 from resbench.models.nets import ARCHS
 from resbench.models.registry import depth_problem, get_family
-from resbench.models.transformer import SUBLAYERS
+from resbench.models.transformer_archs import SUBLAYERS
 from resbench.train.diagnostics import weight_layers
 
 NETS = "resbench.models.nets:"

@@ -1,16 +1,22 @@
-"""The README's quick start is what CI runs, and it names only real presets and commands."""
+"""The README is a screen: its quick start is what CI runs, its depth table is the committed
+reference's, and it names every command once. Its code blocks, and the docs', are checked by
+tests/test_docs.py."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+import typer.main
+from docblocks import ROOT, blocks, run_python
+
+from resbench.cli import app
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def quick_start() -> list[str]:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S)
+    block = re.search(r"## Quick start.*?```sh\n(.*?)```", README, re.S)
     assert block, "README has no quick start block"
     return [line for line in block.group(1).splitlines() if line.strip()]
 
@@ -27,12 +33,26 @@ def test_ci_runs_the_readmes_test_command() -> None:
     assert install_and_test in ci
 
 
-def test_the_readmes_sweep_reference_is_a_valid_sweep() -> None:
-    from resbench.sweep.load import expand, parse_sweep
+def test_the_readme_fits_a_screen_of_12_kb() -> None:
+    assert len(README.encode("utf-8")) <= 12_000
 
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Sweep files\n\n```yaml\n(.*?)```", readme, re.S)
-    assert block, "README has no sweep reference"
-    specs = expand(parse_sweep(block.group(1), "README.md"))
-    # zip (4 depth/lr pairs) x arch 2 x seed 3 x weight decay 2, minus 3 excluded, plus 1.
-    assert len(specs) == 4 * 2 * 3 * 2 - 3 + 1
+
+def test_the_python_example_gives_the_readmes_depth_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    (example,) = [b for b in blocks(ROOT / "README.md") if b.kind == "python"]
+    assert len([line for line in example.body.splitlines() if line]) == 3
+    monkeypatch.chdir(ROOT)  # where a reader of the README stands
+    means = run_python(example.body, str(example))
+    cell = r"\**([\d.]+) ± [\d.]+\**"  # mean ± std, bold or not
+    rows = re.findall(rf"^\| (\d+) \| {cell} \| {cell} \|$", README, re.M)
+    assert [int(depth) for depth, _, _ in rows] == list(means.index)
+    for depth, plain, residual in rows:
+        assert f"{means.loc[int(depth), 'plain']:.3f}" == plain
+        assert f"{means.loc[int(depth), 'residual']:.3f}" == residual
+
+
+def test_every_command_has_a_line_here_and_a_section_in_the_docs() -> None:
+    names = set(typer.main.get_command(app).commands)
+    listed = re.findall(r"^\| `resbench (\w+)", README, re.M)
+    assert sorted(listed) == sorted(names)
+    reference = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    assert sorted(re.findall(r"^## `resbench (\w+)", reference, re.M)) == sorted(names)

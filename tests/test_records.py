@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 import resbench
 from resbench.cli import app
+from resbench.core.strict import STORED
 from resbench.executors.events import RunStarted, SweepStarted
 from resbench.results import Results
 from resbench.store.record_format import read_record
+from resbench.sweep.schema import RunSpec
 from resbench.train.provenance import code_identity
 from resbench.train.run_result import RECORD_FORMAT
 
@@ -144,9 +146,10 @@ def test_a_record_of_a_user_family_that_no_longer_imports_still_reads(tmp_path: 
                                 "dense"}  # fmt: skip
     # and of a user dataset whose package is gone (an entry point's name, no module:callable)
     record["spec"]["dataset"] = {"name": "gone_datasets", "options": {"n": 3}, "version": "1.0"}
-    record["run_id"] = "0123456789ab"
-    (results.runs_dir / "0123456789ab.json").write_text(json.dumps(record))
-    read = read_record(results.runs_dir / "0123456789ab.json")
+    run_id = RunSpec.model_validate(record["spec"], context=STORED).run_id  # its own name
+    record["run_id"] = run_id
+    (results.runs_dir / f"{run_id}.json").write_text(json.dumps(record))
+    read = read_record(results.runs_dir / f"{run_id}.json")
     assert read.result is not None, read.why
     assert read.result.spec.model.family == "gone_module:build"
     assert read.result.spec.dataset.name == "gone_datasets"

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from resbench.analysis.summary import describe, status_counts, summarize
 from resbench.cli import app
-from resbench.views.text import format_cell, header_line, status_line
+from resbench.views.cells import format_cell
+from resbench.views.text import header_line, status_line
 
 runner = CliRunner()
 

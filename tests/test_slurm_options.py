@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from resbench import ResbenchError
 from resbench.analysis.summary import status_counts
 from resbench.cli import app
-from resbench.executors import sbatch
+from resbench.executors import slurm_format
 from resbench.executors.attempts import Attempts
-from resbench.executors.slurm import check_slurm
+from resbench.executors.slurm_commands import require_slurm
 from resbench.results import Results
 from resbench.sweep import slurm_limits
 from resbench.sweep.load import expand, parse_sweep
@@ -65,7 +65,7 @@ def test_without_slurm_commands_the_executor_is_refused_in_one_line(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, squeue, scancel, scontrol here
     with pytest.raises(ResbenchError, match="needs SLURM's commands") as e:
-        check_slurm(ExecutorSection(name="slurm"), "cpu", tmp_path / "res")
+        require_slurm(ExecutorSection(name="slurm"), "cpu", tmp_path / "res")
     assert "\n" not in str(e.value) and not (tmp_path / "res").exists()
 
 
@@ -75,7 +75,7 @@ def test_fractional_gpus_are_refused_for_slurm(tmp_path: Path, monkeypatch) -> N
         (tmp_path / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ResbenchError, match=r"executor\.num_gpus: SLURM gives each task whole"):
-        check_slurm(ExecutorSection(name="slurm", num_gpus=0.5), "cpu", tmp_path / "res")
+        require_slurm(ExecutorSection(name="slurm", num_gpus=0.5), "cpu", tmp_path / "res")
 
 
 def test_a_tasks_options_name_its_resources_and_the_users_come_last() -> None:
@@ -83,19 +83,21 @@ def test_a_tasks_options_name_its_resources_and_the_users_come_last() -> None:
         name="slurm", num_cpus=4, partition="gpu", time="2:00:00", mem="8G", account="lab",
         qos="short", sbatch_args=["--constraint=a100", "--cpus-per-task=8"],
     )  # fmt: skip
-    options = sbatch.resources(settings, "cuda")
+    options = slurm_format.resources(settings, "cuda")
     assert options[:3] == ["--ntasks=1", "--cpus-per-task=4", "--gpus-per-task=1"]
     for option in ("--partition=gpu", "--time=2:00:00", "--mem=8G", "--account=lab", "--qos=short"):
         assert option in options
     assert options[-2:] == ["--constraint=a100", "--cpus-per-task=8"]
-    assert "--gpus-per-task=1" not in sbatch.resources(ExecutorSection(name="slurm"), "cpu")
-    assert "--gpus-per-task=2" in sbatch.resources(ExecutorSection(name="slurm", num_gpus=2), "cpu")
-    assert sbatch.array_option(100, 8) == "--array=0-99%8"
-    assert sbatch.array_option(1, None) == "--array=0-0"
+    assert "--gpus-per-task=1" not in slurm_format.resources(ExecutorSection(name="slurm"), "cpu")
+    assert "--gpus-per-task=2" in slurm_format.resources(
+        ExecutorSection(name="slurm", num_gpus=2), "cpu"
+    )
+    assert slurm_format.array_option(100, 8) == "--array=0-99%8"
+    assert slurm_format.array_option(1, None) == "--array=0-0"
 
 
 def test_squeue_lines_tell_tasks_from_an_arrays_tasks_not_started() -> None:
-    lines = sbatch.parse_squeue("12_[3-9%2]|PENDING|\n12_0|RUNNING|node1\n12|CANCELLED|\n\n")
+    lines = slurm_format.parse_squeue("12_[3-9%2]|PENDING|\n12_0|RUNNING|node1\n12|CANCELLED|\n\n")
     assert [(x.job, x.state, x.node, x.array, x.pending_rest) for x in lines] == [
         ("12_[3-9%2]", "PENDING", "", "12", True),
         ("12_0", "RUNNING", "node1", "12", False),
@@ -121,7 +123,7 @@ def test_squeue_lines_tell_tasks_from_an_arrays_tasks_not_started() -> None:
 )  # fmt: skip
 def test_how_a_task_ended_becomes_its_runs_status(state, log, status) -> None:
     settings = ExecutorSection(name="slurm", time="1:00:00", mem="2G")
-    got, error = sbatch.verdict(state, settings, log)
+    got, error = slurm_format.verdict(state, settings, log)
     assert got == status
     if status == "timeout":
         assert "--time=1:00:00" in error and "--retry-failed" in error

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +217,34 @@ def test_load_sweep_reads_files(tiny_sweep_file: Path) -> None:
 def test_the_reference_results_name_is_reserved() -> None:
     message = error_of(TINY_SWEEP.replace("name: tiny", "name: reference"))
     assert "name: 'reference' is reserved" in message
+
+
+def test_a_swept_dotted_key_is_narrowed_by_an_override_of_the_grid() -> None:
+    swept = TINY_SWEEP.replace("grid:\n", "grid:\n  train.lr: [0.1, 0.01]\n")
+    assert len(expand(parse_sweep(swept))) == 16
+    narrowed = expand(parse_sweep(swept, "s.yaml", {"grid.train.lr": [0.01]}))
+    assert len(narrowed) == 8 and {s.train.lr for s in narrowed} == {0.01}
+    # The grid's own spelling of a field is the one set, not a second axis of it.
+    deeper = parse_sweep(swept, "s.yaml", {"grid.model.depth": [14]})
+    assert deeper.grid["depth"] == [14] and "model.depth" not in deeper.grid
+    assert {s.model.depth for s in expand(deeper)} == {14} and len(expand(deeper)) == 8
+
+
+def test_the_transformers_preset_is_narrowed_on_the_command_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "resbench", "run", "transformers", "--dry-run", "--format",
+         "json", "-s", "grid.train.warmup=[0]", "-s", "grid.seed=[0]"],
+        env=checkout_env(), capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    # Its claims name runs with warm-up: the error says so, and how to leave them out.
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "expect[2].where: no run of the sweep has {train.warmup: 1}" in result.stderr
+    assert "narrowed by -s grid.train.warmup=[0]; -s expect=[] leaves" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "resbench", "run", "transformers", "--dry-run", "--format",
+         "json", "-s", "grid.train.warmup=[0]", "-s", "grid.seed=[0]", "-s", "expect=[]"],
+        env=checkout_env(), capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)
+    assert len(runs) == 3 * 7 and {r["train.warmup"] for r in runs} == {0}

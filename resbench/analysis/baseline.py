@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from resbench.analysis.judging import Group, Outcome, Verdict, groups, inconclusive, worse
+from resbench.analysis.judging import Group, Judgement, Verdict, groups, inconclusive, worse
 from resbench.analysis.stats import contrast_interval, one_sided, welch_interval
 from resbench.core.errors import ResbenchError
 from resbench.store.tables import MACHINE_COLUMNS
+from resbench.sweep.defaults import BASELINE_TOLERANCE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,15 +24,14 @@ BASELINE_METRICS = ("train_error", "test_error")
 EFFECT_METRIC = "train_error"
 EFFECT_ARCHS = ("plain", "residual")  # the effect is the first's metric minus the second's
 FAMILY_ALPHA = 0.05  # the false alarms of all the comparisons together
-DEFAULT_TOLERANCE = 0.05  # the change in a group's mean that counts as one
 
 
 def compare_baseline(
     runs: pd.DataFrame,
     baseline: pd.DataFrame,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float = BASELINE_TOLERANCE,
     alpha: float = FAMILY_ALPHA,
-) -> list[Outcome]:
+) -> list[Judgement]:
     """Each (arch, depth) group against the reference's, as two samples over seeds, and the
     effect's size at the deepest depth both archs share.
 
@@ -61,7 +61,7 @@ def compare_baseline(
 
 def _against_reference(
     metric: str, current: Group, reference: Group, tolerance: float, level: float
-) -> Outcome:
+) -> Judgement:
     """Did this group's mean change by more than `tolerance`, beyond the noise over seeds?"""
     text = f"{current.label} {metric}: no change beyond ±{tolerance:g} from the reference"
     for g, where in ((current, "results"), (reference, "reference")):
@@ -75,7 +75,7 @@ def _against_reference(
         note, verdict = "better than the reference: if meant, renew it (docs/ci.md)", "FAIL"
     elif abs(interval.diff) > tolerance:
         note = "the mean moved more, but within the noise over seeds"
-    return Outcome("baseline", text, verdict, (current, reference), interval.diff, interval, note)
+    return Judgement("baseline", text, verdict, (current, reference), interval.diff, interval, note)
 
 
 def _effect(
@@ -83,7 +83,7 @@ def _effect(
     ref: dict[tuple[str, int], Group],
     tolerance: float,
     level: float,
-) -> Outcome:
+) -> Judgement:
     """Did the effect at the deepest shared depth shrink by more than `tolerance`? One-sided:
     (plain − residual) now minus the same in the reference (their `EFFECT_METRIC` groups), its
     upper bound at `level`."""
@@ -106,7 +106,7 @@ def _effect(
     shrank = interval.diff < -tolerance and interval.high < -tolerance
     note = f"gap {p_now.mean - r_now.mean:.3f} now, {p_ref.mean - r_ref.mean:.3f} in the reference"
     verdict: Verdict = "FAIL" if shrank else "PASS"
-    return Outcome("baseline", text, verdict, (), interval.diff, interval, note)
+    return Judgement("baseline", text, verdict, (), interval.diff, interval, note)
 
 
 def _unjudged(*gs: Group) -> str | None:

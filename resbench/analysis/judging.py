@@ -1,4 +1,4 @@
-"""Seeds judged: the runs of one (arch, depth) as a `Group` of values, `worse`, and the `Outcome`
+"""Seeds judged: the runs of one (arch, depth) as a `Group` of values, `worse`, and the `Judgement`
 of a judged statement. What the claims (`resbench.analysis.verdicts`) and the comparison with
 reference results (`resbench.analysis.baseline`) share.
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Verdict = Literal["PASS", "FAIL", "INCONCLUSIVE"]
-OutcomeKind = Literal["runs", "claim", "baseline"]
+JudgementKind = Literal["runs", "claim", "baseline"]
 DIVERGED_ERROR = 1.0
 
 
@@ -70,10 +70,10 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Judgement:
     """One judged statement: what was claimed, on what numbers, and the verdict."""
 
-    kind: OutcomeKind
+    kind: JudgementKind
     text: str
     verdict: Verdict
     groups: tuple[Group, ...] = ()  # the difference is mean(groups[0]) - mean(groups[1])
@@ -124,9 +124,9 @@ def worse(a: Group, b: Group, by: float = 0.0, level: float = LEVEL) -> bool:
 
 
 def inconclusive(
-    text: str, note: str, gs: tuple[Group, ...] = (), kind: OutcomeKind = "claim"
-) -> Outcome:
-    return Outcome(kind, text, "INCONCLUSIVE", gs, note=note)
+    text: str, note: str, gs: tuple[Group, ...] = (), kind: JudgementKind = "claim"
+) -> Judgement:
+    return Judgement(kind, text, "INCONCLUSIVE", gs, note=note)
 
 
 def depths_of(by_key: dict[tuple[str, int], Group], arch: str) -> list[int]:

@@ -8,9 +8,12 @@ claim's min_gap, a `holds` claim's tolerance). At each look the Welch t interval
 difference is taken at a level the spending function allows: a claim is decided PASS when the
 interval lies wholly on its passing side, decided FAIL when it lies wholly on the other side
 (its opposite is shown), and is undecided otherwise; an undecided claim's groups get the next
-seeds. At the maximum, an undecided claim FAILs: not shown, as the fixed rule says of it. Each
-side may err at most ALPHA = 2.5% (one-sided) over all looks, the fixed rule's 95% two-sided
-interval; with min = max there is one look and the rule *is* the fixed rule.
+seeds. At the maximum, an undecided claim is INCONCLUSIVE, as the fixed rule says of it. The
+claims of a sweep are one family, as `resbench check` holds them (`resbench.analysis.decision`):
+each of its m tested statements spends α = 2.5%/m a side over all its looks (Bonferroni, so that
+passing any false one has a 2.5% chance at most; Holm's step-down would need one p-value per
+claim, which a sequential test gives only by ordering its sample space, not done here). With
+min = max there is one look, and the rule is Bonferroni's over the fixed rule's intervals.
 
 - Spending: Pocock-type α·ln(1 + (e − 1)t) by default, which spends early and so decides a clear
   claim at the minimum; O'Brien–Fleming-type 2 − 2Φ(z₁₋α/₂ / √t), which keeps the last look near
@@ -24,9 +27,8 @@ interval; with min = max there is one look and the rule *is* the fixed rule.
 What it assumes: seeds are independent; each group's mean is close to normal (a deep plain
 net's seeds are bimodal, which a t interval meets only roughly); the information grows as
 1/(1/n_a + 1/n_b), as with equal variances; when looks happen depends on other claims through
-the groups they share, not on this claim's own trend. Each claim is held at its own α, as the
-fixed rule holds it. `benchmarks/seeds.py` measures the error rates on real runs instead of
-trusting these, and `tests/test_sequential.py` on simulated ones.
+the groups they share, not on this claim's own trend. `benchmarks/seeds.py` measures the error
+rates on real runs instead of trusting these, and `tests/test_sequential.py` on simulated ones.
 
 Pure functions of a runs table (`resbench.store.tables.read_runs`): `replay` replays the rounds
 from the minimum, so a folder's records alone say what was decided, what was added and why,
@@ -40,7 +42,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from resbench.analysis.judging import Outcome, Verdict
+from resbench.analysis.decision import CLAIMS_ALPHA
+from resbench.analysis.decision import Test as FixedTest
+from resbench.analysis.judging import Judgement, Verdict
 from resbench.analysis.spending import information, nominal_level
 from resbench.analysis.stats import welch_interval
 from resbench.analysis.variants import IDENTITY_SPEC_COLUMNS, select_runs
@@ -50,7 +54,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from resbench.sweep.claims import Claim
-    from resbench.sweep.schema import SeedBudget
+    from resbench.sweep.seed_budget import SeedBudget
 
 GroupKey = tuple[Hashable, ...]
 
@@ -63,24 +67,27 @@ class Look:
     """One look at one claim: its information fraction, the interval, what it decided."""
 
     fraction: float
-    outcome: Outcome
+    outcome: Judgement
     decided: bool
     why: str  # what it decided, in a few words
 
 
 def judge(
-    outcome: Outcome,
+    outcome: Judgement,
     above: bool,
     bound: float,
     fractions: tuple[float, ...],
     spending: str,
     last: bool,
+    family: int = 1,
 ) -> Look:
     """Judge a claim's fixed-rule `outcome` (its two groups) at the last look of `fractions`:
     `above` when the claim is mean(a) − mean(b) > bound, else ≤ bound. `last`: no seeds will
-    come, so an undecided claim FAILs."""
+    come, so an undecided claim is INCONCLUSIVE for good. `family`: the tested statements of the
+    sweep, among which each side's 2.5% is shared over all looks (Bonferroni)."""
     a, b = outcome.groups
-    level = nominal_level(fractions, spending)
+    alpha = CLAIMS_ALPHA / family
+    level = nominal_level(fractions, spending, alpha)
     interval = welch_interval(a.values, b.values, level)
     if above:
         passed, refuted = interval.low > bound, interval.high < bound
@@ -93,24 +100,28 @@ def judge(
         what = "shown" if passed else "its opposite shown"
         note = f"decided at look {look} ({n}): {what}"
     elif last:
-        verdict, note = "FAIL", f"undecided at the maximum, look {look} ({n}): not shown"
+        verdict, note = "INCONCLUSIVE", f"undecided at the maximum, look {look} ({n})"
     else:
         verdict, note = "INCONCLUSIVE", f"undecided at look {look} ({n})"
-    judged = Outcome(
+    judged = Judgement(
         outcome.kind,
         outcome.text,
         verdict,
         outcome.groups,
         interval.diff,
         interval,
-        f"{note}; {_rule(spending)}",
+        f"{note}; {_rule(spending, alpha, family)}",
     )
     return Look(fractions[-1], judged, passed or refuted or last, note)
 
 
-def _rule(spending: str) -> str:
+def _rule(spending: str, alpha: float, family: int) -> str:
     name = "Pocock" if spending == "pocock" else "O'Brien–Fleming"
-    return f"seeds until decided, {name}-type α-spending (resbench.analysis.sequential)"
+    which = f"{family} claims" if family > 1 else "the one claim"
+    return (
+        f"seeds until decided: {100 * alpha:.3g}% a side over all looks (Bonferroni, {which}), "
+        f"{name}-type α-spending (resbench.analysis.sequential)"
+    )
 
 
 # --------------------------------------------------------------------------- the rounds
@@ -124,14 +135,14 @@ class Test:
     index: int  # of the claim, in the sweep's expect:
     part: int
     looks: list[Look] = field(default_factory=list)
-    blocked: Outcome | None = None  # the fixed rule could not judge it: runs missing, ...
+    blocked: Judgement | None = None  # the fixed rule could not judge it: runs missing, ...
     groups: frozenset[GroupKey] = frozenset()
 
     @property
     def decided(self) -> bool:
         return self.blocked is not None or bool(self.looks and self.looks[-1].decided)
 
-    def outcome(self, complete: bool) -> Outcome | None:
+    def outcome(self, complete: bool) -> Judgement | None:
         """Its verdict now: decided, or INCONCLUSIVE while seeds are still to come."""
         if self.blocked is not None:
             return self.blocked
@@ -167,9 +178,9 @@ class Replay:
     def complete(self) -> bool:
         return not self.missing
 
-    def outcomes(self) -> list[Outcome]:
+    def outcomes(self) -> list[Judgement]:
         """Each claim's verdict; with every round run, an undecided claim has its groups at
-        the maximum and FAILs: not shown."""
+        the maximum and is INCONCLUSIVE."""
         out = []
         for test in self.tests:
             outcome = test.outcome(self.complete)
@@ -177,7 +188,7 @@ class Replay:
                 continue
             if self.complete and not test.decided:
                 note = outcome.note.replace("undecided at look", "undecided at the maximum, look")
-                outcome = replace(outcome, verdict="FAIL", note=f"{note}: not shown")
+                outcome = replace(outcome, verdict="INCONCLUSIVE", note=note)
             out.append(outcome)
         return out
 
@@ -209,13 +220,14 @@ def replay(runs: pd.DataFrame, claims: list[Claim], budget: SeedBudget) -> Repla
     seeds = {key: min(budget.min, budget.max) for key in present}
     tests: list[Test] = []
     rounds: list[Round] = []
+    family: int | None = None
     while True:
         missing = {k: [s for s in range(n) if s not in present[k]] for k, n in seeds.items()}
         missing = {k: m for k, m in missing.items() if m}
         if missing:
             return Replay(budget, seeds, tests, rounds, missing, labels)
         now = runs[[s < seeds[k] for k, s in zip(runs["_group"], runs["seed"], strict=True)]]
-        tests = _look(now, claims, budget, seeds, tests)
+        tests, family = _look(now, claims, budget, seeds, tests, family)
         added, why = {}, []
         for test in tests:
             if test.decided:
@@ -239,35 +251,45 @@ def _look(
     budget: SeedBudget,
     seeds: dict[GroupKey, int],
     tests: list[Test],
-) -> list[Test]:
-    """One look at every undecided claim on `runs` (each group at its seeds so far)."""
-    from resbench.analysis.verdicts import evaluate_claims
+    family: int | None,
+) -> tuple[list[Test], int]:
+    """One look at every undecided claim on `runs` (each group at its seeds so far), and the
+    family: the statements testable at the first look, fixed from then on."""
+    from resbench.analysis.verdicts import claim_tests
 
     known = {(t.index, t.part): t for t in tests}
     out: list[Test] = []
+    pending: list[tuple[Test, Judgement]] = []
     for index, claim in enumerate(claims):
         mine = [t for t in tests if t.index == index]
         if mine and all(t.decided for t in mine):
             out += mine
             continue
-        for part, outcome in enumerate(evaluate_claims(runs, [claim])):
+        for part, item in enumerate(claim_tests(claim, runs)):
+            # The fixed rule's outcome carries the two groups; the level is set below.
+            outcome = item.judge(CLAIMS_ALPHA, True) if isinstance(item, FixedTest) else item
             test = known.get((index, part)) or Test(claim, index, part)
             out.append(test)
             if test.decided:
                 continue
             test.groups = _groups_of(runs, claim, outcome)
-            if outcome.verdict == "INCONCLUSIVE" or len(outcome.groups) != 2:
+            if not isinstance(item, FixedTest) or len(outcome.groups) != 2:
                 test.blocked = outcome  # runs missing, or nets that differ: seeds cannot help
                 continue
-            a, b = outcome.groups
-            fraction = information(a.n, b.n, budget.max)
-            if test.looks and fraction <= test.looks[-1].fraction + 1e-9:
-                continue  # no information since the last look: no look
-            last = all(seeds[k] >= budget.max for k in test.groups) or fraction >= 1 - 1e-9
-            fractions = (*(look.fraction for look in test.looks), fraction)
-            above, bound = _bound(claim)
-            test.looks.append(judge(outcome, above, bound, fractions, budget.spending, last))
-    return out
+            pending.append((test, outcome))
+    if family is None:
+        family = max(1, sum(t.blocked is None for t in out))
+    for test, outcome in pending:
+        a, b = outcome.groups
+        fraction = information(a.n, b.n, budget.max)
+        if test.looks and fraction <= test.looks[-1].fraction + 1e-9:
+            continue  # no information since the last look: no look
+        last = all(seeds[k] >= budget.max for k in test.groups) or fraction >= 1 - 1e-9
+        fractions = (*(look.fraction for look in test.looks), fraction)
+        above, bound = _bound(test.claim)
+        look = judge(outcome, above, bound, fractions, budget.spending, last, family)
+        test.looks.append(look)
+    return out, family
 
 
 def _bound(claim: Claim) -> tuple[bool, float]:
@@ -277,7 +299,7 @@ def _bound(claim: Claim) -> tuple[bool, float]:
     return True, float(claim.min_gap)  # type: ignore[union-attr]
 
 
-def _groups_of(runs: pd.DataFrame, claim: Claim, outcome: Outcome) -> frozenset[GroupKey]:
+def _groups_of(runs: pd.DataFrame, claim: Claim, outcome: Judgement) -> frozenset[GroupKey]:
     """The groups a claim reads: the two it compares, and for `degrades` every depth of its
     arch (any of them may become the best shallower one)."""
     chosen = select_runs(runs, claim.where)
@@ -340,10 +362,10 @@ def check(
     budget: SeedBudget,
     baseline: pd.DataFrame | None = None,
     tolerance: float | None = None,
-) -> list[Outcome]:
+) -> list[Judgement]:
     """`resbench.analysis.verdicts.check` for a sweep with a seed budget: completeness, the
     claims as the sequential rule decided them, and the baseline as ever."""
-    from resbench.analysis.baseline import DEFAULT_TOLERANCE, compare_baseline
+    from resbench.analysis.baseline import BASELINE_TOLERANCE, compare_baseline
     from resbench.analysis.verdicts import completeness
 
     if runs.empty:
@@ -351,6 +373,6 @@ def check(
     out = [completeness(runs), *replay(runs, claims, budget).outcomes()]
     if baseline is not None:
         out += compare_baseline(
-            runs, baseline, DEFAULT_TOLERANCE if tolerance is None else tolerance
+            runs, baseline, BASELINE_TOLERANCE if tolerance is None else tolerance
         )
     return out

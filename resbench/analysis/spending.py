@@ -85,11 +85,14 @@ def _simpson(grid: Any) -> Any:
     return weights * (grid[1] - grid[0]) / 3
 
 
-def nominal_level(fractions: tuple[float, ...], spending: str = "pocock") -> float:
-    """The two-sided level of the Welch interval at the last of looks at `fractions`."""
+def nominal_level(
+    fractions: tuple[float, ...], spending: str = "pocock", alpha: float = ALPHA
+) -> float:
+    """The two-sided level of the Welch interval at the last of looks at `fractions`, each side
+    spending `alpha` over all looks."""
     from scipy.stats import norm
 
-    return 1 - 2 * float(norm.sf(z_bounds(fractions, ALPHA, spending)[-1]))
+    return 1 - 2 * float(norm.sf(z_bounds(fractions, alpha, spending)[-1]))
 
 
 def information(n_a: int, n_b: int, n_max: int) -> float:

@@ -59,6 +59,35 @@ def contrast_interval(
     return Interval(estimate, estimate - half, estimate + half, df, level)
 
 
+def welch_test(a: Sequence[float], b: Sequence[float], bound: float, above: bool) -> Welch:
+    """The one-sided Welch t test of "mean(a) − mean(b) lies above `bound`" (or below): its
+    p-value, standard error and degrees of freedom; each group needs two values."""
+    from scipy.stats import t
+
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    parts = [_variance(a) / len(a), _variance(b) / len(b)]
+    se = math.sqrt(sum(parts))
+    if se == 0:  # every seed the same in each group: the difference is known exactly
+        shown = diff > bound if above else diff <= bound
+        return Welch(diff, 0.0 if shown else 1.0, 0.0, math.inf, (0.0, 0.0))
+    df = sum(parts) ** 2 / sum(p * p / (len(v) - 1) for p, v in zip(parts, (a, b), strict=True))
+    score = (diff - bound) / se
+    p = float(t.sf(score, df) if above else t.cdf(score, df))
+    return Welch(diff, p, se, df, (_variance(a), _variance(b)))
+
+
+@dataclass(frozen=True)
+class Welch:
+    """A one-sided Welch test: the difference of means, its p-value, standard error and
+    degrees of freedom, and the groups' variances (s_a², s_b²)."""
+
+    diff: float
+    p: float
+    se: float
+    df: float
+    variances: tuple[float, float]
+
+
 def _variance(values: Sequence[float]) -> float:
     """The sample variance (n - 1): statistics.variance's exact fractions cost a gate's
     resampling (benchmarks/gate.py) far more than the last bit they win."""

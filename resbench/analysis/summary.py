@@ -53,7 +53,7 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """
     import pandas as pd
 
-    check_metric(runs, metric)
+    require_metric(runs, metric)
     rows = []
     for (depth, arch), group in runs.groupby(["depth", "arch"], sort=True):
         rows.append({"depth": int(depth), "arch": arch, **seed_stats(group, metric)})
@@ -62,12 +62,19 @@ def _summarize(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     return summary
 
 
-SEED_STATS = ("n", "n_ok", "diverged", "failed", "mean", "std", "min", "max")  # seed_stats' keys
+# seed_stats' keys: `split` says where the seeds fall into two humps, where the mean describes
+# no seed and the median and interquartile mean are the figures to read.
+SEED_STATS = (
+    "n", "n_ok", "diverged", "failed", "mean", "std", "min", "max", "median", "iqm", "split",
+)  # fmt: skip
 
 
 def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
-    """Of one group's runs: counts by how they ended, and `metric`'s mean, std, min and max over
-    the ok ones (a diverged or failed run is counted, never averaged in)."""
+    """Of one group's runs: counts by how they ended, and `metric`'s mean, std, min, max,
+    median and interquartile mean over the ok ones (a diverged or failed run is counted, never
+    averaged in), and whether they split (`resbench.analysis.effects.split`)."""
+    from resbench.analysis.effects import iqm, split
+
     ok = group[group["status"] == "ok"][metric].dropna()
     diverged = int((group["status"] == "diverged").sum())
     return {
@@ -79,6 +86,9 @@ def seed_stats(group: pd.DataFrame, metric: str) -> dict[str, Any]:
         "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
         "min": ok.min() if len(ok) else math.nan,
         "max": ok.max() if len(ok) else math.nan,
+        "median": ok.median() if len(ok) else math.nan,
+        "iqm": iqm(ok.to_numpy()),
+        "split": split(ok.to_numpy()),
     }
 
 
@@ -91,7 +101,7 @@ def _worse_than_shallower(runs: pd.DataFrame, metric: str, summary: pd.DataFrame
     return [worse.get((str(arch), int(depth)), False) for arch, depth in keys]
 
 
-def check_metric(runs: pd.DataFrame, metric: str) -> None:
+def require_metric(runs: pd.DataFrame, metric: str) -> None:
     """Raise a one-line error unless `metric` is a numeric result column of `runs`."""
     from pandas.api.types import is_numeric_dtype
 
@@ -142,17 +152,53 @@ def status_counts(runs: pd.DataFrame) -> dict[str, Any]:
 
 
 def report_data(runs: pd.DataFrame, metrics: tuple[str, ...] = DEFAULT_METRICS) -> dict[str, Any]:
-    """Everything a report shows, as plain data (the JSON format, and the source of the others)."""
+    """Everything a report shows, as plain data (the JSON format, and the source of the others):
+    per metric the summaries, and `effects`, how often each arch beats the first over seed
+    pairs at each depth (`improvements`)."""
     if runs.empty:
         raise ResbenchError("no runs to report: the runs table is empty")
     for metric in metrics:
-        check_metric(runs, metric)
+        require_metric(runs, metric)
     return {
         "header": describe(runs),
         "notes": code_notes(runs),
         "status": status_counts(runs),
         "metrics": {m: summarize(runs, m) for m in metrics},
+        "effects": {m: improvements(runs, m) for m in metrics},
     }
+
+
+EFFECT_COLUMNS = ["depth", "arch", "than", "n", "n_than", "p_better", "low", "high"]
+
+
+def improvements(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per variant and depth, for each arch but the first (in `arch_order`: plain where there
+    is one): P(its metric < the first arch's) over seed pairs, ties half, with its 95% interval
+    (`resbench.analysis.effects`); a diverged run counts as error 1.0, a group with runs missing
+    or under two seeds gets no row."""
+    import pandas as pd
+
+    from resbench.analysis.effects import improvement
+    from resbench.analysis.judging import groups
+
+    variants = variant_columns(runs)
+    rows = []
+    for values, group in by_variant(runs, variants):
+        by_key = groups(group, metric)
+        archs = arch_order({a for a, _ in by_key})
+        for (arch, depth), g in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            than = by_key.get((archs[0], depth))
+            if arch == archs[0] or than is None or g.problem() or than.problem():
+                continue
+            if g.n < 2 or than.n < 2:
+                continue
+            found = improvement(g.values, than.values)
+            low, high = found.interval()
+            rows.append(
+                {**values, "depth": depth, "arch": arch, "than": archs[0], "n": g.n}
+                | {"n_than": than.n, "p_better": found.point, "low": low, "high": high}
+            )
+    return pd.DataFrame(rows, columns=[*variants, *EFFECT_COLUMNS])
 
 
 def code_notes(runs: pd.DataFrame) -> list[str]:

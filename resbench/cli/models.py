@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from resbench import ResbenchError
 from resbench.cli.app import user_errors
+from resbench.core.names import markup
 
 
 class TableFormat(str, Enum):
@@ -16,76 +17,88 @@ class TableFormat(str, Enum):
     csv = "csv"
 
 
+Family = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Argument(
+        help="The family: mlp, conv1d, cifar, an installed plugin's, or module:callable. "
+        "Without it: every family, with its depths and archs.",
+        show_default=False,
+    ),
+]
+Depths = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Comma-separated depths (default: the family's usual ones)."),
+]
+Archs = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        help="Comma-separated archs: plain, residual, preact, highway, fixup, skipinit, "
+        "rezero; the transformer's postln, preln, deepnorm, admin, rezero, tfixup, plain "
+        "(default: every arch of the family).",
+        show_default=False,
+    ),
+]
+Width = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(
+        min=1,
+        help="First stage's channels, the mlp's width, or the transformer's d_model (default 16).",
+    ),
+]
+Shortcut = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        help="A (zero-pad), a sweep's default, or B (1x1 projection), as He et al. 2016's "
+        "bottleneck nets have.",
+        show_default=False,
+    ),
+]
+Block = Annotated[
+    str, typer.Option(help="basic, or bottleneck (conv1d, cifar: 1-3-1, depth 9n+2).")
+]
+BatchNorm = Annotated[
+    Optional[bool],  # noqa: UP045
+    typer.Option(
+        "--batch-norm/--no-batch-norm",
+        help="Default: with batch norm, but for archs that take none (fixup).",
+        show_default=False,
+    ),
+]
+ModelOptions = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--option",
+        "-o",
+        help="A model.options setting, KEY=VALUE (YAML), repeatable: the transformer's "
+        "heads, mlp_ratio, layer_norm; a user family's own.",
+        show_default=False,
+    ),
+]
+Classes = Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")]
+InputShape = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        help="One example's shape, comma-separated (default: the family's natural data).",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    TableFormat, typer.Option("--format", help="A table to read, or CSV to process.")
+]
+
+
 def models(
-    family: Annotated[
-        Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Argument(
-            help="The family: mlp, conv1d, cifar, an installed plugin's, or module:callable. "
-            "Without it: every family, with its depths and archs.",
-            show_default=False,
-        ),
-    ] = None,
-    depths: Annotated[
-        Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(help="Comma-separated depths (default: the family's usual ones)."),
-    ] = None,
-    arch: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="Comma-separated archs: plain, residual, preact, highway, fixup, skipinit, "
-            "rezero; the transformer's postln, preln, deepnorm, admin, rezero, tfixup, plain "
-            "(default: every arch of the family).",
-            show_default=False,
-        ),
-    ] = None,
-    width: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            min=1,
-            help="First stage's channels, the mlp's width, or the transformer's d_model "
-            "(default 16).",
-        ),
-    ] = None,
-    shortcut: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="A (zero-pad) or B (1x1 projection). Default: the papers' own, A for basic "
-            "blocks (He et al. 2015's CIFAR nets), B for bottlenecks (He et al. 2016's).",
-            show_default=False,
-        ),
-    ] = None,
-    block: Annotated[
-        str, typer.Option(help="basic, or bottleneck (conv1d, cifar: 1-3-1, depth 9n+2).")
-    ] = "basic",
-    batch_norm: Annotated[
-        Optional[bool],  # noqa: UP045
-        typer.Option(
-            "--batch-norm/--no-batch-norm",
-            help="Default: with batch norm, but for archs that take none (fixup).",
-            show_default=False,
-        ),
-    ] = None,
-    option: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(
-            "--option",
-            "-o",
-            help="A model.options setting, KEY=VALUE (YAML), repeatable: the transformer's "
-            "heads, mlp_ratio, layer_norm; a user family's own.",
-            show_default=False,
-        ),
-    ] = None,
-    classes: Annotated[int, typer.Option(min=2, help="Outputs of the classifier.")] = 10,
-    input_shape: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="One example's shape, comma-separated (default: the family's natural data).",
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[
-        TableFormat, typer.Option("--format", help="A table to read, or CSV to process.")
-    ] = TableFormat.table,
+    family: Family = None,
+    depths: Depths = None,
+    arch: Archs = None,
+    width: Width = None,
+    shortcut: Shortcut = None,
+    block: Block = "basic",
+    batch_norm: BatchNorm = None,
+    option: ModelOptions = None,
+    classes: Classes = 10,
+    input_shape: InputShape = None,
+    output: Format = TableFormat.table,
 ) -> None:
     """Print each network's parameters and forward FLOPs per example (multiply-add = 2).
 
@@ -98,7 +111,7 @@ def models(
 
         resbench models cifar --depths 20,32,44,56,110,1202 --arch plain,residual
 
-        resbench models cifar --arch preact --depths 164,1001 --block bottleneck
+        resbench models cifar --arch preact --depths 164,1001 --block bottleneck --shortcut B
 
         resbench models cifar --depths 56 --arch residual --shortcut B --classes 100
 
@@ -112,8 +125,10 @@ def models(
     """
     from pathlib import Path
 
+    from resbench.core.key_values import parse_key_values
     from resbench.core.plugins import search_here
     from resbench.models import registry, size_table
+    from resbench.models.config import ModelConfig
 
     search_here(Path.cwd())  # where a family given by import path is looked for, too
     if family is None:
@@ -130,10 +145,10 @@ def models(
             archs = list(registry.get_family(family).archs) if known else []
         else:
             archs = [a.strip() for a in arch.split(",") if a.strip()]
-        shortcut = shortcut or ("A" if block == "basic" else "B")
+        shortcut = shortcut or ModelConfig.model_fields["shortcut"].default  # a sweep's
         options = {"shortcut": shortcut, "block": block, "batch_norm": batch_norm}
         options |= {"width": width} if width else {}
-        options |= {"options": _settings(option)} if option else {}
+        options |= {"options": parse_key_values(option, "--option", "heads=4")} if option else {}
         shape = tuple(_int_list("--input-shape", input_shape)) if input_shape else None
         rows = size_table(family, depth_list, archs, options, classes, shape)
     if output is TableFormat.csv:
@@ -144,17 +159,24 @@ def models(
                 f"{r['params']},{r['weights']},{r['flops']}"
             )
         return
-    from rich.console import Console
-    from rich.table import Table
-
     title = f"{family} nets, {block} blocks, shortcut {shortcut}"
     if family == "transformer":  # one kind of block, no shortcut to choose; a depth is N blocks
         title = f"{family} nets: depth = blocks (self-attention + MLP)"
-    table = Table("depth", "arch", "BN", "params", "weights", "FLOPs", title=title, box=None)
+    _print_sizes(rows, title)
+
+
+def _print_sizes(rows: list[dict[str, Any]], title: str) -> None:
+    """`size_table`'s rows as a table to read: counts with their millions, FLOPs in SI units."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        "depth", "arch", "BN", "params", "weights", "FLOPs", title=markup(title), box=None
+    )
     for r in rows:
         table.add_row(
-            str(r["depth"]),
-            str(r["arch"]),
+            markup(r["depth"]),
+            markup(r["arch"]),
             "yes" if r["batch_norm"] else "no",
             _count(r["params"]),
             _count(r["weights"]),
@@ -175,28 +197,13 @@ def _families() -> None:
     for name in registry.family_names():
         f = registry.get_family(name)
         depths = "; ".join(f"{kind}: {rule.rule}" for kind, rule in f.depths.items())
-        table.add_row(name, depths, ", ".join(f.archs), f.build if f.user else "resbench")
+        built = f.build if f.user else "resbench"
+        table.add_row(*map(markup, (name, depths, ", ".join(f.archs), built)))
     for name, path in entry_points(FAMILIES).items():
         if name not in registry.family_names():
-            table.add_row(name, "(see its package)", "", f"plugin {path}")
+            table.add_row(markup(name), "(see its package)", "", markup(f"plugin {path}"))
     table.caption = "or any module:callable (docs/plugins.md)"
     Console().print(table)
-
-
-def _settings(items: list[str]) -> dict[str, object]:
-    """['heads=4', 'layer_norm=false'] -> {'heads': 4, 'layer_norm': False}."""
-    import yaml
-
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ResbenchError(f"--option {item}: expected KEY=VALUE, e.g. --option heads=4")
-        try:
-            out[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ResbenchError(f"--option {item}: the value is not valid YAML") from None
-    return out
 
 
 def _int_list(option: str, text: str) -> list[int]:

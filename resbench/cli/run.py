@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from resbench.cli.app import user_errors
+from resbench.cli.executor_flags import PANEL, with_executor_flags
+from resbench.core.names import markup
 from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
@@ -23,13 +25,6 @@ if TYPE_CHECKING:
 
     from resbench.results import Results
     from resbench.runner import Plan
-
-
-class ExecutorName(str, Enum):
-    local = "local"
-    inline = "inline"
-    ray = "ray"
-    slurm = "slurm"
 
 
 class OutputFormat(str, Enum):
@@ -44,176 +39,92 @@ class DeviceName(str, Enum):
     mps = "mps"
 
 
-# Options of `run` that say where runs execute; they override the sweep's `executor:` section.
-EXECUTION_HELP = "Execution (overrides the sweep's executor: section)"
+# `run`'s options, one type each; the execution flags are `resbench.cli.executor_flags`'.
+SweepRef = Annotated[
+    str, typer.Argument(help="A sweep file, or the name of a preset (see `resbench sweeps`).")
+]
+ResultsRoot = Annotated[
+    Path,
+    typer.Option(
+        "--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name."
+    ),
+]
+Force = Annotated[bool, typer.Option("--force", help="Rerun runs that already have a record.")]
+RetryFailed = Annotated[
+    bool,
+    typer.Option("--retry-failed", help="Rerun runs recorded as failed, oom, killed or timeout."),
+]
+Device = Annotated[
+    Optional[DeviceName],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        help="Override train.device (auto = cuda, then mps, then cpu).", rich_help_panel=PANEL
+    ),
+]
+DataDir = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--data-dir",
+        help="Folder holding the dataset's files: sets dataset.root (default $RESBENCH_DATA).",
+    ),
+]
+Download = Annotated[
+    bool,
+    typer.Option(
+        "--download", help="Download missing dataset files from the official source, MD5-checked."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the table.")]
+Overrides = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="Override a field of the sweep, value parsed as YAML; repeatable: "
+        "-s train.epochs=5 -s grid.depth=[8,20].",
+    ),
+]
+MaxRuns = Annotated[
+    int,
+    typer.Option(
+        "--max-runs",
+        min=1,
+        help="Refuse a sweep of more runs than this, counted before any run is made "
+        "(a guard against a typo in a grid).",
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Validate and list the runs (recorded or not); train nothing."),
+]
+DryRunFormat = Annotated[
+    OutputFormat, typer.Option("--format", help="--dry-run output: a table or JSON.")
+]
 
 
+@with_executor_flags
 def run(
-    sweep: Annotated[
-        str, typer.Argument(help="A sweep file, or the name of a preset (see `resbench sweeps`).")
-    ] = "quick",
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out", "-o", help="Results root: records go to OUT/NAME, NAME being the sweep's name."
-        ),
-    ] = Path("results"),
-    force: Annotated[
-        bool, typer.Option("--force", help="Rerun runs that already have a record.")
-    ] = False,
-    retry_failed: Annotated[
-        bool,
-        typer.Option(
-            "--retry-failed", help="Rerun runs recorded as failed, oom, killed or timeout."
-        ),
-    ] = False,
-    executor: Annotated[
-        Optional[ExecutorName],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option(
-            help="local = a worker process per slot (default); inline = one by one, here; "
-            'ray = a task per run on a Ray cluster (pip install "resbench[ray]"); '
-            "slurm = a SLURM job array (docs/cluster.md).",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    workers: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            min=1,
-            help="Worker processes [default: GPUs x runs-per-gpu, else cores / threads-per-run].",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    runs_per_gpu: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            min=1, help="Runs sharing each GPU [default: 1].", rich_help_panel=EXECUTION_HELP
-        ),
-    ] = None,
-    threads_per_run: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            min=1, help="CPU threads of each run [default: 1].", rich_help_panel=EXECUTION_HELP
-        ),
-    ] = None,
-    retries: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(
-            min=0,
-            help="Attempts after the first for a run that fails or whose worker dies [default: 1].",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    address: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="ray: the cluster, auto or ray://HOST:PORT [default: start a local Ray].",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    num_cpus: Annotated[
-        Optional[float],  # noqa: UP045
-        typer.Option(
-            min=0.01,
-            help="ray, slurm: CPUs each run reserves, and its torch threads "
-            "[default: threads-per-run].",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    num_gpus: Annotated[
-        Optional[float],  # noqa: UP045
-        typer.Option(
-            min=0,
-            help="ray: GPUs each run reserves, e.g. 0.25 [default: 1/runs-per-gpu on GPU nodes]; "
-            "slurm: whole GPUs per task [default: 1 when train.device is cuda].",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    partition: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            help="slurm: the partition [default: SLURM's]; more in the executor: section or "
-            "-s executor.KEY=VALUE (time, mem, account, qos, max_running, sbatch_args).",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    time: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(
-            "--time",
-            help="slurm: each task's time limit, as sbatch's --time (30, 2:00:00, 1-12).",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    keep_jobs: Annotated[
-        bool,
-        typer.Option(
-            "--keep-jobs",
-            help="slurm: a Ctrl-C leaves the job array running (default: cancels it); the same "
-            "command later re-attaches to it.",
-            rich_help_panel=EXECUTION_HELP,
-            show_default=False,
-        ),
-    ] = False,
-    device: Annotated[
-        Optional[DeviceName],  # noqa: UP045
-        typer.Option(
-            help="Override train.device (auto = cuda, then mps, then cpu).",
-            rich_help_panel=EXECUTION_HELP,
-        ),
-    ] = None,
-    data_dir: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option(
-            "--data-dir",
-            help="Folder holding the dataset's files: sets dataset.root (default $RESBENCH_DATA).",
-        ),
-    ] = None,
-    download: Annotated[
-        bool,
-        typer.Option(
-            "--download",
-            help="Download missing dataset files from the official source, MD5-checked.",
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Only errors and the table.")
-    ] = False,
-    set_: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(
-            "--set",
-            "-s",
-            metavar="KEY=VALUE",
-            help="Override a field of the sweep, value parsed as YAML; repeatable: "
-            "-s train.epochs=5 -s grid.depth=[8,20].",
-        ),
-    ] = None,
-    max_runs: Annotated[
-        int,
-        typer.Option(
-            "--max-runs",
-            min=1,
-            help="Refuse a sweep of more runs than this, counted before any run is made "
-            "(a guard against a typo in a grid).",
-        ),
-    ] = MAX_RUNS,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Validate and list the runs (recorded or not); train nothing."
-        ),
-    ] = False,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="--dry-run output: a table or JSON.")
-    ] = OutputFormat.table,
+    sweep: SweepRef = "quick",
+    out: ResultsRoot = Path("results"),
+    force: Force = False,
+    retry_failed: RetryFailed = False,
+    executor_flags: dict[str, Any] | None = None,  # the execution flags given, by field
+    device: Device = None,
+    data_dir: DataDir = None,
+    download: Download = False,
+    quiet: Quiet = False,
+    set_: Overrides = None,
+    max_runs: MaxRuns = MAX_RUNS,
+    dry_run: DryRun = False,
+    fmt: DryRunFormat = OutputFormat.table,
 ) -> None:
     """Run every run of a sweep that has no record yet, then write runs.csv and curves.csv.
 
     A rerun of the same command skips what is recorded, so an interrupted sweep resumes: Ctrl-C
     (or SIGTERM) stops handing out runs, ends the running ones and keeps every record; a second
     Ctrl-C exits at once. Exit codes: 0 every run ok or diverged, 1 some run failed, oom,
-    killed or timeout, 2 bad input, 130 interrupted.
+    killed or timeout, 2 bad input, 3 a place that cannot be written (a read-only folder, a full
+    disk), 130 interrupted.
 
     Examples:
 
@@ -235,31 +146,19 @@ def run(
     """
     from rich.console import Console
 
+    from resbench.core.key_values import parse_key_values
     from resbench.runner import Interrupted, StorageFailed, execute, prepare
-    from resbench.sweep.load import parse_overrides
     from resbench.views.progress import SweepView
 
     console = Console(stderr=True, quiet=quiet)
     # From here on a first Ctrl-C or SIGTERM stops the sweep cleanly, whatever it is doing.
     with user_errors(), _stop_on_signals():
         try:
-            overrides = parse_overrides(set_ or [])
+            overrides = parse_key_values(set_ or [], "-s", "train.epochs=5")
             if device:
                 overrides["train.device"] = device.value
             plan = prepare(sweep, out, overrides, data_dir, download, max_runs)
-            settings = plan.sweep.executor.override(
-                name=executor.value if executor else None,
-                workers=workers,
-                runs_per_gpu=runs_per_gpu,
-                threads_per_run=threads_per_run,
-                retries=retries,
-                address=address,
-                num_cpus=num_cpus,
-                num_gpus=num_gpus,
-                partition=partition,
-                time=time,
-                keep_jobs=keep_jobs or None,
-            )
+            settings = plan.sweep.executor.override(**(executor_flags or {}))
             if dry_run:
                 _show_runs(plan, fmt)
                 return
@@ -272,7 +171,7 @@ def run(
             typer.echo(
                 f"\n{e}; {how}run the same command again to do the rest:\n  {again}", err=True
             )
-            raise typer.Exit(130 if isinstance(e, Interrupted) else 1) from None
+            raise typer.Exit(130 if isinstance(e, Interrupted) else e.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("\ninterrupted before any run started", err=True)
             raise typer.Exit(130) from None
@@ -302,9 +201,9 @@ def _show_runs(plan: Plan, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(rows, indent=1))
         return
-    table = Table(*rows[0].keys(), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
+    table = Table(*map(markup, rows[0]), title=f"{plan.sweep.name}: {len(plan.specs)} runs")
     for row in rows:
-        table.add_row(*("—" if v is None else str(v) for v in row.values()))
+        table.add_row(*("—" if v is None else markup(v) for v in row.values()))
     Console().print(table)
 
 
@@ -343,7 +242,7 @@ def _finish(results: Results, console: Console) -> None:
     if not runs.empty:
         for table in depth_tables(runs):
             Console().print(table)
-    console.print("results: " + "  ".join(map(str, results.table_paths())))
+    console.print("results: " + "  ".join(map(markup, results.table_paths())))
     broken = runs[runs["status"].isin(MISSING)] if not runs.empty else runs
     if len(broken):
         typer.echo(

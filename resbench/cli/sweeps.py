@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +10,8 @@ import typer
 
 from resbench import ResbenchError
 from resbench.cli.app import user_errors
+from resbench.core.atomic import write_text
+from resbench.core.names import shown
 
 
 def sweeps() -> None:
@@ -51,8 +54,9 @@ def schema(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text)
-        typer.echo(f"wrote {out}", err=True)
+        with user_errors():
+            write_text(out, text)
+        typer.echo(f"wrote {shown(out)}", err=True)
 
 
 def init(
@@ -66,15 +70,21 @@ def init(
         resbench init depth-lr && resbench run depth-lr.yaml --dry-run
     """
     from resbench.sweep.load import starter_sweep
+    from resbench.sweep.schema import SWEEP_NAME
 
     with user_errors():
         path = Path(name if name.endswith((".yaml", ".yml")) else f"{name}.yaml")
+        if not re.fullmatch(SWEEP_NAME, path.stem):
+            raise ResbenchError(
+                f"{shown(name)}: not a sweep's name (letters, digits, '.', '_', '-', from a "
+                "letter or a digit), e.g. depth-lr"
+            )
         if path.exists() and not force:
             raise ResbenchError(f"{path}: exists; choose another name or pass --force")
-        path.write_text(starter_sweep(path.stem))
+        write_text(path, starter_sweep(path.stem))
         schema_path = path.parent / "sweep.schema.json"
         if not schema_path.exists():
             from resbench.sweep.load import schema_json
 
-            schema_path.write_text(schema_json())
-    typer.echo(f"wrote {path}; try: resbench run {path} --dry-run")
+            write_text(schema_path, schema_json())
+    typer.echo(f"wrote {shown(path)}; try: resbench run {shown(path)} --dry-run")

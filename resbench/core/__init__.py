@@ -1,2 +1,3 @@
 """The ground every layer stands on: errors, the version, atomic writes, the cache directory,
-and resolving user code by import path. Imports nothing else of resbench."""
+resolving user code by import path, and the command line's KEY=VALUE items. Imports nothing
+else of resbench."""

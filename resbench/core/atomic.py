@@ -27,39 +27,65 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from resbench.core.errors import CannotWrite
+
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY | _CLOEXEC
 _TMPFILE = getattr(os, "O_TMPFILE", 0)  # Linux: a file in a folder, without a name in it
 
 
 @contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """The block's OSError as one `CannotWrite` naming `path` (a read-only folder, a full disk,
+    a parent that is a file): the one line every command shows for a place it cannot write."""
+    try:
+        yield
+    except CannotWrite:
+        raise
+    except OSError as e:
+        raise CannotWrite(e.filename if _beside(e.filename, path) else path, e) from e
+
+
+@contextmanager
 def replacing(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A fresh temporary path beside `path`, synced and renamed over `path` when the block ends
     cleanly and removed when it raises. `suffix` ends the temporary's name (np.savez adds `.npz`
-    to a name without it)."""
+    to a name without it). A place that cannot be written raises `CannotWrite`."""
     path = Path(path)
-    _make_folder(path.parent)
-    tmp = _create_beside(path, suffix)
-    try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+    with writing(path):
+        _make_folder(path.parent)
+        tmp = _create_beside(path, suffix)
+        try:
+            yield tmp
+            _fsync(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_folder(path.parent)
 
 
 def write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` atomically, as UTF-8. Where the system can make a file without a
     name (Linux's O_TMPFILE), the bytes are written and synced before the file gets one, so a
-    writer killed meanwhile leaves nothing behind, not even a temporary."""
+    writer killed meanwhile leaves nothing behind, not even a temporary. A place that cannot be
+    written raises `CannotWrite`."""
     data = text.encode("utf-8")
     path = Path(path)
-    _make_folder(path.parent)
-    if not _write_unnamed(path, data):
-        with replacing(path) as tmp:
-            tmp.write_bytes(data)
+    with writing(path):
+        _make_folder(path.parent)
+        if not _write_unnamed(path, data):
+            with replacing(path) as tmp:
+                tmp.write_bytes(data)
+
+
+def _beside(failed: object, path: str | Path) -> bool:
+    """Whether the file an OSError names is `path`, one of its folders or a file in it: then it
+    is the one to name (a temporary beside `path` is named by `path`)."""
+    if not isinstance(failed, str | Path):
+        return False
+    failed, target = Path(failed), Path(path)
+    return failed == target or failed in target.parents or target in failed.parents
 
 
 def _write_unnamed(path: Path, data: bytes) -> bool:

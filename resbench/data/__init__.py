@@ -23,7 +23,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from resbench.data.base import Data, DatasetError, DatasetOptions, Loader
+    from resbench.data.dataset import Data, DatasetError, DatasetOptions, Loader
     from resbench.data.registry import (
         file_overrides,
         load,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
-    **dict.fromkeys(("Data", "DatasetError", "DatasetOptions", "Loader"), "resbench.data.base"),
+    **dict.fromkeys(("Data", "DatasetError", "DatasetOptions", "Loader"), "resbench.data.dataset"),
     **dict.fromkeys(
         ("file_overrides", "load", "names", "options_class", "options_classes", "register",
          "validate"),

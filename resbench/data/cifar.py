@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from resbench.data.base import Data, DatasetError, DatasetOptions, Report
+from resbench.data.dataset import Data, DatasetError, DatasetOptions, Report
 from resbench.data.files import DATA_ENV, data_root, download, read_members
 
 if TYPE_CHECKING:
@@ -114,11 +114,17 @@ class Cifar10Options(CifarOptions):
 
     name: Literal["cifar10"] = "cifar10"
 
+    def num_classes(self) -> int:
+        return 10
+
 
 class Cifar100Options(CifarOptions):
     """CIFAR-100: like CIFAR-10 with 100 classes (the fine labels)."""
 
     name: Literal["cifar100"] = "cifar100"
+
+    def num_classes(self) -> int:
+        return 100
 
 
 def locate(options: CifarOptions, report: Report | None = None) -> tuple[Layout, Path]:

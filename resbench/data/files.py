@@ -17,7 +17,7 @@ from pathlib import Path
 
 from resbench.core.atomic import replacing
 from resbench.core.cache import cache_dir
-from resbench.data.base import DatasetError, Report
+from resbench.data.dataset import DatasetError, Report
 
 DATA_ENV = "RESBENCH_DATA"
 

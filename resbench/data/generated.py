@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import suppress
 from typing import Any, Literal
 
 from pydantic import Field
 
 from resbench.core.atomic import replacing
 from resbench.core.cache import cache_dir
-from resbench.data.base import Data, DatasetOptions
+from resbench.data.dataset import Data, DatasetOptions
 
 
 class Mnist1dOptions(DatasetOptions):
@@ -29,6 +30,9 @@ class Mnist1dOptions(DatasetOptions):
 
     def data_kind(self) -> str:
         return "sequence"
+
+    def num_classes(self) -> int:
+        return 10
 
 
 class SyntheticOptions(DatasetOptions):
@@ -45,6 +49,9 @@ class SyntheticOptions(DatasetOptions):
         # A flat vector is stored as one channel: a sequence.
         return {1: "sequence", 2: "sequence", 3: "image"}.get(len(self.shape))
 
+    def num_classes(self) -> int:
+        return self.classes
+
 
 def load_mnist1d(options: DatasetOptions) -> Data:
     import numpy as np
@@ -53,12 +60,15 @@ def load_mnist1d(options: DatasetOptions) -> Data:
     assert isinstance(options, Mnist1dOptions)
     key = hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:10]
     path = cache_dir() / f"mnist1d-{key}.npz"
-    if not path.exists():
+    if path.exists():
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+    else:
         arrays = _generate_mnist1d(options)
-        with replacing(path, suffix=".npz") as tmp:
+        # A cache that cannot be written (read-only, full) costs the next run the making, and
+        # fails no run: the arrays serve from memory.
+        with suppress(OSError), replacing(path, suffix=".npz") as tmp:
             np.savez(tmp, **arrays)
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
     x = torch.from_numpy(arrays["x"]).float().unsqueeze(1)  # (N, 1, L): one channel
     x_test = torch.from_numpy(arrays["x_test"]).float().unsqueeze(1)
     return Data(
@@ -118,6 +128,9 @@ class CopyOptions(DatasetOptions):
 
     def data_kind(self) -> str:
         return "tokens"
+
+    def num_classes(self) -> int:
+        return self.vocab
 
     def floor(self) -> tuple[float, float]:
         """(error, cross-entropy) of the best possible predictor, per predicted token.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from resbench.data.base import Data, DatasetError, DatasetOptions, Report
+from resbench.data.dataset import Data, DatasetError, DatasetOptions, Report
 from resbench.data.files import DATA_ENV, data_root
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ class IdxOptions(DatasetOptions):
 
     def data_kind(self) -> str:
         return "image"
+
+    def num_classes(self) -> int:
+        return 10
 
 
 class MnistOptions(IdxOptions):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resbench.data.base import Data, DatasetError
+from resbench.data.dataset import Data, DatasetError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -19,7 +19,7 @@ from pydantic import Field
 from resbench.core import plugins
 from resbench.core.atomic import replacing
 from resbench.core.cache import cache_dir
-from resbench.data.base import Data, DatasetError, DatasetOptions
+from resbench.data.dataset import Data, DatasetError, DatasetOptions
 
 
 class PluginOptions(DatasetOptions):
@@ -94,7 +94,7 @@ def _as_data(made: Any, where: str) -> Data:
             f"{where} returned a {type(made).__name__}: return a resbench.data.Data or "
             "(x_train, y_train, x_test, y_test)"
         )
-    _check(data, where)
+    _validate(data, where)
     return data
 
 
@@ -104,7 +104,7 @@ def _long(labels: Any) -> Any:
     return labels if labels.is_floating_point() else labels.long()
 
 
-def _check(data: Data, where: str) -> None:
+def _validate(data: Data, where: str) -> None:
     """One line for each way a dataset can be unusable; nothing when it can be used."""
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         if len(x) != len(y) or y.dim() != 1:

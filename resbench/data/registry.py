@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import resbench.data.plugin as plugin
 from resbench.core import plugins
-from resbench.data.base import DatasetError, DatasetOptions, Loader
 from resbench.data.cifar import Cifar10Options, Cifar100Options, load_cifar
+from resbench.data.dataset import DatasetError, DatasetOptions, Loader
 from resbench.data.generated import (
     CopyOptions,
     Mnist1dOptions,
@@ -27,7 +27,7 @@ from resbench.data.generated import (
 from resbench.data.idx import FashionMnistOptions, MnistOptions, load_idx
 
 if TYPE_CHECKING:
-    from resbench.data.base import Data
+    from resbench.data.dataset import Data
 
 _REGISTRY: dict[str, tuple[type[DatasetOptions], Loader]] = {}
 
@@ -70,7 +70,7 @@ def validate(value: Any) -> DatasetOptions:
         raise PydanticCustomError(
             "dataset_name_missing", "required (one of {valid})", {"valid": ", ".join(_REGISTRY)}
         )
-    if name in _REGISTRY:
+    if isinstance(name, str) and name in _REGISTRY:
         return options_class(name).model_validate(value)
     if not isinstance(name, str) or not plugins.is_plugin(name, plugins.DATASETS):
         valid = [*_REGISTRY, *plugins.entry_points(plugins.DATASETS), "or module:callable"]

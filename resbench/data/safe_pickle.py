@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import pickle
 
-from resbench.data.base import DatasetError
+from resbench.data.dataset import DatasetError
 
 # What the official files contain: numpy arrays (as pickled by numpy 1 and by numpy 2).
 ALLOWED = (

@@ -31,7 +31,7 @@ RunFn = Callable[..., "RunResult"]
 
 __all__ = [
     "TRAIN_RUN", "EventHandler", "Executor", "Imported", "RunFn", "RunRetried", "RunStarted",
-    "RunStep", "Throttle", "check_available", "make_executor", "measure_peaks",
+    "RunStep", "Throttle", "make_executor", "measure_peaks", "require_executor",
 ]  # fmt: skip
 
 
@@ -105,21 +105,21 @@ def make_executor(
     )
 
 
-def check_available(
+def require_executor(
     settings: ExecutorSection, device: str = "auto", folder: Path | None = None
 ) -> list[str]:
     """Fail now, with one line, when the executor `settings` name cannot run here, names a Ray
     cluster that does not answer, or SLURM options the cluster refuses or a results `folder`
     its nodes cannot write to. Notes worth showing, one line each."""
     if settings.name == "ray":
-        from resbench.executors.ray_cluster import check_reachable, import_ray
+        from resbench.executors.ray_cluster import import_ray, require_reachable
 
         import_ray()
-        check_reachable(settings.address)
+        require_reachable(settings.address)
     if settings.name == "slurm" and folder is not None:
-        from resbench.executors.slurm import check_slurm
+        from resbench.executors.slurm_commands import require_slurm
 
-        return check_slurm(settings, device, folder)
+        return require_slurm(settings, device, folder)
     return []
 
 

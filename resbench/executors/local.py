@@ -12,8 +12,10 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import wait
@@ -138,7 +140,7 @@ class _Worker:
             name=f"resbench-worker-{slot.index}",
             daemon=True,
         )
-        with _sigint_ignored():
+        with _sigint_ignored(), _without_main_script(fn_pickle):
             self.process.start()
         child.close()
         self.task: Attempt | None = None
@@ -209,6 +211,30 @@ def _death(exitcode: int | None) -> str:
         hint = " (out of memory? the kernel's OOM killer sends it)" if name == "SIGKILL" else ""
         return f"worker process died of {name} during the run{hint}"
     return f"worker process exited with code {exitcode} during the run"
+
+
+@contextmanager
+def _without_main_script(fn_pickle: bytes) -> Iterator[None]:
+    """Start a worker without running the caller's script again in it.
+
+    `spawn` imports the parent's `__main__` in each child, so that what it defines unpickles
+    there: a script's top level runs again in every worker, and one without the
+    `if __name__ == "__main__":` guard starts its sweep again there, where the results folder's
+    lock refuses it and the worker dies. A worker needs nothing of `__main__` (it runs
+    resbench's own function, and user code by import path), so while it starts, `__main__` is
+    a module without a file: a script works with the guard or without it. Where the function
+    sent does come from `__main__`, it is left as it was.
+    """
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) or getattr(main, "__spec__", None)
+    if main is None or script is None or b"__main__" in fn_pickle:
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 @contextmanager

@@ -149,7 +149,7 @@ class RayExecutor:
             # cluster's nodes need it installed, or shipped: docs/plugins.md).
             if env := plugins.worker_env():
                 kwargs["runtime_env"] = {"env_vars": env}
-        check_reachable(address)
+        require_reachable(address)
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as e:
@@ -228,7 +228,7 @@ def _outcome(ray: ModuleType, ref: Any, task: _Task) -> RunResult:
         return broken_result(task.attempt.spec, "killed", why, None, seconds, "ray")
 
 
-def check_reachable(address: str | None) -> None:
+def require_reachable(address: str | None) -> None:
     """Fail in one line when nothing answers at the head `address` names: HOST:PORT,
     ray://HOST:PORT, or auto through $RAY_ADDRESS. Other forms (none: a local Ray; auto
     without $RAY_ADDRESS: the cluster this machine belongs to) are Ray's to find."""

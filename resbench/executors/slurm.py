@@ -16,31 +16,31 @@ how: at its time limit (`timeout`), for memory (`oom`), cancelled, failed, or it
 A Ctrl-C cancels the arrays and waits for them to leave squeue; with `keep_jobs` it leaves
 them running, and the same command later re-attaches: runs finished meanwhile are recorded,
 runs under way are waited for, none runs twice. SLURM's commands are used directly (sbatch,
-squeue, scancel, scontrol), not through submitit: it tells job states through sacct, which
-needs SLURM's accounting database, and it submits one pickled call per task, with no way for
-a task to take several short runs.
+squeue, scancel, scontrol: `slurm_commands`), not through submitit: it tells job states through
+sacct, which needs SLURM's accounting database, and it submits one pickled call per task, with
+no way for a task to take several short runs.
 """
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resbench.core import plugins
-from resbench.core.errors import ResbenchError
-from resbench.executors import sbatch
+from resbench.executors import slurm_format
 from resbench.executors.attempts import Attempt, Attempts, broken_result
 from resbench.executors.events import EventHandler, Message, RunRequeued, RunsQueued
 from resbench.executors.slurm_board import Claim, Session
+from resbench.executors.slurm_commands import (
+    DEFAULT_MAX_ARRAY,
+    cancellable,
+    max_array_size,
+    scancel,
+    squeue,
+    submit,
+)
 from resbench.sweep import slurm_limits
 
 if TYPE_CHECKING:
@@ -49,16 +49,13 @@ if TYPE_CHECKING:
     from resbench.sweep.schema import ExecutorSection, RunSpec
     from resbench.train.run_result import RunResult
 
-COMMANDS = ("sbatch", "squeue", "scancel", "scontrol")
 POLL_SECONDS = 0.5  # how often the shared folder is read for claims and results
 SQUEUE_SECONDS = 3.0  # how often squeue is asked about the arrays
 # A task that ended normally wrote every result it had; on NFS a file made on another node can
 # take this long to show here (attribute caching).
 GRACE_SECONDS = 30.0
 KILLED_GRACE_SECONDS = 3.0  # the same, for the run a task was on when SLURM ended it
-PROBE_SECONDS = 60.0  # the longest the check that the nodes can write here waits for a node
 STOP_SECONDS = 60.0  # the longest a stop waits for cancelled tasks to leave squeue
-DEFAULT_MAX_ARRAY = 1001  # SLURM's MaxArraySize when the cluster does not say
 
 
 class SlurmExecutor:
@@ -117,8 +114,8 @@ class _Board:
         self.x, self.session, self.attempts = executor, session, attempts
         self.sessions = [*earlier, session]
         self.tracked: dict[tuple[Path, str], _Tracked] = {}
-        self.states: dict[str, sbatch.Line] = {}  # task -> its line of squeue
-        self.rest: list[sbatch.Line] = []  # arrays' tasks not started yet
+        self.states: dict[str, slurm_format.Line] = {}  # task -> its line of squeue
+        self.rest: list[slurm_format.Line] = []  # arrays' tasks not started yet
         self.asked_at = -float("inf")  # when squeue last answered (monotonic clock)
         self.asked_wall = 0.0  # the same, by the wall clock (claims are stamped with it)
         self.submitted_at = -float("inf")
@@ -131,7 +128,7 @@ class _Board:
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> Iterator[RunResult]:
-        self.max_array = _max_array_size()
+        self.max_array = max_array_size()
         self._refresh_states(force=True)
         yield from self._reattach()
         while self.attempts:
@@ -220,7 +217,7 @@ class _Board:
         state = line.state if line is not None else None
         where = f"slurm {t.claim.node}"
         if t.slot is None and not (t.requeued and state != "RUNNING"):
-            if state in sbatch.ENDED:
+            if state in slurm_format.ENDED:
                 return  # it ended before it was seen running: only its end is told
             self._announce(t)
         elif t.slot is not None and state in ("PENDING", "REQUEUED", "REQUEUE_HOLD"):
@@ -234,7 +231,7 @@ class _Board:
         assert t.claim is not None
         task = t.claim.task
         line = self.states.get(task)
-        if line is not None and line.state not in sbatch.ENDED:
+        if line is not None and line.state not in slurm_format.ENDED:
             return None
         if line is None and self.asked_wall < t.claim.at + SQUEUE_SECONDS:
             return None  # not shown yet; a task that ended long ago is no longer shown
@@ -246,7 +243,7 @@ class _Board:
         if now - t.ended_at < wait:
             return None
         log = t.session.log(task)
-        status, error = sbatch.verdict(state, self.x.settings, _tail(log)) if latest else (
+        status, error = slurm_format.verdict(state, self.x.settings, _tail(log)) if latest else (
             "failed", "its SLURM task went on to another run without writing this one's result"
         )  # fmt: skip
         result = broken_result(
@@ -277,7 +274,7 @@ class _Board:
             return True  # submitted since squeue last answered
         arrays = set(session.arrays())
         lines = [*self.states.values(), *self.rest]
-        return any(line.array in arrays and line.state not in sbatch.ENDED for line in lines)
+        return any(line.array in arrays and line.state not in slurm_format.ENDED for line in lines)
 
     def _unclaimed(self, session: Session) -> list[_Tracked]:
         return [t for t in self.tracked.values() if t.session is session and t.claim is None]
@@ -315,7 +312,7 @@ class _Board:
                 if line.array in arrays and line.state == "PENDING" and line.job not in held
             ]
             if idle:
-                scancel([_cancellable(line) for line in idle], pending_only=True)
+                scancel([cancellable(line) for line in idle], pending_only=True)
                 self.rest = [line for line in self.rest if line not in idle]
                 for line in idle:
                     self.states.pop(line.job, None)
@@ -381,159 +378,3 @@ def _tail(path: Path, size: int = 8192) -> str:
             return f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-
-
-def _cancellable(line: sbatch.Line) -> str:
-    """What scancel takes for `line`: "12_4", or for an array's tasks not started
-    ("12_[3-9%2]") their range, "12_[3-9]"."""
-    if "[" not in line.job:
-        return line.job
-    inside = line.job.split("[", 1)[1].rstrip("]").split("%")[0]
-    return f"{line.array}_[{inside}]"
-
-
-# ---------------------------------------------------------------------------- commands
-def _command(args: list[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def squeue(arrays: list[str], states: str = "all") -> list[sbatch.Line] | None:
-    """The lines squeue shows for `arrays` in `states` ("all": ended ones too, as long as
-    SLURM keeps them; "active": queued, running, completing); None when it does not answer."""
-    args = [
-        "squeue",
-        "--noheader",
-        f"--jobs={','.join(arrays)}",
-        f"--format={sbatch.SQUEUE_FORMAT}",
-    ]
-    if states == "all":
-        args.append("--states=all")
-    try:
-        done = _command(args)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        # Every one of them forgotten (MinJobAge passed): squeue calls their ids invalid.
-        return [] if "Invalid job id" in done.stderr else None
-    return sbatch.parse_squeue(done.stdout)
-
-
-def scancel(jobs: list[str], pending_only: bool = False) -> None:
-    """Cancel `jobs` (arrays, tasks, or ranges of tasks), or with `pending_only` those of them
-    still pending; ones that have ended are no error."""
-    with suppress(OSError, subprocess.TimeoutExpired):
-        _command(["scancel", *(["--state=PENDING"] if pending_only else []), *jobs])
-
-
-def submit(session: Session, settings: ExecutorSection, device: str, tasks: int) -> str:
-    """Submit an array of `tasks` tasks for `session`; its job id."""
-    script = session.path / "task.sh"
-    threads = settings.run_threads()
-    script.write_text(
-        "#!/bin/sh\n"
-        "# A task of a resbench sweep: it takes the sweep's runs from this folder until none\n"
-        "# is left (python -m resbench.executors.slurm_task).\n"
-        f"export OMP_NUM_THREADS={threads}\n"
-        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in plugins.worker_env().items())
-        + f"exec {shlex.quote(sys.executable)} -m resbench.executors.slurm_task "
-        f"{shlex.quote(str(session.path))}\n",
-        encoding="utf-8",
-    )
-    args = [
-        "sbatch", "--parsable", f"--job-name=resbench-{session.path.parent.parent.name}",
-        sbatch.array_option(tasks, settings.max_running),
-        f"--output={session.logs_dir}/%A_%a.out", "--open-mode=append", "--requeue",
-        f"--chdir={Path.cwd()}", "--export=ALL",
-        *sbatch.resources(settings, device), str(script),
-    ]  # fmt: skip
-    done = _command(args, timeout=120)
-    if done.returncode != 0:
-        raise ResbenchError(f"sbatch refused the sweep's array: {_first_line(done.stderr)}")
-    return done.stdout.strip().split(";")[0]
-
-
-def _max_array_size() -> int:
-    try:
-        done = _command(["scontrol", "show", "config"])
-    except (OSError, subprocess.TimeoutExpired):
-        return DEFAULT_MAX_ARRAY
-    for line in done.stdout.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "MaxArraySize" and value.strip().isdigit():
-            return int(value.strip())
-    return DEFAULT_MAX_ARRAY
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0].removeprefix("sbatch: error: ") if lines else "no reason given"
-
-
-# ---------------------------------------------------------------------------- at start
-def check_slurm(settings: ExecutorSection, device: str, folder: Path) -> list[str]:
-    """Fail in one line, before anything is submitted, when the sweep cannot run on SLURM from
-    here: its commands missing, options sbatch refuses (an unknown partition, a time limit,
-    memory or GPUs no node has: `sbatch --test-only`), or a results folder the nodes cannot
-    write to (a one-task probe job writes a file there). Notes to show, one line each."""
-    missing = [c for c in COMMANDS if shutil.which(c) is None]
-    if missing:
-        raise ResbenchError(
-            f"--executor slurm needs SLURM's commands ({', '.join(COMMANDS)}) on PATH; "
-            f"not found: {', '.join(missing)}"
-        )
-    for name, value in (("num_cpus", settings.num_cpus), ("num_gpus", settings.num_gpus)):
-        if value is not None and value != int(value):
-            raise ResbenchError(
-                f"executor.{name}: SLURM gives each task whole {name[4:].upper()}s (got {value})"
-            )
-    probe = ["--wrap", "true", "--output=/dev/null"]
-    done = _command(["sbatch", "--test-only", *sbatch.resources(settings, device), *probe])
-    if done.returncode != 0:
-        raise ResbenchError(f"--executor slurm: sbatch refuses the options: {_why(done)}")
-    return probe_folder(settings, device, folder)
-
-
-def probe_folder(settings: ExecutorSection, device: str, folder: Path) -> list[str]:
-    """Check that a task on the cluster's nodes can write to `folder`; notes, or one line."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ResbenchError(f"{folder}: cannot write there ({e.strerror or e})") from None
-    mark = folder.resolve() / f".slurm-probe-{uuid.uuid4().hex[:12]}"
-    args = [
-        "sbatch", "--parsable", "--job-name=resbench-probe", "--output=/dev/null",
-        *sbatch.resources(settings, device), "--time=1",
-        "--wrap", f"touch {shlex.quote(str(mark))}",
-    ]  # fmt: skip
-    done = _command(args)
-    if done.returncode != 0:
-        raise ResbenchError(f"--executor slurm: sbatch refuses the options: {_why(done)}")
-    job = done.stdout.strip().split(";")[0]
-    started, ended_at = time.monotonic(), None
-    try:
-        while time.monotonic() - started < PROBE_SECONDS:
-            if mark.exists():
-                return []
-            lines = squeue([job])
-            if lines and all(line.state in sbatch.ENDED for line in lines):
-                ended_at = ended_at or time.monotonic()
-                if time.monotonic() - ended_at > KILLED_GRACE_SECONDS:
-                    raise ResbenchError(
-                        f"{folder}: the cluster's nodes cannot write there (a probe task on "
-                        f"them ended {lines[0].state} without leaving its file): put --out on "
-                        "a filesystem they share"
-                    )
-            time.sleep(0.2)
-    finally:
-        scancel([job])
-        mark.unlink(missing_ok=True)
-    return [
-        f"could not check that the nodes can write to {folder}: a probe task waited "
-        f"{PROBE_SECONDS:.0f} s in SLURM's queue without starting"
-    ]
-
-
-def _why(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-    shown = [line.removeprefix("sbatch: error: ") for line in lines]
-    return "; ".join(dict.fromkeys(shown)) or f"exit code {done.returncode}"

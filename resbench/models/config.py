@@ -75,6 +75,12 @@ class ModelSection(Strict):
         None,
         description="depth_power: alpha, from 0.5 (depth-muP's 1/sqrt(L)) to 1 (CompleteP)",
     )
+    branch_eps: Literal["scaled", "unscaled"] | None = Field(
+        None,
+        description="with a branch_multiplier and Adam: scaled (the default) multiplies the "
+        "blocks' eps by (L/L0)^-alpha as CompleteP does; unscaled leaves it (runs recorded "
+        "before the option, which say null)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +103,7 @@ class ModelSection(Strict):
             raise ValueError(problem)
         return family
 
-    @field_validator("batch_norm", "init")
+    @field_validator("batch_norm", "init", "branch_multiplier")
     @classmethod
     def _fixed_by_family(cls, value: Any, info: ValidationInfo) -> Any:
         if stored(info):
@@ -137,6 +143,10 @@ class ModelSection(Strict):
             )
         if self.branch_multiplier != "depth_power" and given:
             raise ValueError(f"{given[0]} goes with branch_multiplier: depth_power")
+        if self.branch_multiplier == "none" and self.branch_eps is not None:
+            raise ValueError(
+                "branch_eps goes with a branch_multiplier (inv_sqrt_depth, depth_power)"
+            )
         return self
 
     @field_validator("zero_init_residual")
@@ -159,10 +169,33 @@ class ModelSection(Strict):
 
 
 class ModelConfig(ModelSection):
-    """A network fully described: the section plus the swept depth and arch."""
+    """A network fully described: the section plus the swept depth and arch.
+
+    Where a default changed what a net computes, the new default is written into the run's
+    config (and so hashed into its run id) and an old record, which lacks it, keeps its id and
+    reads as what it was: Adam's eps under a branch multiplier (`branch_eps`), and the options
+    an arch's family fills in for it (`Family.arch_options`: ReZero's α, T-Fixup's embedding).
+    """
 
     depth: PositiveInt
     arch: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _new_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        if stored(info) or not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("branch_multiplier", "none") != "none" and data.get("branch_eps") is None:
+            data["branch_eps"] = "scaled"
+        filled = registry.arch_options(data.get("family", ""), data.get("arch", ""))
+        if filled:
+            options = dict(data.get("options") or {})
+            for key, value in filled.items():
+                if options.get(key) is None:
+                    options[key] = value
+            data["options"] = options
+        return data
 
     @field_validator("depth")
     @classmethod

@@ -4,11 +4,11 @@ for the blocks that goes with it (`model.branch_multiplier`).
 L is the number of residual blocks in the net (an mlp of depth D has (D − 2)/2, a 6n+2 conv
 net 3n); L0 is `model.branch_base_depth`, α `model.branch_exponent`.
 
-| branch_multiplier | a block adds        | Adam lr of the blocks | source                       |
-|-------------------|---------------------|-----------------------|------------------------------|
-| none              | F(a)                | η                     |                              |
-| inv_sqrt_depth    | F(a) / √L           | η / √L                | Yang et al.; Bordelon et al. |
-| depth_power       | (L / L0)^−α · F(a)  | η · (L / L0)^(α − 1)  | Dey et al. (α ∈ [½, 1])      |
+| branch_multiplier | a block adds       | its Adam lr          | its Adam ε      | source         |
+|-------------------|--------------------|----------------------|-----------------|----------------|
+| none              | F(a)               | η                    | ε               |                |
+| inv_sqrt_depth    | F(a) / √L          | η / √L               | ε / √L          | Yang; Bordelon |
+| depth_power       | (L / L0)^−α · F(a) | η · (L / L0)^(α − 1) | ε · (L / L0)^−α | Dey (α ½ to 1) |
 
 Papers: Yang, Yu, Zhu & Hayou 2023, Tensor Programs VI: Feature Learning in Infinite-Depth
 Neural Networks (Depth-μP: branch multiplier a/√L, and with Adam the hidden weights' learning
@@ -21,7 +21,12 @@ inv_sqrt_depth.
 The learning-rate rule is the papers' for Adam (and AdamW): it applies to every parameter of a
 residual block but its shortcut (the branch's weights, biases, norms and scalars); the stem and
 the classifier keep η. For SGD the papers keep η whatever the depth (1/√L branches), so SGD's
-learning rate is left as it is. Adam's ε and weight decay are not rescaled.
+learning rate is left as it is. Adam's ε of the same parameters is multiplied by the branch
+multiplier, (L/L0)^−α, as CompleteP's code does for its hidden layers (`model.branch_eps:
+scaled`, the default with a multiplier): the branch's gradients shrink with the multiplier, and
+an ε that did not would come to dominate Adam's denominator at depth. `unscaled` keeps ε as it
+is, which is what runs recorded before the option did (their configs say null). Weight decay
+is not rescaled.
 
 Where the multiplier sits in each block is `resbench.models.blocks`' one line that adds the
 branch: `self.multiplier(branch) + shortcut`.
@@ -84,6 +89,11 @@ def adam_lr_factor(cfg: ModelConfig, blocks: int) -> float:
     """The factor on Adam's learning rate of the blocks' parameters: (L/L0)^(α − 1), or 1."""
     alpha, base = exponent_and_base(cfg)
     return 1.0 if cfg.branch_multiplier == "none" else (blocks / base) ** (alpha - 1)
+
+
+def adam_eps_factor(cfg: ModelConfig, blocks: int) -> float:
+    """The factor on Adam's ε of the blocks' parameters: (L/L0)^−α, the branch multiplier."""
+    return multiplier(cfg, blocks)
 
 
 def scale_branches(model: nn.Module, cfg: ModelConfig) -> None:

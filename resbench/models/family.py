@@ -50,8 +50,14 @@ class Family:
     reads: tuple[str, ...] | None = None
     settings: str | None = None  # its model.options' typed model, by import path
     fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
-    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    fields_problem: Callable[[Mapping[str, Any]], str | None] | None = None
     unit: str = "layer"  # what its depth counts (figures say so)
+    # The model.options an arch's runs are given when they do not set them: defaults that
+    # changed what the arch computes, written into the config so that the run id tells the new
+    # computation from records made before (which lack them). arch -> option -> value.
+    arch_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Does model.branch_multiplier (depth-μP) apply to its archs with a residual branch?
+    branch_multiplier: bool = True
 
     @property
     def blocks(self) -> tuple[str, ...]:

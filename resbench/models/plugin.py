@@ -21,7 +21,7 @@ What it may declare, as attributes of the builder (all optional):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from resbench.core import plugins
@@ -33,14 +33,14 @@ def declared_family(name: str) -> Family:
     (PluginError if it cannot be used); the registry registers it (`registry.get_family`)."""
     path = plugins.import_path(name, plugins.FAMILIES)
     build = plugins.resolve(path)
-    archs = tuple(str(a) for a in getattr(build, "archs", ("plain", "residual")))
+    archs = tuple(str(a) for a in _declared(build, path, "archs", ("plain", "residual")))
     if not archs:
         raise plugins.PluginError(f"{path}.archs is empty: name the archs it builds")
     return Family(
         name,
         path,
         {"basic": _depth_rule(build, path)},
-        tuple(getattr(build, "input_shape", ())),
+        tuple(_declared(build, path, "input_shape", ())),
         archs,
         user=True,
         options=_options(build, path),
@@ -62,11 +62,25 @@ def with_version(section: Any) -> Any:
     return {**section, "version": version}
 
 
+def _declared(build: Any, path: str, name: str, default: Iterable[Any]) -> Iterable[Any]:
+    """What the builder declares as `name`: a collection (a list, a tuple), or one line."""
+    declared = getattr(build, name, default)
+    if isinstance(declared, str | bytes) or not isinstance(declared, Iterable):
+        raise plugins.PluginError(
+            f"{path}.{name} is a {type(declared).__name__}: give a list (see docs/plugins.md)"
+        )
+    return declared
+
+
 def _options(build: Any, path: str) -> tuple[str, ...] | None:
     declared = getattr(build, "options", None)
     if declared is None:
         return None
-    if isinstance(declared, str) or not all(isinstance(o, str) for o in declared):
+    if (
+        isinstance(declared, str)
+        or not isinstance(declared, Iterable)
+        or not all(isinstance(o, str) for o in declared)
+    ):
         raise plugins.PluginError(f"{path}.options: give the names of the options it takes")
     return tuple(declared)
 

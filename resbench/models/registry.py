@@ -113,9 +113,10 @@ def fixed_problem(family: str | None, name: str, value: Any) -> str | None:
 
 def with_fixed(section: Any) -> Any:
     """A `model:` section with the fields its built-in family fixes filled in where not given."""
-    if not isinstance(section, dict) or section.get("family") not in _FAMILIES:
+    family = section.get("family") if isinstance(section, dict) else None
+    if not isinstance(family, str) or family not in _FAMILIES:
         return section
-    fixed = _FAMILIES[section["family"]].fixed
+    fixed = _FAMILIES[family].fixed
     return {**{name: value for name, (value, _) in fixed.items()}, **section}
 
 
@@ -141,10 +142,19 @@ def options_of(family: str, options: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{where}: {err['msg']} (got {err['input']!r})") from None
 
 
+def arch_options(family: str, arch: str) -> Mapping[str, Any]:
+    """The model.options a built-in `family` fills in for `arch` where not given (none for a
+    family or arch it does not know: their errors are the validators')."""
+    if not isinstance(family, str) or not isinstance(arch, str):
+        return {}  # a family or arch of the wrong kind: the validators name it
+    f = _FAMILIES.get(family)
+    return f.arch_options.get(arch, {}) if f is not None else {}
+
+
 def model_problem(family: str, fields: Mapping[str, Any]) -> str | None:
     """Why `family` cannot build a net with these model fields together, or None."""
-    check = get_family(family).check
-    return check(fields) if check is not None else None
+    problem = get_family(family).fields_problem
+    return problem(fields) if problem is not None else None
 
 
 def depth_unit(families: Iterable[str]) -> str:
@@ -180,6 +190,11 @@ def arch_problem(
     if zero_init_residual and not a.zero_init_residual:
         able = ", ".join(n for n, x in _ARCHS.items() if x.zero_init_residual)
         return f"model.zero_init_residual applies only to {able}, not to {arch}"
+    if branch_multiplier != "none" and not f.branch_multiplier:
+        return (
+            f"model.branch_multiplier applies to the mlp, conv1d and cifar families, not to "
+            f"{family}: its archs scale their residual branches as their papers say"
+        )
     if branch_multiplier != "none" and not (a.residual_branch and not f.user):
         able = ", ".join(n for n, x in _ARCHS.items() if x.residual_branch)
         return (
@@ -253,7 +268,23 @@ for _family in (
 # is resbench.models.transformer_options', imported where options are validated: the
 # registry itself stays free of pydantic for processes that only build nets).
 TRANSFORMER_OPTIONS = "resbench.models.transformer_options:TransformerOptions"
-TRANSFORMER_DEFAULTS = {"heads": 4, "mlp_ratio": 4, "layer_norm": None}
+TRANSFORMER_DEFAULTS = {
+    "heads": 4,
+    "mlp_ratio": 4,
+    "layer_norm": None,
+    # One arch's each: None, what configs meant before the option existed (resbench.models.
+    # transformer says what each does); the arch's runs are given TRANSFORMER_ARCH_OPTIONS.
+    "rezero_alpha": None,
+    "tfixup_embedding": None,
+    "admin_omega": None,
+}
+# The options that apply to one arch only, and that arch.
+ARCH_OF_OPTION = {"rezero_alpha": "rezero", "tfixup_embedding": "tfixup", "admin_omega": "admin"}
+# The defaults that changed what an arch computes, written into its runs' configs (new run ids).
+TRANSFORMER_ARCH_OPTIONS = {
+    "rezero": {"rezero_alpha": "layer"},
+    "tfixup": {"tfixup_embedding": "reference"},
+}
 
 
 # Whether each transformer arch has LayerNorms: True, it is defined by where they go; False, by
@@ -262,6 +293,7 @@ TRANSFORMER_DEFAULTS = {"heads": 4, "mlp_ratio": 4, "layer_norm": None}
 LAYER_NORM: dict[str, bool | None] = {
     "postln": True,
     "preln": True,
+    "lnscaling": True,
     "deepnorm": True,
     "admin": True,
     "rezero": False,
@@ -283,6 +315,9 @@ def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
             f"heads ({heads}) must divide model.width ({width}): each head attends in "
             "width / heads dimensions"
         )
+    for option, owner in ARCH_OF_OPTION.items():
+        if options.get(option) is not None and arch is not None and arch != owner:
+            return f"model.options.{option} applies to {owner} only, not to {arch}"
     asked, form = options.get("layer_norm"), LAYER_NORM.get(arch or "")
     if asked is None or form is None or asked == form:
         return None
@@ -294,7 +329,7 @@ def _transformer_problem(fields: Mapping[str, Any]) -> str | None:
     return f"{arch} takes no LayerNorm (model.options.layer_norm): {_WITHOUT_LAYER_NORM[arch]}"
 
 
-for _name in ("postln", "preln", "deepnorm", "admin", "tfixup"):
+for _name in ("postln", "preln", "lnscaling", "deepnorm", "admin", "tfixup"):
     register_arch(Arch(_name))
 
 register_family(
@@ -303,7 +338,7 @@ register_family(
         "resbench.models.transformer:transformer",
         {"basic": DepthRule("n >= 1 blocks", lambda d: d >= 1, (2, 6, 12, 24, 48))},
         (1, 40),  # MNIST-1D: 40 tokens of one value
-        ("postln", "preln", "deepnorm", "admin", "rezero", "tfixup", "plain"),
+        ("postln", "preln", "lnscaling", "deepnorm", "admin", "rezero", "tfixup", "plain"),
         reads=("sequence", "tokens"),
         settings=TRANSFORMER_OPTIONS,
         fixed={
@@ -317,8 +352,16 @@ register_family(
                 "the transformer starts from xavier (leave model.init out): its archs' papers "
                 "state their scales on Xavier's initialisation",
             ),
+            "branch_multiplier": (
+                "none",
+                "the transformer's archs scale their residual branches by their own rules "
+                "(deepnorm's, admin's, rezero's, tfixup's): model.branch_multiplier is for "
+                "the mlp, conv1d and cifar families",
+            ),
         },
-        check=_transformer_problem,
+        fields_problem=_transformer_problem,
         unit="block",
+        arch_options=TRANSFORMER_ARCH_OPTIONS,
+        branch_multiplier=False,
     )
 )

@@ -7,34 +7,56 @@ at each token; `model.options` give the heads (4) and the MLP's hidden width in 
 the width (`mlp_ratio`, 4). Notation: x the stream, F a sublayer (attention or MLP), LN a
 LayerNorm:
 
-| arch     | each sublayer computes x ←  | at initialisation                   | source           |
-|----------|-----------------------------|-------------------------------------|------------------|
-| postln   | LN(x + F(x))                |                                     | Vaswani 2017     |
-| preln    | x + F(LN(x)); the net ends  |                                     | Xiong 2020       |
-|          | with LN before its head     |                                     |                  |
-| deepnorm | LN(α·x + F(x))              | α = (2N)^¼; value, output and MLP   | Wang 2022        |
-|          |                             | weights Xavier, gain β = (8N)^−¼    |                  |
-| admin    | LN(ω⊙x + F(x)), ω learnable | ω = √((2N + 1)/ln(2N + 1) − 1) in   | Liu 2020         |
-|          | (one per feature)           | every entry: 2N sublayers           |                  |
-| rezero   | x + α·F(x), no LN           | α learnable, 0: the identity        | Bachlechner 2020 |
-| tfixup   | x + F(x), no LN             | value, output and MLP weights times | Huang 2020       |
-|          |                             | 0.67·N^−¼, embeddings (9N)^−¼       |                  |
-| plain    | LN(F(x)): postln without    |                                     | the baseline     |
-|          | the addition                |                                     |                  |
+| arch      | each sublayer computes x ← | at initialisation                   | source           |
+|-----------|----------------------------|-------------------------------------|------------------|
+| postln    | LN(x + F(x))               |                                     | Vaswani 2017     |
+| preln     | x + F(LN(x)); the net ends |                                     | Xiong 2020       |
+|           | with LN before its head    |                                     |                  |
+| lnscaling | x + F(LN(x)/√l) in block l |                                     | Sun 2025         |
+|           | (from 1); preln otherwise  |                                     |                  |
+| deepnorm  | LN(α·x + F(x))             | α = (2N)^¼; value, output and MLP   | Wang 2022        |
+|           |                            | weights Xavier, gain β = (8N)^−¼    |                  |
+| admin     | LN(ω⊙x + F(x)), ω          | ω = √((2N + 1)/ln(2N + 1) − 1) in   | Liu 2020         |
+|           | learnable (per feature)    | every entry, or profiled            |                  |
+| rezero    | x + α·F(x), no LN          | α learnable, 0: the identity; one α | Bachlechner 2020 |
+|           |                            | per block (per sublayer: an option) |                  |
+| tfixup    | x + F(x), no LN            | value, output and MLP weights times | Huang 2020       |
+|           |                            | 0.67·N^−¼; the token embedding      |                  |
+|           |                            | (9N)^−¼ at init, times √width in    |                  |
+|           |                            | the forward                         |                  |
+| plain     | LN(F(x)): postln without   |                                     | the baseline     |
+|           | the addition               |                                     |                  |
 
 Papers: Vaswani et al. 2017, Attention Is All You Need; Xiong et al. 2020, On Layer
-Normalization in the Transformer Architecture; Wang et al. 2022, DeepNet: Scaling Transformers
-to 1,000 Layers (the encoder's constants; a decoder-only net's, with M blocks, are the same
-formulas in M); Liu et al. 2020, Understanding the Difficulty of Training Transformers;
-Bachlechner et al. 2020, ReZero is All You Need; Huang et al. 2020, Improving Transformer
-Optimization Through Better Initialization (T-Fixup; its encoder's scales).
+Normalization in the Transformer Architecture; Sun et al. 2025, The Curse of Depth in Large
+Language Models (LayerNorm Scaling); Wang et al. 2022, DeepNet: Scaling Transformers to 1,000
+Layers (the encoder's constants; a decoder-only net's, with M blocks, are the same formulas in
+M); Liu et al. 2020, Understanding the Difficulty of Training Transformers; Bachlechner et al.
+2020, ReZero is All You Need; Huang et al. 2020, Improving Transformer Optimization Through
+Better Initialization (T-Fixup; its encoder's scales).
 
-DeepNorm follows the paper's form, the shortcut multiplied by α: a public implementation
-multiplies the branch instead. Admin's ω is the closed form from the number of sublayers of
-its authors' `admin-torch` package (the output change O(log N) that the paper argues for); the
-paper sets it by measuring each sublayer's output variance at initialisation. ReZero has an α
-per sublayer, the paper's x ← x + α·F(x) with F a sublayer. plain keeps its LayerNorms unless
-`model.options.layer_norm` is false; the other archs are what their LayerNorms make them.
+As the papers' code builds them, read against it (`model.options`, each hashed into the run id
+where it changed what an arch computes; records made before say nothing and were the second
+form):
+
+- DeepNorm follows the paper's form, the shortcut multiplied by α (a public implementation
+  multiplies the branch instead).
+- Admin's ω (`admin_omega`): `closed_form`, the default, is not the paper's measured ω but the
+  closed form of its authors' `admin-torch` package, √((2N+1)/ln(2N+1) − 1) from the number of
+  sublayers, for an output change O(log N); `profiled` is what the paper and its
+  Transformer-Clinic code do: one forward pass on the first training batch sets each ω from
+  the variances of the sublayers before it (`transformer_archs.profile_admin_omega`).
+- ReZero (`rezero_alpha`): `layer`, the default, one α per block shared by its attention and
+  MLP, as the ReZero code's `resweight`; `sublayer`, one α each (records before the option).
+- T-Fixup (`tfixup_embedding`): `reference`, the default, as its fairseq code: the token
+  embedding N(0, 1/width) times (9N)^−¼ at initialisation, times √width (fairseq's
+  `embed_scale`) in the forward pass, the position embedding N(0, 1/width) unscaled;
+  `initial`, token and position embeddings times (9N)^−¼ and no √width (records before the
+  option: their tokens started √width times smaller than the reference's).
+
+plain keeps its LayerNorms unless `model.options.layer_norm` is false; the other archs are what
+their LayerNorms make them. `model.branch_multiplier` (depth-μP) does not apply to this family:
+its archs scale their residuals as their papers say.
 
 The data decides the task. Sequences (channels, length), like MNIST-1D's (1, 40): each position
 is a token, embedded by one Linear layer; attention sees every token, and the head classifies
@@ -44,8 +66,8 @@ position embedding.
 
 Initialisation, every arch: each projection (query, key, value, output, the MLP's two) Xavier
 normal as its own width x width (or MLP-shaped) matrix, biases 0, LayerNorms 1 and 0, the
-token and position embeddings N(0, 1/width) (T-Fixup's), the sequence embedding Xavier, the
-classifier PyTorch's default (as the convnets'); then the arch's gains above.
+token and position embeddings N(0, 1/width), the sequence embedding Xavier, the classifier
+PyTorch's default (as the convnets'); then the arch's gains above.
 """
 
 from __future__ import annotations
@@ -61,38 +83,17 @@ from torch import nn
 
 from resbench.models.layers import ACTIVATIONS
 from resbench.models.registry import LAYER_NORM, TRANSFORMER_DEFAULTS
+from resbench.models.transformer_archs import (
+    SUBLAYERS,
+    ReZero,
+    Sublayer,
+    profile_admin_omega,
+    share_alpha,
+    tfixup_embedding_gain,
+)
 
 if TYPE_CHECKING:
     from resbench.models.config import ModelConfig
-
-
-# --------------------------------------------------------------------------- the arch constants
-
-
-def deepnorm_alpha(blocks: int) -> float:
-    """DeepNorm's shortcut multiplier, (2N)^¼ (Wang et al. 2022, encoder)."""
-    return (2 * blocks) ** 0.25
-
-
-def deepnorm_beta(blocks: int) -> float:
-    """DeepNorm's gain on the value, output and MLP weights, (8N)^−¼."""
-    return (8 * blocks) ** -0.25
-
-
-def admin_omega(blocks: int) -> float:
-    """Admin's shortcut multiplier at the start, from the 2N sublayers: √((2N+1)/ln(2N+1) − 1)."""
-    sublayers = 2 * blocks
-    return math.sqrt((sublayers + 1) / math.log(sublayers + 1) - 1)
-
-
-def tfixup_gain(blocks: int) -> float:
-    """T-Fixup's factor on the encoder's value, output and MLP weights, 0.67·N^−¼."""
-    return 0.67 * blocks**-0.25
-
-
-def tfixup_embedding_gain(blocks: int) -> float:
-    """T-Fixup's factor on the input embeddings, (9N)^−¼."""
-    return (9 * blocks) ** -0.25
 
 
 # --------------------------------------------------------------------------- the two sublayers
@@ -135,102 +136,6 @@ class MLP(nn.Module):
         yield from ((self.up.weight, True), (self.down.weight, True))
 
 
-# --------------------------------------------------------------------------- archs: the joins
-
-
-class Sublayer(nn.Module):
-    """A sublayer F (attention or MLP) joined to the stream, with its LayerNorm (or none).
-
-    `gain` multiplies the value, output and MLP weights at initialisation (1: Xavier's).
-    """
-
-    gain = 1.0
-
-    def __init__(self, branch: Attention | MLP, norm: nn.Module, blocks: int) -> None:
-        super().__init__()
-        self.branch, self.norm = branch, norm
-
-
-class PostLN(Sublayer):
-    """Post-LN (Vaswani et al. 2017): x ← LN(x + F(x))."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x + self.branch(x))  # the residual addition, then the LayerNorm
-
-
-class PreLN(Sublayer):
-    """Pre-LN (Xiong et al. 2020): x ← x + F(LN(x)), nothing after the addition."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.branch(self.norm(x))
-
-
-class DeepNorm(Sublayer):
-    """DeepNorm (Wang et al. 2022): x ← LN(α·x + F(x)), α = (2N)^¼ a constant; value, output
-    and MLP weights start Xavier with gain β = (8N)^−¼."""
-
-    def __init__(self, branch: Attention | MLP, norm: nn.Module, blocks: int) -> None:
-        super().__init__(branch, norm, blocks)
-        self.alpha, self.gain = deepnorm_alpha(blocks), deepnorm_beta(blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.alpha * x + self.branch(x))  # α on the shortcut, as in the paper
-
-
-class Admin(Sublayer):
-    """Admin (Liu et al. 2020): x ← LN(ω⊙x + F(x)), ω a learnable vector started at
-    `admin_omega(N)` in every entry."""
-
-    def __init__(self, branch: Attention | MLP, norm: nn.Module, blocks: int) -> None:
-        super().__init__(branch, norm, blocks)
-        self.omega = nn.Parameter(torch.full((branch.width,), admin_omega(blocks)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.omega * x + self.branch(x))
-
-
-class ReZero(Sublayer):
-    """ReZero (Bachlechner et al. 2020): x ← x + α·F(x), α learnable and 0 at the start, no
-    LayerNorm: each sublayer starts as the identity."""
-
-    def __init__(self, branch: Attention | MLP, norm: nn.Module, blocks: int) -> None:
-        super().__init__(branch, norm, blocks)
-        self.alpha = nn.Parameter(torch.zeros(()))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.alpha * self.branch(x)
-
-
-class TFixup(Sublayer):
-    """T-Fixup (Huang et al. 2020): x ← x + F(x) without LayerNorm; value, output and MLP
-    weights scaled by 0.67·N^−¼ at the start (and the embeddings by (9N)^−¼)."""
-
-    def __init__(self, branch: Attention | MLP, norm: nn.Module, blocks: int) -> None:
-        super().__init__(branch, norm, blocks)
-        self.gain = tfixup_gain(blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.branch(x)
-
-
-class Plain(Sublayer):
-    """No residual addition: x ← LN(F(x)), Post-LN's sublayer less its shortcut."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.branch(x))
-
-
-SUBLAYERS: dict[str, type[Sublayer]] = {
-    "postln": PostLN,
-    "preln": PreLN,
-    "deepnorm": DeepNorm,
-    "admin": Admin,
-    "rezero": ReZero,
-    "tfixup": TFixup,
-    "plain": Plain,
-}
-
-
 class TransformerBlock(nn.Module):
     """Self-attention, then the MLP, each joined to the stream by the arch's sublayer."""
 
@@ -245,30 +150,50 @@ class TransformerBlock(nn.Module):
 # --------------------------------------------------------------------------- stems and head
 
 
-class SequenceStem(nn.Module):
+class Stem(nn.Module):
+    """What embeds the tokens, then a learned position embedding: `gain` scales the embedding
+    and `position_gain` the positions at initialisation, `scale` multiplies the embedding in the
+    forward pass (T-Fixup's reference code: √width, fairseq's `embed_scale`)."""
+
+    embed: nn.Module
+
+    def __init__(self, length: int, width: int, gain: float, position_gain: float) -> None:
+        super().__init__()
+        self.position = nn.Parameter(torch.zeros(length, width))
+        self.gain, self.position_gain, self.scale = gain, position_gain, 1.0
+
+    def embedded(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.embedded(x)
+        return (e if self.scale == 1.0 else e * self.scale) + self.position
+
+
+class SequenceStem(Stem):
     """(n, channels, length) -> (n, length, width): each position a token, embedded linearly."""
 
-    def __init__(self, channels: int, length: int, width: int, gain: float) -> None:
-        super().__init__()
+    def __init__(
+        self, channels: int, length: int, width: int, gain: float, position_gain: float
+    ) -> None:
+        super().__init__(length, width, gain, position_gain)
         self.embed = nn.Linear(channels, width)
-        self.position = nn.Parameter(torch.zeros(length, width))
-        self.gain = gain
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.embed(x.transpose(1, 2)) + self.position
+    def embedded(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x.transpose(1, 2))
 
 
-class TokenStem(nn.Module):
+class TokenStem(Stem):
     """(n, length) token ids -> (n, length, width)."""
 
-    def __init__(self, vocab: int, length: int, width: int, gain: float) -> None:
-        super().__init__()
+    def __init__(
+        self, vocab: int, length: int, width: int, gain: float, position_gain: float
+    ) -> None:
+        super().__init__(length, width, gain, position_gain)
         self.embed = nn.Embedding(vocab, width)
-        self.position = nn.Parameter(torch.zeros(length, width))
-        self.gain = gain
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.embed(x) + self.position
+    def embedded(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)
 
 
 class Head(nn.Module):
@@ -302,7 +227,8 @@ class Transformer(nn.Sequential):
 def transformer(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int) -> Transformer:
     """N blocks of self-attention and MLP, joined as `cfg.arch` says; uninitialised."""
     # Validated with the sweep (resbench.models.transformer_options); here only filled in, so
-    # that a net can be built where pydantic is not installed.
+    # that a net can be built where pydantic is not installed. An option a config lacks means
+    # what configs meant before it existed.
     options = SimpleNamespace(**{**TRANSFORMER_DEFAULTS, **(cfg.options or {})})
     tokens = len(input_shape) == 1
     if not tokens and len(input_shape) != 2:
@@ -316,29 +242,50 @@ def transformer(cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int
     def norm() -> nn.Module:
         return nn.LayerNorm(width) if layer_norm else nn.Identity()
 
-    embedding_gain = tfixup_embedding_gain(blocks) if cfg.arch == "tfixup" else 1.0
-    if tokens:
-        stem: nn.Module = TokenStem(num_classes, input_shape[0], width, embedding_gain)
-    else:
-        stem = SequenceStem(input_shape[0], input_shape[1], width, embedding_gain)
+    stem = _stem(cfg, input_shape, num_classes, options)
     hidden = options.mlp_ratio * width
-    layers = [
-        TransformerBlock(
-            join(Attention(width, options.heads, causal=tokens), norm(), blocks),
-            join(MLP(width, hidden, ACTIVATIONS[cfg.activation]()), norm(), blocks),
-        )
-        for _ in range(blocks)
-    ]
-    final = norm() if cfg.arch == "preln" else nn.Identity()
+    layers = []
+    for layer in range(1, blocks + 1):
+        attention = join(Attention(width, options.heads, causal=tokens), norm(), blocks, layer)
+        mlp = join(MLP(width, hidden, ACTIVATIONS[cfg.activation]()), norm(), blocks, layer)
+        if isinstance(attention, ReZero) and options.rezero_alpha == "layer":
+            share_alpha(attention, mlp)  # type: ignore[arg-type]
+        layers.append(TransformerBlock(attention, mlp))
+    final = norm() if cfg.arch in ("preln", "lnscaling") else nn.Identity()
     net = Transformer(stem, *layers, Head(final, width, num_classes, per_token=tokens))
     net.tokens = tokens
     return net
 
 
+def _stem(
+    cfg: ModelConfig, input_shape: tuple[int, ...], num_classes: int, options: SimpleNamespace
+) -> Stem:
+    """The embedding of tokens or of values, with T-Fixup's scales where the arch is tfixup."""
+    gain = position_gain = 1.0
+    reference = cfg.arch == "tfixup" and options.tfixup_embedding == "reference"
+    if cfg.arch == "tfixup":
+        gain = tfixup_embedding_gain(cfg.depth)
+        position_gain = 1.0 if reference else gain
+    if len(input_shape) == 1:
+        stem: Stem = TokenStem(num_classes, input_shape[0], cfg.width, gain, position_gain)
+    else:
+        stem = SequenceStem(input_shape[0], input_shape[1], cfg.width, gain, position_gain)
+    if reference:
+        stem.scale = math.sqrt(cfg.width)
+    return stem
+
+
+def data_dependent_start(net: Transformer, cfg: ModelConfig, x: torch.Tensor) -> None:
+    """What an arch sets from data before training: Admin's profiled ω, on the batch `x` (a
+    forward pass; no random numbers drawn). Nothing for the others."""
+    if cfg.arch == "admin" and (cfg.options or {}).get("admin_omega") == "profiled":
+        profile_admin_omega(net[0], net.blocks, x)
+
+
 @torch.no_grad()
 def initialise(net: Transformer) -> None:
     """Every arch's start (module docstring): Xavier projections with the arch's gains, zero
-    biases, unit LayerNorms, N(0, 1/width) embeddings scaled by the stem's gain."""
+    biases, unit LayerNorms, N(0, 1/width) embeddings scaled by the stem's gains."""
     for m in net.modules():
         if isinstance(m, Sublayer):
             for weight, scaled in m.branch.projections():
@@ -349,11 +296,11 @@ def initialise(net: Transformer) -> None:
         elif isinstance(m, nn.LayerNorm):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
-        elif isinstance(m, (SequenceStem, TokenStem)):
-            std = m.gain / math.sqrt(m.position.shape[1])
+        elif isinstance(m, Stem):
+            std = 1 / math.sqrt(m.position.shape[1])
             if isinstance(m, TokenStem):
-                nn.init.normal_(m.embed.weight, std=std)
+                nn.init.normal_(m.embed.weight, std=m.gain * std)
             else:
                 nn.init.xavier_normal_(m.embed.weight, gain=m.gain)
                 nn.init.zeros_(m.embed.bias)
-            nn.init.normal_(m.position, std=std)
+            nn.init.normal_(m.position, std=m.position_gain * std)

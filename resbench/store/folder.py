@@ -6,7 +6,9 @@
     results/<sweep>/runs/.unread/       records that could not be read, moved aside before their
                                         runs were redone
     results/<sweep>/runs.csv, curves.csv, layers.csv   the tables, derived from the records
-    results/<sweep>/tables.json         what the tables were made of: the records left out, why
+    results/<sweep>/tables.json         what the tables were made of: the records and their
+                                        digests, the records left out and why
+                                        (`resbench.store.manifest`)
     results/<sweep>/.force              a --force in progress: the runs it redoes (a record
                                         written after it is a run redone)
     results/<sweep>/.lock, .lock.pid    held by the one `resbench run` writing here (an OS lock:
@@ -16,26 +18,30 @@
 
 `ResultsFolder` writes records and tables for the runner (`resbench.runner`), and reads them
 back for everyone else: the records, the tables as DataFrames, the sweep as it ran. The records
-are the truth; the tables are the sweep's runs as it was last run, rebuilt from them (`export`).
+are the truth; the tables are the sweep's runs as it was last run, rebuilt from them (`export`),
+and made afresh from them, in memory, where the files are no longer what they were made of.
 What the folder shows (summaries, claims, figures) is `resbench.results.Results`, built on it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from resbench.core.arguments import require_path
 from resbench.core.atomic import write_text
 from resbench.core.errors import ResbenchError
+from resbench.core.names import shown
 from resbench.store.ledger import ForceLedger
-from resbench.store.record_format import Read, Scan, read_notes, read_record
+from resbench.store.lock import hold
+from resbench.store.manifest import TABLES, Manifest, frames, write_tables
+from resbench.store.record_format import Read, Scan, digest_of, read_notes, read_record
 from resbench.train.provenance import git_commit
 from resbench.train.run_result import MISSING, RESUMABLE
 
@@ -50,10 +56,6 @@ DEFAULT_ROOT = Path("results")
 _Folder = TypeVar("_Folder", bound="ResultsFolder")
 
 
-class StoreLocked(ResbenchError):
-    """Another live process is writing to the results directory."""
-
-
 class ResultsFolder:
     """One sweep's results folder (see the module's docstring for what is where).
 
@@ -62,9 +64,9 @@ class ResultsFolder:
     """
 
     def __init__(self, path: str | Path, runs_csv: str | Path | None = None) -> None:
-        self.path = Path(path)
+        self.path: Path = require_path("path", path)  # type: ignore[assignment]
         self.runs_dir = self.path / "runs"
-        self.runs_csv = Path(runs_csv) if runs_csv is not None else self.path / "runs.csv"
+        self.runs_csv = require_path("runs_csv", runs_csv, optional=True) or self.path / "runs.csv"
         self.lock_path = self.path / ".lock"
         self.pid_path = self.path / ".lock.pid"
         self.force_path = self.path / ".force"
@@ -85,14 +87,17 @@ class ResultsFolder:
         errors), or without `ref` the most recently written `root/<sweep>/`. Reference results
         live one level deeper (`root/reference/<sweep>/`), so they are never picked by default.
         """
-        if ref is not None:
-            path = Path(ref)
+        path, where = require_path("ref", ref, optional=True), require_path("root", root)
+        if path is not None:
             csv = path / "runs.csv" if path.is_dir() else path
             if not csv.is_file():
-                raise ResbenchError(f"{csv}: not found (the {role}: a runs.csv or its directory)")
+                raise ResbenchError(
+                    f"{shown(csv)}: not found (the {role}: a runs.csv or its directory)"
+                )
             return cls(csv.parent, csv)
+        assert where is not None
         found = sorted(
-            (p for p in Path(root).glob("*/runs.csv") if p.parent.name != "reference"),
+            (p for p in where.glob("*/runs.csv") if p.parent.name != "reference"),
             key=lambda p: p.stat().st_mtime,
         )
         if not found:
@@ -102,33 +107,10 @@ class ResultsFolder:
         return cls(found[-1].parent)
 
     # ---------------------------------------------------------------- one writer at a time
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the folder for this process; refuse, naming the holder, while another holds it.
-
-        The lock is the OS's (flock): a holder that dies (a crash, a kill -9) frees it with its
-        last breath, so there is no stale lock to take over.
-        """
-        from filelock import FileLock, Timeout
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        held = FileLock(str(self.lock_path), timeout=0)
-        try:
-            held.acquire()
-        except Timeout:
-            holder = lock_holder(self.pid_path)
-            who = f"pid {holder}" if holder is not None else "its pid not yet written"
-            raise StoreLocked(
-                f"{self.path}: in use by another resbench run ({who}); "
-                "wait for it to finish or stop it"
-            ) from None
-        try:
-            write_text(self.pid_path, f"{os.getpid()}\n")
-            yield
-        finally:
-            with suppress(OSError):
-                self.pid_path.unlink()
-            held.release()
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the folder for this process; refuse, naming the holder, while another holds it
+        (`resbench.store.lock`)."""
+        return hold(self.path, self.lock_path, self.pid_path)
 
     # ---------------------------------------------------------------- writing
     def save(self, result: RunResult) -> Path:
@@ -140,8 +122,9 @@ class ResultsFolder:
         if "git" not in result.env and (commit := git_commit()):
             result.env["git"] = commit
         target = self.record_path(result.run_id)
-        write_text(target, result.model_dump_json(indent=1))
-        self._read[result.run_id] = Read(target, result)
+        text = result.model_dump_json(indent=1)
+        write_text(target, text)
+        self._read[result.run_id] = Read(target, result, digest=digest_of(text.encode("utf-8")))
         if result.status not in RESUMABLE:
             self.checkpoint_path(result.run_id).unlink(missing_ok=True)
         return target
@@ -229,13 +212,14 @@ class ResultsFolder:
         return self.runs_dir / ".unread"
 
     def set_aside(self, run_ids: Iterable[str]) -> None:
-        """Move the records of `run_ids` to runs/.unread/ (they cannot be read; their runs are
-        about to be redone): nothing that was written is lost."""
+        """Move the records of `run_ids` to runs/.unread/ (they cannot be used; their runs are
+        about to be redone): nothing that was written is lost, not even an earlier file set
+        aside under the same name."""
         for run_id in run_ids:
             source = self.record_path(run_id)
-            if source.exists():
+            if source.exists() or source.is_symlink():
                 self.unread_dir.mkdir(parents=True, exist_ok=True)
-                os.replace(source, self.unread_dir / source.name)
+                os.rename(source, _free_name(self.unread_dir, source.name))
             self._read.pop(run_id, None)
 
     def _record(self, run_id: str) -> Read | None:
@@ -253,14 +237,15 @@ class ResultsFolder:
         whose record cannot be used, runs an interrupted --force has not redone yet; the
         failed ones too with `retry_failed`; every one with `force`."""
         scan = self.scan(s.run_id for s in specs)
+        kept = set(scan.kept)  # of a newer format: neither rerun nor overwritten, even forced
         if force:
-            return list(specs), scan
-        forced = self.ledger.forced()
+            return [s for s in specs if s.run_id not in kept], scan
+        forced, problem = self.ledger.read()
+        scan.notes += [problem] if problem else []
         if left := forced & {s.run_id for s in specs}:
             scan.notes.append(
                 f"finishing an interrupted --force: {_n(len(left), 'run')} still to redo"
             )
-        kept = set(scan.kept)
         todo = []
         for spec in specs:
             result = scan.results.get(spec.run_id)
@@ -276,79 +261,87 @@ class ResultsFolder:
 
     # ---------------------------------------------------------------- the tables
     def export(self, run_ids: Iterable[str] | None = None) -> list[Path]:
-        """Rebuild the tables from the records of `run_ids` (default: every record here); the
-        files written, runs.csv first.
-        layers.csv only when some run recorded diagnostics (else an older one is removed:
-        derived, it must not outlive its records). tables.json says what was left out."""
-        from resbench.store.tables import curves_frame, layers_frame, runs_frame
-
+        """Make the tables from the records of `run_ids` (default: every record here), and
+        tables.json, what they were made of (`resbench.store.manifest`); the files written,
+        runs.csv first."""
         ids = list(run_ids) if run_ids is not None else self._record_ids()
         scan = self.scan(ids)
         results = [scan.results[r] for r in ids if r in scan.results]
-        written = [self.path / "runs.csv", self.path / "curves.csv"]
-        write_text(written[0], runs_frame(results).to_csv(index=False))
-        write_text(written[1], curves_frame(results).to_csv(index=False))
-        layers_path = self.path / "layers.csv"
-        if any(r.layers for r in results):
-            write_text(layers_path, layers_frame(results).to_csv(index=False))
-            written.append(layers_path)
-        else:
-            layers_path.unlink(missing_ok=True)
-        # The records there were, by name: one that appears later is not in these tables (file
-        # times would not tell: a clone or a copy sets them anew).
-        manifest = {
-            "runs": len(ids),
-            "rows": len(results),
-            "notes": scan.notes,
-            "records": self._record_ids(),
-        }
-        write_text(self.path / "tables.json", json.dumps(manifest, indent=1) + "\n")
-        self.__dict__.pop("runs", None)  # read afresh
+        digests = {r: self._read[r].digest for r in ids if r in self._read}
+        manifest = Manifest(scan.notes, set(self._record_ids()), ids=ids, digests=digests)
+        written = write_tables(self.path, results, manifest)
+        for name in ("runs", "_remade"):
+            self.__dict__.pop(name, None)  # read afresh
         return written
 
     def table_paths(self) -> list[Path]:
         """The tables that exist: runs.csv, curves.csv, layers.csv."""
-        names = ("runs.csv", "curves.csv", "layers.csv")
-        paths = [self.runs_csv, *(self.runs_csv.with_name(n) for n in names[1:])]
+        paths = [self.runs_csv, *(self.runs_csv.with_name(n) for n in TABLES[1:])]
         return [p for p in paths if p.is_file()]
+
+    @cached_property
+    def _remade(self) -> tuple[dict[str, pd.DataFrame], str] | None:
+        """The tables made afresh from their records, and a line saying why, when the files
+        are not what tables.json says they were made of (cut short, edited, or older than
+        their records); None when they are, or where that cannot be told."""
+        manifest = Manifest.read(self.runs_csv.with_name("tables.json"))
+        if manifest is None or manifest.ids is None or not self.runs_dir.is_dir():
+            return None  # tables shared without their records are all there is
+        if (changed := manifest.changed(self.runs_csv.parent, self.record_path)) is None:
+            return None
+        scan = self.scan(manifest.ids)
+        results = [scan.results[r] for r in manifest.ids if r in scan.results]
+        left_out = len(manifest.ids) - len(results)
+        note = (
+            f"{shown(self.runs_csv.parent)}: the tables are not what their records make "
+            f"({changed}): made afresh from the records"
+            + (f", {_n(left_out, 'record')} that cannot be used left out" if left_out else "")
+            + "; `resbench run` writes them again"
+        )
+        return frames(results), note
 
     @cached_property
     def runs(self) -> pd.DataFrame:
         """runs.csv: a row per run of the sweep as last run."""
         from resbench.store.tables import read_runs
 
-        return read_runs(self.runs_csv)
+        remade = self._remade
+        return remade[0]["runs.csv"] if remade else read_runs(self.runs_csv)
 
     @property
     def curves(self) -> pd.DataFrame:
         """curves.csv: a row per (run, step, split, metric)."""
-        from resbench.store.tables import read_table
-
-        return read_table(
-            self.runs_csv.with_name("curves.csv"), "resbench run writes it beside runs.csv"
-        )
+        return self._table("curves.csv", "resbench run writes it beside runs.csv")
 
     @property
     def layers(self) -> pd.DataFrame:
         """layers.csv: a row per (run, step, layer, kind) of the runs' diagnostics."""
-        from resbench.store.tables import read_table
-
-        return read_table(
-            self.runs_csv.with_name("layers.csv"),
+        return self._table(
+            "layers.csv",
             "the runs recorded no diagnostics "
             "(set train.diagnostics: [grad_norms, activations] and run the sweep)",
         )
 
+    def _table(self, name: str, hint: str) -> pd.DataFrame:
+        from resbench.store.tables import read_table
+
+        path = self.runs_csv.with_name(name)
+        if (remade := self._remade) is None:
+            return read_table(path, hint)
+        if remade[0][name].empty and name == "layers.csv":
+            raise ResbenchError(f"{shown(path)}: no such table ({hint})")
+        return remade[0][name]
+
     def table_notes(self) -> list[str]:
         """What the tables are missing, one line each: records left out when they were made,
-        and records written since (from tables.json, which `export` writes beside them)."""
-        try:
-            made = json.loads(self.runs_csv.with_name("tables.json").read_text(encoding="utf-8"))
-            notes = [str(note) for note in made["notes"]]
-            known = set(made["records"])
-        except (OSError, ValueError, KeyError, TypeError):
+        records written since (from tables.json, which `export` writes beside them), and
+        tables made afresh from their records because the files were not theirs."""
+        manifest = Manifest.read(self.runs_csv.with_name("tables.json"))
+        if manifest is None or manifest.records is None:
             return []  # tables made elsewhere or before tables.json: nothing to say of them
-        if new := [r for r in self._record_ids() if r not in known]:
+        remade = self._remade
+        notes = [remade[1]] if remade else list(manifest.notes)
+        if new := [r for r in self._record_ids() if r not in manifest.records]:
             notes.append(
                 f"{_n(len(new), 'record')} written after the tables were made: not in them until "
                 "`resbench run` (or Results.export) makes them again"
@@ -391,12 +384,13 @@ class Checkpointed:
         return self.fn(spec, progress=progress, checkpoint=self.runs_dir / f"{spec.run_id}.ckpt")
 
 
-def lock_holder(path: Path) -> int | None:
-    """The pid written in the file at `path`; None when there is none to read."""
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
+def _free_name(folder: Path, name: str) -> Path:
+    """`folder/name`, or where that is taken `folder/<stem>.<n><suffix>` for the first n free."""
+    path, n = folder / name, 1
+    while path.exists() or path.is_symlink():
+        path = folder / f"{Path(name).stem}.{n}{Path(name).suffix}"
+        n += 1
+    return path
 
 
 def _n(count: int, noun: str) -> str:

@@ -9,7 +9,10 @@ Every record says its format (`format`, an integer). Reading a record:
   read without them, and said so;
 - of a newer format: *kept*, not read: its run is neither redone nor overwritten, and it is
   left out of the tables until a newer resbench reads it;
-- that is not a record at all (not JSON, torn, not an object): *unreadable*, redone.
+- that is not a record at all (not JSON, torn, not an object), or not the record its name
+  says (its `run_id` is not its file's name, or, as written by this format, not its spec's
+  hash), or with a number no run can record (`resbench.store.numbers`): *unreadable*, set
+  aside and redone.
 
 Nothing here imports torch, the model registry or a user's code: a record is read for its
 structure only (`RunSpec`'s checks against the registry are for sweeps being loaded), so a
@@ -18,6 +21,7 @@ record of a user family that no longer imports still reads.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from resbench.core.strict import STORED
+from resbench.store.numbers import record_problem
 from resbench.train.run_result import RECORD_FORMAT
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 # Each takes a record of format n (a dict) to format n + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: lambda record: {**record, "format": 2},
+    2: lambda record: {**record, "format": 3},  # only added what a format-2 record lacks
 }
 
 Problem = Literal["stale", "newer", "unreadable"]
@@ -49,6 +55,7 @@ class Read:
     why: str = ""  # the problem, in a few words
     migrated_from: int | None = None  # the format it was written in, when older
     dropped: list[str] = field(default_factory=list)  # unknown fields left out, dotted
+    digest: str = ""  # of the file's bytes, as read: tables.json says which records made a table
 
 
 def read_record(path: Path) -> Read:
@@ -58,23 +65,27 @@ def read_record(path: Path) -> Read:
     from resbench.train.run_result import RunResult
 
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:  # a UnicodeDecodeError is a ValueError
+        data = path.read_bytes()
+        raw = json.loads(data)
+    except (OSError, ValueError, RecursionError) as e:  # a UnicodeDecodeError is a ValueError
         return Read(path, problem="unreadable", why=_short(e))
+    read = Read(path, digest=digest_of(data))
     if not isinstance(raw, dict):
-        return Read(path, problem="unreadable", why=f"a JSON {type(raw).__name__}, not a record")
+        read.problem, read.why = "unreadable", f"a JSON {type(raw).__name__}, not a record"
+        return read
     version = raw.get("format", 1)
     if not isinstance(version, int) or version < 1:
-        return Read(path, problem="unreadable", why=f"format {version!r} is not a format")
+        read.problem, read.why = "unreadable", f"format {_short_repr(version)} is not a format"
+        return read
     if version > RECORD_FORMAT:
-        return Read(path, problem="newer", why=f"format {version}")
-    read = Read(path, migrated_from=version if version < RECORD_FORMAT else None)
+        read.problem, read.why = "newer", f"format {version}"
+        return read
+    read.migrated_from = version if version < RECORD_FORMAT else None
     for step in range(version, RECORD_FORMAT):
         raw = MIGRATIONS[step](raw)
     for _ in range(8):  # each round drops the unknown fields pydantic names, then tries again
         try:
-            read.result = RunResult.model_validate(raw, context=STORED)
-            return read
+            result = RunResult.model_validate(raw, context=STORED)
         except ValidationError as e:
             unknown = [err["loc"] for err in e.errors() if err["type"] == "extra_forbidden"]
             if not unknown or len(unknown) < len(e.errors()):
@@ -84,8 +95,32 @@ def read_record(path: Path) -> Read:
             for loc in unknown:
                 _drop(raw, loc)
                 read.dropped.append(".".join(str(part) for part in loc))
+            continue
+        if problem := _not_its_run(
+            result, path, as_written=not read.dropped and not read.migrated_from
+        ) or record_problem(result):
+            read.problem, read.why = "unreadable", problem
+        else:
+            read.result = result
+        return read
     read.problem, read.why = "unreadable", "too many unknown fields"
     return read
+
+
+def _not_its_run(result: RunResult, path: Path, as_written: bool) -> str | None:
+    """Why the record at `path` is not the record of the run its name says, if it is not: its
+    run_id is another, or (a record read as it was written) its spec hashes to another. A
+    record copied under another run's name would otherwise stand for a run never made."""
+    if result.run_id != path.stem:
+        return f"its run_id {result.run_id!r} is not its file's name"
+    if as_written and result.spec.run_id != result.run_id:
+        return f"its spec is run {result.spec.run_id}'s, not {result.run_id}'s"
+    return None
+
+
+def digest_of(data: bytes) -> str:
+    """A short hash of a file's bytes: what tables.json keeps of each record and table."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _drop(raw: Any, loc: tuple[int | str, ...]) -> None:
@@ -99,6 +134,11 @@ def _first_error(e: Any) -> str:
     err = e.errors()[0]
     where = ".".join(str(part) for part in err["loc"]) or "record"
     return f"{where}: {err['msg']}"
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:36]}…"
 
 
 def _short(e: BaseException) -> str:

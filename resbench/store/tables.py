@@ -9,11 +9,15 @@ The records are the truth; these are derived from them and can always be rebuilt
 
 from __future__ import annotations
 
+import csv as csv_format
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resbench.core.errors import ResbenchError
+from resbench.core.names import shown
+from resbench.store.numbers import row_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +40,8 @@ MACHINE_COLUMNS = ["cpu_model", "gpu", "torch"]
 CODE_COLUMNS = ["resbench", "code"]
 CURVE_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "epoch", "split", "metric", "value"]
 LAYER_COLUMNS = ["run_id", "arch", "depth", "seed", "step", "layer", "kind", "value"]
+# A point's coordinates (a loss slice's position), after LAYER_COLUMNS when some point has them.
+COORDINATE_COLUMNS = ["x", "y"]
 # Spec fields shown by their short identity column instead, and that column.
 SHOWN = {
     "dataset.name": "dataset",
@@ -102,8 +108,11 @@ def layers_frame(results: list[RunResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         key = (r.run_id, r.spec.model.arch, r.spec.model.depth, r.spec.seed)
-        rows += [(*key, p.step, p.layer, p.kind, p.value) for p in r.layers]
-    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+        rows += [(*key, p.step, p.layer, p.kind, p.value, p.x, p.y) for p in r.layers]
+    frame = pd.DataFrame(rows, columns=[*LAYER_COLUMNS, *COORDINATE_COLUMNS])
+    if frame[COORDINATE_COLUMNS].isna().all().all():
+        return frame[LAYER_COLUMNS]  # the columns tables had before points had coordinates
+    return frame
 
 
 def column_of(key: str) -> str:
@@ -116,11 +125,35 @@ def column_of(key: str) -> str:
 
 
 def read_runs(csv: Path) -> pd.DataFrame:
-    """A runs table, read back; one-line errors for a missing or unreadable file."""
+    """A runs table, read back whole or not at all: one-line errors for a missing or unreadable
+    file, and for one with a row that no run can have made (cut short, a status that is not
+    one, a number no run records: `resbench.store.numbers`)."""
     runs = read_table(csv, "run the sweep first: resbench run")
     if missing := [c for c in ("arch", "depth", "seed", "status") if c not in runs.columns]:
-        raise ResbenchError(f"{csv}: not a runs table (no column {', '.join(missing)})")
+        raise ResbenchError(f"{shown(csv)}: not a runs table (no column {', '.join(missing)})")
+    if problem := _row_problem(csv, runs):
+        raise ResbenchError(
+            f"{shown(csv)}: {problem}: not read (a table cut short or edited; `resbench run` "
+            "makes it again from the records)"
+        )
     return runs
+
+
+def _row_problem(csv: Path, runs: pd.DataFrame) -> str | None:
+    """The first row of `runs` (read from `csv`) that no run can have made, and why."""
+    from resbench.train.run_result import STATUSES
+
+    text = csv.read_bytes().decode("utf-8", "replace")
+    widths = [len(row) for row in csv_format.reader(io.StringIO(text, newline="")) if row]
+    for i, width in enumerate(widths[1:], start=1):
+        if width != widths[0]:
+            return f"row {i} has {width} of the header's {widths[0]} fields"
+    for i, row in enumerate(runs.to_dict("records"), start=1):
+        if row["status"] not in STATUSES:
+            return f"row {i}: status {row['status']!r} is not a run's status"
+        if problem := row_problem(row):
+            return f"row {i}: {problem}"
+    return None
 
 
 def read_table(csv: Path, hint: str) -> pd.DataFrame:
@@ -128,11 +161,12 @@ def read_table(csv: Path, hint: str) -> pd.DataFrame:
     import pandas as pd
 
     if not csv.is_file():
-        raise ResbenchError(f"{csv}: no such file ({hint})")
+        raise ResbenchError(f"{shown(csv)}: no such file ({hint})")
     try:
         return pd.read_csv(csv)
-    except (OSError, ValueError) as e:  # pandas' parser and empty-data errors are ValueErrors
-        raise ResbenchError(f"{csv}: not a readable table ({e})") from None
+    except (OSError, ValueError, csv_format.Error) as e:  # pandas' parser errors are ValueErrors
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ResbenchError(f"{shown(csv)}: not a readable table ({shown(why)[:200]})") from None
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

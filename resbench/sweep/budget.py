@@ -15,7 +15,8 @@ import yaml
 from pydantic import ValidationError
 
 from resbench.sweep.messages import Invalid, describe
-from resbench.sweep.schema import SeedBudget, Sweep, SweepError
+from resbench.sweep.schema import Sweep, SweepError
+from resbench.sweep.seed_budget import SeedBudget
 
 SEQUENTIAL_CLAIMS = ("degrades", "holds", "beats")
 
@@ -28,7 +29,7 @@ def seed_axis(sweep: Sweep) -> Sweep:
     return sweep.model_copy(update={"grid": {**sweep.grid, "seed": list(range(sweep.seeds.max))}})
 
 
-def check_budget(sweep: Sweep, seen: dict[str, str]) -> None:
+def validate_budget(sweep: Sweep, seen: dict[str, str]) -> None:
     """With a budget: no seed axis beside it, no extra runs, and claims it can decide.
     `seen`: the swept keys and where each was written."""
     if sweep.seeds is None:

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from resbench.sweep.defaults import BEST_BY, REACH_TOLERANCE
+
 # The runs.csv columns that make sense per (depth, arch); what a claim may measure.
 METRICS = (
     "train_error", "test_error", "train_loss", "test_loss", "samples_per_s", "gflops", "mfu",
@@ -47,7 +49,7 @@ class _AtBest(_Claim):
         "value of it, chosen on half the seeds from 4 on (resbench.analysis.best_of)",
     )
     best_by: str = Field(
-        "train_loss", description="with best_over: the metric whose lowest mean is the best"
+        BEST_BY, description="with best_over: the metric whose lowest mean is the best"
     )
 
 
@@ -84,21 +86,34 @@ class Reaches(_AtBest):
     claim: Literal["reaches"]
     arch: ArchName = "residual"
     depth: PositiveInt
-    tolerance: NonNegativeFloat = 0.05
+    tolerance: NonNegativeFloat = REACH_TOLERANCE
+
+
+class Wins(_AtBest):
+    """`arch` beats `than` at `depth` on more than `at_least` of the seed pairs: the probability
+    that a seed of `arch` scores below a seed of `than` (ties half), and its stratified-bootstrap
+    interval, lie above `at_least` (resbench.analysis.effects)."""
+
+    claim: Literal["wins"]
+    arch: ArchName = "residual"
+    than: ArchName = "plain"
+    depth: PositiveInt
+    at_least: float = Field(0.5, ge=0, lt=1, description="the share of seed pairs to exceed")
 
 
 class Drift(_Claim):
     """`arch`'s best value of `over` (by the lowest mean `metric`) drifts with depth by at most
-    `within`: the slope of log2(best) on log2(depth) and its 95% seed-resampling interval lie
-    in [−within, +within]; or, with `at_least` instead, by at least that much: the slope and
-    its interval lie beyond ±at_least, on one side."""
+    `within`: the slope of log2(optimum) on log2 of the residual blocks L, over the depths
+    whose landscape is clearly better than chance, and its seed-resampling interval lie in
+    [−within, +within]; or, with `at_least` instead, by at least that much: the slope and its
+    interval lie beyond ±at_least, on one side (resbench.analysis.landscape)."""
 
     claim: Literal["drift"]
     arch: ArchName = "residual"
     over: str = "train.lr"
     within: NonNegativeFloat | None = None
     at_least: NonNegativeFloat | None = None
-    metric: str = "train_loss"
+    metric: str = BEST_BY
 
     @model_validator(mode="after")
     def _one_bound(self) -> Drift:
@@ -109,21 +124,21 @@ class Drift(_Claim):
 
 class DriftsLess(_Claim):
     """`arch`'s best value of `over` (on the runs `where` selects) drifts less with depth than
-    `than`'s (on those `than_where` selects): |drift| − |drift of than| < 0, its 95%
+    `than`'s (on those `than_where` selects): |drift| − |drift of than| < 0, its
     seed-resampling interval too."""
 
     claim: Literal["drifts_less"]
     arch: ArchName = "residual"
     than: ArchName = "residual"
     over: str = "train.lr"
-    metric: str = "train_loss"
+    metric: str = BEST_BY
     than_where: dict[str, Any] = Field(
         default_factory=dict, description="the runs of `than`, e.g. {model.branch_multiplier: none}"
     )
 
 
 Claim = Annotated[
-    Degrades | Holds | Beats | Reaches | Drift | DriftsLess, Field(discriminator="claim")
+    Degrades | Holds | Beats | Reaches | Wins | Drift | DriftsLess, Field(discriminator="claim")
 ]
 
 

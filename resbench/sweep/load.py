@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from resbench.core import plugins
-from resbench.sweep.budget import check_budget, seed_axis
+from resbench.core.arguments import require_count, require_instance, require_mapping
+from resbench.sweep.budget import seed_axis, validate_budget
 from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
-from resbench.sweep.messages import Invalid, describe, related
+from resbench.sweep.messages import Invalid, describe
+from resbench.sweep.overrides import apply_overrides, blame, shown_yaml
 from resbench.sweep.schema import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
-from resbench.sweep.size import MAX_RUNS, axis_rows, check_size, matches
+from resbench.sweep.size import MAX_RUNS, axis_rows, matches, validate_size
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # --------------------------------------------------------------------------- loading
@@ -59,7 +62,10 @@ def load_sweep(
     `overrides` maps dotted keys (`train.epochs`, `grid.seed`) to values replacing the file's.
     A sweep of more than `max_runs` runs is refused before any is made (None: no limit).
     """
-    path = resolve(str(ref))
+    require_instance("ref", ref, (str, os.PathLike), "a sweep file or a preset's name")
+    overrides = require_mapping("overrides", overrides, '{"train.epochs": 5}')
+    max_runs = require_count("max_runs", max_runs, optional=True)
+    path = resolve(os.fspath(ref))
     plugins.search_here(path.parent, Path.cwd())  # where a sweep's own code is looked for
     try:
         raw = path.read_bytes()
@@ -91,20 +97,6 @@ def load_claims(path: Path) -> list[Claim]:
         raise SweepError(f"{path}: expect.{where}: {problem}") from None
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """['train.epochs=5', 'grid.depth=[8, 20]'] -> {'train.epochs': 5, 'grid.depth': [8, 20]}."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise SweepError(f"-s {item}: expected KEY=VALUE, e.g. -s train.epochs=5")
-        try:
-            out[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise SweepError(f"-s {item}: the value is not valid YAML") from None
-    return out
-
-
 def parse_sweep(
     text: str,
     source: str = "<sweep>",
@@ -122,34 +114,25 @@ def parse_sweep(
         raise SweepError(f"{source}{where}: YAML syntax error: {problem}") from None
     if not isinstance(raw, dict):
         raise SweepError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
-    for key, value in overrides.items():
-        *parents, leaf = split_key(key)
-        node = raw
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise SweepError(f"-s {key}: {part} is not a section that can be overridden")
-        node[leaf] = value
+    apply_overrides(raw, overrides)
     try:
         try:
             sweep = Sweep.model_validate(raw)
         except ValidationError as e:
             raise Invalid(*describe(e)) from None
-        _check_axes(sweep)
-        check_size(seed_axis(sweep), source, max_runs)  # before a huge grid takes minutes
+        _validate_axes(sweep)
+        validate_size(seed_axis(sweep), source, max_runs)  # before a huge grid takes minutes
         specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
-        _check_claims(sweep, specs)
+        _validate_claims(sweep, specs)
         sweep._runs = specs
     except Invalid as e:
-        blame = next((k for k in overrides if related(e.path, k)), None)
-        by = f" (from -s {blame}={_yaml(overrides[blame])})" if blame else ""
-        raise SweepError(f"{source}: {e.path}: {e.problem}{by}") from None
+        raise SweepError(f"{source}: {e.path}: {e.problem}{blame(e.path, overrides)}") from None
     return sweep
 
 
 def dump_sweep(sweep: Sweep, source: str, overrides: dict[str, Any]) -> str:
     """`sweep` as YAML that loads back to the same runs, headed by where it came from."""
-    shown = " ".join(f"-s {k}={_yaml(v)}" for k, v in overrides.items())
+    shown = " ".join(f"-s {k}={shown_yaml(v)}" for k, v in overrides.items())
     body = yaml.safe_dump(sweep.model_dump(mode="json"), sort_keys=False)
     return f"# {source} {shown}\n{body}"
 
@@ -213,20 +196,20 @@ def starter_sweep(name: str) -> str:
     return template.replace("NAME", name)
 
 
-def _check_axes(sweep: Sweep) -> None:
+def _validate_axes(sweep: Sweep) -> None:
     seen: dict[str, str] = {}
     for key, values in sweep.grid.items():
-        _check_axis_key(f"grid.{key}", key, values, seen)
+        _validate_axis_key(f"grid.{key}", key, values, seen)
     for i, group in enumerate(sweep.zip):
         if not group:
             raise Invalid(f"zip[{i}]", "empty group; give keys with lists of equal length")
         for key, values in group.items():
-            _check_axis_key(f"zip[{i}].{key}", key, values, seen)
+            _validate_axis_key(f"zip[{i}].{key}", key, values, seen)
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}: {n}" for k, n in lengths.items())
             raise Invalid(f"zip[{i}]", f"lists of unequal length ({shown})")
-    check_budget(sweep, seen)
+    validate_budget(sweep, seen)
     for key in REQUIRED_GRID_KEYS:
         if key not in seen and not (key == "seed" and sweep.seeds is not None):
             raise Invalid(f"grid.{key}", f"required (sweep {key} in grid: or zip:)")
@@ -240,7 +223,7 @@ def _check_axes(sweep: Sweep) -> None:
             raise Invalid(f"include[{i}]", f"missing {', '.join(missing)}")
 
 
-def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
+def _validate_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
     """A claim names archs of the runs, its `where:` fields of the runs with values some run
     has, recorded metrics, a swept key to take the best of, and depths of the runs."""
     wheres = any(_wheres(claim) for claim in sweep.expect)
@@ -255,8 +238,8 @@ def _check_claims(sweep: Sweep, specs: list[RunSpec]) -> None:
                     f"expect[{i}].{role}", f"{arch!r} is not an arch of the runs ({shown})"
                 )
         for name, where in _wheres(claim).items():
-            _check_where(f"expect[{i}].{name}", where, dumps)
-        _check_claim_axes(f"expect[{i}]", claim, sweep, specs)
+            _validate_where(f"expect[{i}].{name}", where, dumps)
+        _validate_claim_axes(f"expect[{i}]", claim, sweep, specs)
 
 
 def _wheres(claim: Claim) -> dict[str, dict[str, Any]]:
@@ -265,7 +248,7 @@ def _wheres(claim: Claim) -> dict[str, dict[str, Any]]:
     return {name: where for name, where in out.items() if where}
 
 
-def _check_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) -> None:
+def _validate_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) -> None:
     for key in where:
         try:
             _field(dumps[0], key)
@@ -274,10 +257,10 @@ def _check_where(at: str, where: dict[str, Any], dumps: list[dict[str, Any]]) ->
                 f"{at}.{key}", "not a field of the runs (e.g. model.batch_norm)"
             ) from None
     if not any(all(has_value(_field(d, k), v) for k, v in where.items()) for d in dumps):
-        raise Invalid(at, f"no run of the sweep has {_yaml(where)}")
+        raise Invalid(at, f"no run of the sweep has {shown_yaml(where)}")
 
 
-def _check_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
+def _validate_claim_axes(at: str, claim: Claim, sweep: Sweep, specs: list[RunSpec]) -> None:
     """Recorded metrics, a key the sweep sweeps (beyond depth, arch and seed), a swept depth."""
     from resbench.sweep.claims import METRICS, axis_of
 
@@ -308,7 +291,7 @@ def _field(dump: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
+def _validate_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str]) -> None:
     if key in seen:
         raise Invalid(where, f"already swept at {seen[key]}")
     seen[key] = where
@@ -323,6 +306,7 @@ def _check_axis_key(where: str, key: str, values: list[Any], seen: dict[str, str
 
 def expand(sweep: Sweep, source: str = "<sweep>") -> list[RunSpec]:
     """The sweep's runs in axis order: the product of the axes, minus `exclude`, plus `include`."""
+    require_instance("sweep", sweep, Sweep, "a Sweep (resbench.load_sweep(...))")
     if sweep._runs is not None:  # made when the sweep was loaded
         return list(sweep._runs)
     try:
@@ -394,7 +378,3 @@ def swept_values(sweep: Sweep, spec: RunSpec) -> dict[str, Any]:
     """The values `spec` takes on each of the sweep's swept keys (grid and zip), by key."""
     data = spec.model_dump(mode="json")
     return {key: _field(data, key) for key in sweep.swept_keys()}
-
-
-def _yaml(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")

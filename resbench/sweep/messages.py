@@ -10,7 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from resbench.models.config import ModelSection
-from resbench.sweep.schema import GRID_ALIASES, ExecutorSection, SeedBudget, Sweep, TrainConfig
+from resbench.sweep.schema import GRID_ALIASES, ExecutorSection, Sweep, TrainConfig
+from resbench.sweep.seed_budget import SeedBudget
 
 # Discriminated unions add the tag to error locations; these are the claims'.
 CLAIM_TAGS = ("degrades", "holds", "beats")

@@ -3,9 +3,8 @@
 Pydantic models with unknown keys rejected. A `RunSpec`'s `run_id` is a hash of the resolved
 spec: what the run is asked to compute (the code that computes it is named in its record,
 `resbench.train.provenance.code_identity`, not hashed into the id). Loading a file, applying
-overrides and expanding the axes into runs is `resbench.sweep.load`'s job; wording a validation
-error as one line is `resbench.sweep.messages`'; the claims of `expect:` are
-`resbench.sweep.claims`.
+overrides and expanding the axes into runs is `resbench.sweep.load`'s job; a validation error's
+line `resbench.sweep.messages`'; the claims of `expect:` `resbench.sweep.claims`'.
 """
 
 from __future__ import annotations
@@ -38,6 +37,8 @@ from resbench.models import registry
 from resbench.models.config import ModelConfig, ModelSection
 from resbench.sweep import slurm_limits
 from resbench.sweep.claims import Claim
+from resbench.sweep.probes import PROBE_DEFAULTS, ProbeOptions
+from resbench.sweep.seed_budget import SeedBudget
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -72,11 +73,32 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
     ("train", "eps"): 1e-8,
     ("train", "clip_norm"): None,
     ("train", "weight_decay_on"): "all",
+    ("train", "probes"): PROBE_DEFAULTS,
+    ("model", "branch_eps"): None,
 }
 
-# What `train.diagnostics` can ask for, in the order they are recorded.
-DIAGNOSTICS = ("grad_norms", "activations")
-Diagnostic = Literal["grad_norms", "activations"]
+# What `train.diagnostics` can ask for, in the order they are recorded (resbench.train.diagnostics
+# says what each measures, when, and what it costs).
+DIAGNOSTICS = (
+    "grad_norms",
+    "activations",
+    "signal",
+    "jacobian",
+    "grad_correlation",
+    "lesions",
+    "loss_slice",
+    "loss_surface",
+)
+Diagnostic = Literal[
+    "grad_norms",
+    "activations",
+    "signal",
+    "jacobian",
+    "grad_correlation",
+    "lesions",
+    "loss_slice",
+    "loss_surface",
+]
 
 
 class SweepError(ResbenchError):
@@ -118,9 +140,7 @@ class TrainConfig(Strict):
         description="all parameters, or only weights (matrices, kernels, embeddings: 2 or more "
         "dimensions), not biases, norms' scales and shifts, or scalars like ReZero's α",
     )
-    clip_norm: PositiveFloat | None = Field(
-        None, description="clip the gradient's global norm to this before each step"
-    )
+    clip_norm: PositiveFloat | None = Field(None, description="the gradient's global norm, at most")
     schedule: Literal["constant", "cosine", "multistep"] = "cosine"
     milestones: tuple[PositiveFloat, ...] = Field(
         (), description="multistep: when lr is multiplied by gamma, in the unit of the length"
@@ -159,7 +179,16 @@ class TrainConfig(Strict):
     diagnostics: tuple[Diagnostic, ...] = Field(
         (),
         description="measured at step 0 and at every curve point: grad_norms (of each weight "
-        "layer, input to output) and activations (std of the stem's and each block's output)",
+        "layer, input to output), activations (std of the stem's and each block's output), "
+        "signal (each output's scale and the cosine similarity between samples, and between "
+        "tokens); at step 0: jacobian (the input-output Jacobian's singular values), "
+        "grad_correlation (of input gradients along a path of inputs); after training: lesions "
+        "(the error with each block removed), loss_slice and loss_surface (the loss along one "
+        "or two filter-normalised directions)",
+    )
+    probes: ProbeOptions = Field(
+        default_factory=ProbeOptions,
+        description="the sizes of jacobian, grad_correlation, lesions, loss_slice, loss_surface",
     )
 
     @field_validator("diagnostics")
@@ -191,28 +220,6 @@ class TrainConfig(Strict):
     @property
     def unit(self) -> str:
         return "epochs" if self.epochs is not None else "steps"
-
-
-class SeedBudget(Strict):
-    """The `seeds:` section: seeds as a budget, in place of `grid.seed`. `resbench run` runs
-    seeds 0..min-1 of every group, then adds the next seeds (`step` a round) only to the groups
-    whose claims are still undecided, until each is decided or has `max` seeds
-    (resbench.analysis.sequential has the rule)."""
-
-    min: int = Field(ge=2, description="seeds every group gets first (0..min-1); at least 2")
-    max: int = Field(le=1000, description="the most seeds a group gets (0..max-1)")
-    step: PositiveInt = Field(1, description="seeds added to an undecided group per round")
-    spending: Literal["pocock", "obrien_fleming"] = Field(
-        "pocock",
-        description="the alpha-spending function of the group-sequential test (Lan-DeMets): "
-        "pocock decides clear claims early, obrien_fleming keeps the last look near the fixed test",
-    )
-
-    @model_validator(mode="after")
-    def _max_from_min(self) -> SeedBudget:
-        if self.max < self.min:
-            raise ValueError(f"max ({self.max}) must be at least min ({self.min})")
-        return self
 
 
 class RunSpec(Strict):
@@ -312,8 +319,8 @@ class ExecutorSection(Strict):
         "command later re-attaches to it",
     )
 
-    _time = field_validator("time")(lambda value: slurm_limits.check_time(value))
-    _mem = field_validator("mem")(lambda value: slurm_limits.check_mem(value))
+    _time = field_validator("time")(lambda value: slurm_limits.validate_time(value))
+    _mem = field_validator("mem")(lambda value: slurm_limits.validate_mem(value))
 
     def run_threads(self) -> int:
         """The torch threads each run uses: on Ray and SLURM the CPUs it reserves (whole ones,
@@ -322,25 +329,29 @@ class ExecutorSection(Strict):
             return max(1, int(self.num_cpus))
         return self.threads_per_run
 
-    def override(self, **flags: Any) -> ExecutorSection:
-        """This section with the command line's flags (those not None) in place of its values."""
+    def override(self, *, as_fields: bool = False, **flags: Any) -> ExecutorSection:
+        """This section with the flags not None in place of its values; an error names the flag,
+        or with `as_fields` (the API's `executor=`) the field."""
         values = {**self.model_dump(), **{k: v for k, v in flags.items() if v is not None}}
         try:
             return ExecutorSection.model_validate(values)
         except ValidationError as e:
             err = e.errors()[0]
-            flag = "--" + str(err["loc"][0]).replace("_", "-")
+            field = str(err["loc"][0]) if err["loc"] else "executor"
+            flag = "--executor" if field == "name" else "--" + field.replace("_", "-")
+            flag = f"executor.{field}" if as_fields else flag
             why = err["msg"].removeprefix("Value error, ")
             raise SweepError(f"{flag}: {why} (got {err.get('input')!r})") from None
 
 
 GridValue = Any  # validated once placed in a RunSpec
+SWEEP_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"  # a folder under the results root, not hidden
 
 
 class Sweep(Strict):
     """A sweep file: fixed sections, the axes that vary them, and the claims to check."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="results go to OUT/NAME")
+    name: str = Field(pattern=f"^{SWEEP_NAME}$", description="results go to OUT/NAME")
     description: str = Field("", description="one line, shown by `resbench sweeps`")
     dataset: DatasetConfig = Field(default_factory=lambda: data.validate({"name": "mnist1d"}))
     model: ModelSection = ModelSection()
@@ -353,11 +364,7 @@ class Sweep(Strict):
         default_factory=list,
         description="groups of keys whose lists advance together; each group is one more axis",
     )
-    seeds: SeedBudget | None = Field(
-        None,
-        description="seeds until decided: {min, max}, instead of grid.seed; a claim's groups "
-        "get seeds until its verdict is decided or they have max",
-    )
+    seeds: SeedBudget | None = Field(None, description="seeds until decided, not grid.seed")
     exclude: list[dict[str, GridValue]] = Field(
         default_factory=list, description="points to drop: axis keys to a value or a list of them"
     )

@@ -50,7 +50,7 @@ def count_runs(sweep: Sweep) -> int:
     return product - _excluded(axes, sweep.exclude) + len(sweep.include)
 
 
-def check_size(sweep: Sweep, source: str, max_runs: int | None) -> None:
+def validate_size(sweep: Sweep, source: str, max_runs: int | None) -> None:
     """Refuse, in one line, a sweep of more than `max_runs` runs (None: no limit)."""
     from resbench.sweep.schema import (
         SweepError,  # here: the command line reads MAX_RUNS, and no more

@@ -37,13 +37,13 @@ def time_seconds(text: str) -> int | None:
     return -(-seconds // 60) * 60
 
 
-def check_time(text: str | None) -> str | None:
+def validate_time(text: str | None) -> str | None:
     if text is not None and time_seconds(text) is None:
         raise ValueError(f"not a SLURM time limit: use {TIME_FORMATS}")
     return text
 
 
-def check_mem(text: str | None) -> str | None:
+def validate_mem(text: str | None) -> str | None:
     if text is not None and not _MEM.match(text):
         raise ValueError("not a SLURM memory size: a number with K, M, G or T")
     return text

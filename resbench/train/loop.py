@@ -49,6 +49,7 @@ class Loop:
         self.data, self.model, self.device = data, model, device
         self.optimizer, self.scheduler, self.warmup = optimizer, scheduler, warmup
         self.seed, self.batch_size = spec.seed, spec.train.batch_size
+        self.probes = spec.train.probes
         self.n = len(data.x_train)
         self.steps_per_epoch = math.ceil(self.n / self.batch_size)
         # Shuffles come from their own generator, on the CPU, so they are the same on every
@@ -155,7 +156,29 @@ class Loop:
         """Record `train.diagnostics` now, on the first batch_size training examples."""
         if not kinds:
             return
-        self.layers += diagnostics.measure(self.model, *self.probe, kinds, self.step)  # type: ignore[arg-type]
+        x, y = self.probe
+        self.layers += diagnostics.measure(
+            self.model,  # type: ignore[arg-type]
+            x,
+            y,
+            kinds,
+            self.step,
+            self.probes,
+            self.seed,
+        )
+
+    def measure_trained(self, kinds: tuple[str, ...]) -> list[LayerPoint]:
+        """The diagnostics of the trained net (lesions, loss slices), measured once, at the end."""
+        if not any(k in kinds for k in diagnostics.AFTER_TRAINING):
+            return []
+        return diagnostics.after_training(
+            self.model,  # type: ignore[arg-type]
+            self.data,
+            kinds,
+            self.step,
+            self.probes,
+            self.seed,
+        )
 
     @functools.cached_property
     def probe(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -117,7 +117,7 @@ def git_commit() -> str | None:
 # be told apart; a run's id hashes its spec alone, so editing this code reruns nothing.
 CODE = (
     "models", "data", "train/run.py", "train/loop.py", "train/recipe.py", "train/precision.py",
-    "train/diagnostics.py",
+    "train/diagnostics",
 )  # fmt: skip
 
 

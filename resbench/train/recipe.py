@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from resbench.models.depth_scaling import adam_lr_factor, residual_blocks
+from resbench.models.depth_scaling import adam_eps_factor, adam_lr_factor, residual_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -156,7 +156,8 @@ def param_groups(
 ) -> Iterable[nn.Parameter] | list[dict[str, Any]]:
     """What the optimiser is given: the model's parameters as they are, or, with Adam and a
     branch multiplier, two groups: the residual blocks' parameters (but their shortcuts') with
-    the learning rate scaled by `adam_lr_factor`, and the rest (stem, classifier) without."""
+    the learning rate scaled by `adam_lr_factor` and ε by `adam_eps_factor` (`model.branch_eps`),
+    and the rest (stem, classifier) without."""
     if model_cfg.branch_multiplier == "none" or train_cfg.optimizer == "sgd":
         return model.parameters()
     blocks = residual_blocks(model)
@@ -165,7 +166,7 @@ def param_groups(
     hidden = [p for b in blocks for p in b.parameters() if id(p) not in shortcuts]
     inside = {id(p) for p in hidden}
     rest = [p for p in model.parameters() if id(p) not in inside]
-    return [
-        {"params": rest, LR_SCALE: 1.0},
-        {"params": hidden, "lr": train_cfg.lr * factor, LR_SCALE: factor},
-    ]
+    blocks_group = {"params": hidden, "lr": train_cfg.lr * factor, LR_SCALE: factor}
+    if model_cfg.branch_eps == "scaled":
+        blocks_group["eps"] = train_cfg.eps * adam_eps_factor(model_cfg, len(blocks))
+    return [{"params": rest, LR_SCALE: 1.0}, blocks_group]

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from resbench import data
 from resbench.models import build_model, count_parameters
+from resbench.models.transformer import Transformer, data_dependent_start
 from resbench.sweep.schema import RunSpec
 from resbench.train import checkpoint as checkpoints
 from resbench.train import perf
@@ -148,6 +149,8 @@ def _train(spec: RunSpec, progress: Progress | None, checkpoint: Path | None) ->
     )
     if status == "ok":
         _final_metrics(result, loop, net, cfg.precision)
+    if result.status == "ok":  # the trained net's own diagnostics: lesions, loss slices
+        result.layers = [*result.layers, *loop.measure_trained(cfg.diagnostics)]
     _speed_figures(result, spec, ds.input_shape, ds.num_classes, device)
     return result
 
@@ -158,6 +161,8 @@ def _model(spec: RunSpec, ds: Data, device: torch.device) -> tuple[nn.Module, nn
     configure(device, spec.train.precision, spec.train.deterministic)
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, ds.input_shape, ds.num_classes).to(device)
+    if isinstance(model, Transformer):  # Admin's profiled ω: from the first training batch
+        data_dependent_start(model, spec.model, ds.inputs(ds.x_train[: spec.train.batch_size]))
     if spec.model.family == "cifar" and device.type in ("cuda", "cpu"):
         # NHWC: the layout tensor cores read, and oneDNN's CPU convolutions run fastest on
         # (ResNet-20 trains 1.2x as fast on one core: docs/performance.md)

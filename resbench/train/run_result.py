@@ -17,7 +17,10 @@ from resbench.sweep.schema import RunSpec
 # The format of the records this release writes (resbench.store.record_format reads older ones).
 # 1: records before the field existed. 2: `format` itself, and `env.code`, a hash of the built-in
 # code that made the run (resbench.train.provenance), in the records of runs that trained.
-RECORD_FORMAT = 2
+# 3: the diagnostics that explain depth (signal, jacobian, grad_correlation, lesions, loss
+# slices): new kinds of layer point, and a point's coordinates `x` and `y`. A resbench that reads
+# format 2 keeps such a record as it is instead of taking its new kinds for a broken record.
+RECORD_FORMAT = 3
 
 # `timeout`: a cluster's scheduler stopped the run at its task's time limit (the slurm
 # executor). A status added without a new record format: the record's structure is unchanged,
@@ -37,8 +40,26 @@ RETRIED: tuple[Status, ...] = ("failed", "killed")
 RESUMABLE: tuple[Status, ...] = ("timeout",)
 # progress(step, total_steps, train_loss): the loss is the last curve point's, already on the host
 Progress = Callable[[int, int, float | None], None]
-# What train.diagnostics' grad_norms and activations record, as the kind column of layers.csv.
-LayerKind = Literal["grad_norm", "activation_std"]
+# What train.diagnostics record, as the kind column of layers.csv (resbench.train.diagnostics
+# defines each, and what its layer index and coordinates mean).
+LayerKind = Literal[
+    "grad_norm",
+    "activation_std",
+    "signal_rms",
+    "sample_cosine",
+    "token_cosine",
+    "token_spread",
+    "jacobian_sv_max",
+    "jacobian_sv_median",
+    "jacobian_sv_min",
+    "jacobian_sv_rms",
+    "grad_correlation",
+    "lesion_error",
+    "intact_error",
+    "loss_slice",
+    "loss_surface",
+]
+WHOLE_NET = -1  # the layer index of a point about the net as a whole (a loss slice, say)
 
 
 class CurvePoint(BaseModel):
@@ -54,12 +75,15 @@ class CurvePoint(BaseModel):
 
 
 class LayerPoint(BaseModel):
-    """One measurement: of `kind`, at layer (or block) `layer`, after `step` updates."""
+    """One measurement: of `kind`, at layer (or block) `layer`, after `step` updates; `x` and
+    `y`, where a kind has them, are its coordinates (a loss slice's position)."""
 
     step: int
     layer: int
     kind: LayerKind
     value: float | None  # None: not finite (a run on its way to diverging)
+    x: float | None = None
+    y: float | None = None
 
 
 class RunResult(BaseModel):
@@ -104,7 +128,7 @@ class RunResult(BaseModel):
     started_at: str = ""
     env: dict[str, str] = {}
     curve: list[CurvePoint] = []
-    layers: list[LayerPoint] = []  # train.diagnostics, at step 0 and at every curve point
+    layers: list[LayerPoint] = []  # train.diagnostics: at step 0, every curve point, the end
 
 
 def finite(value: float) -> float | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from resbench.core.names import markup
 from resbench.executors.events import (
     Message,
     RunFinished,
@@ -108,17 +108,18 @@ class SweepView:
             self.finished(event.result)
             return
         if isinstance(event, Message):
-            self._log(escape(event.text))
+            self._log(markup(event.text))
             return
         if isinstance(event, RunStarted):
             self.running[event.slot] = (event.spec, 0.0)
-            what = f"#{event.slot} {event.where:<6} {event.spec.label():<22}"
+            what = f"#{event.slot} {markup(event.where):<6} {markup(event.spec.label()):<22}"
             if event.attempt > 1:
                 what += f" (attempt {event.attempt})"
             if self.progress is not None:
                 self._slot_task(event.slot, reset=True, description=what, total=1, visible=True)
             else:
-                self._log(f"   start {event.spec.label():<22} on #{event.slot} {event.where}")
+                label, where = markup(event.spec.label()), markup(event.where)
+                self._log(f"   start {label:<22} on #{event.slot} {where}")
         elif isinstance(event, RunStep):
             self.running[event.slot] = (event.spec, event.step / max(1, event.total))
             if self.progress is not None:
@@ -132,15 +133,15 @@ class SweepView:
             self.running.pop(event.slot, None)
             self._idle(event.slot)
             self._log(
-                f"[yellow]requeued[/] {event.spec.label():<22} by the scheduler on "
-                f"{escape(event.where)}: resumes from its checkpoint"
+                f"[yellow]requeued[/] {markup(event.spec.label()):<22} by the scheduler on "
+                f"{markup(event.where)}: resumes from its checkpoint"
             )
         elif isinstance(event, RunRetried):
             self.running.pop(event.slot, None)
             self._idle(event.slot)
             r = event.result
             self._log(
-                f"[red]{r.status:>8}[/] {r.spec.label():<22} {escape(r.error or '')}; "
+                f"[red]{r.status:>8}[/] {markup(r.spec.label()):<22} {markup(r.error or '')}; "
                 f"retrying (attempt {event.attempt + 1})"
             )
         self._update_sweep()
@@ -150,11 +151,11 @@ class SweepView:
         self.total, self.done = event.todo, 0  # a seed budget's rounds are sweeps of their own
         recorded = event.total - event.todo
         self._log(
-            f"[bold]{escape(event.sweep)}[/]: {event.total} runs, {recorded} recorded, "
-            f"{event.todo} to run → {escape(str(event.path))}"
+            f"[bold]{markup(event.sweep)}[/]: {event.total} runs, {recorded} recorded, "
+            f"{event.todo} to run → {markup(event.path)}"
         )
         for note in event.notes:
-            self._log(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)  # one line each
+            self._log(f"[yellow]note:[/] {markup(note)}", soft_wrap=True)  # one line each
         if event.todo:
             self.start_live()
 
@@ -204,11 +205,11 @@ class SweepView:
 def result_line(r: RunResult) -> str:
     """One run's outcome on one line: status, run, errors, time."""
     style = STATUS_STYLE.get(r.status, "red")
-    line = f"[{style}]{r.status:>8}[/] {r.spec.label():<22}"
+    line = f"[{style}]{r.status:>8}[/] {markup(r.spec.label()):<22}"
     if r.train_error is not None and r.test_error is not None:
         line += f" train {r.train_error:.4f}  test {r.test_error:.4f}"
     if r.error:
-        line += f" {escape(r.error)}"
+        line += f" {markup(r.error)}"
     if r.attempts > 1:
         line += f" (attempt {r.attempts})"
     return line + f"  {r.seconds:.1f}s"

@@ -1,10 +1,10 @@
-"""What the PNG figures (`resbench.views.png`) and the page's SVG figures (`resbench.views.charts`)
-share, so that one arch or depth looks the same in both: colours, when a depth axis is logarithmic,
-the variants a figure shows apart, and the note naming the runs a line leaves out."""
+"""What every figure shares, so that one arch or depth looks the same in each: colours, when a
+depth axis is logarithmic, the variants a figure shows apart, and the note naming the runs a
+line leaves out (used by the builders of `resbench.views.figures`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -13,22 +13,29 @@ ARCH_COLORS = {"plain": "tab:red", "residual": "tab:blue"}
 OTHER_COLORS = ("tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
                 "tab:cyan", "tab:gray")  # fmt: skip
 LOG_DEPTHS = 4.0  # a depth axis is logarithmic when its deepest net is this many times the first
+GRAY = "#666666"  # the swatches of what a line's style means (thin, dashed), whatever its colour
+BLACK = "#000000"  # marks over the lines' colours: ▲, the stars' edges
 
 
 def arch_colors(archs: list[str]) -> dict[str, str]:
-    """A color per arch, the same in every panel: plain red, residual blue, others in turn."""
+    """A colour per arch as CSS hex, the same in every panel: plain red, residual blue, others
+    in turn."""
+    from matplotlib.colors import to_hex
+
     others = [a for a in archs if a not in ARCH_COLORS]
     return {
-        a: ARCH_COLORS.get(a) or OTHER_COLORS[others.index(a) % len(OTHER_COLORS)] for a in archs
+        a: to_hex(ARCH_COLORS.get(a) or OTHER_COLORS[others.index(a) % len(OTHER_COLORS)])
+        for a in archs
     }
 
 
-def depth_color(j: int, depths: int) -> Any:
-    """The colour of the j-th of `depths` depths: viridis without its palest end, which
-    vanishes on white."""
+def depth_colors(depths: list[int]) -> dict[int, str]:
+    """A colour per depth as CSS hex: viridis without its palest end, which vanishes on white."""
     from matplotlib import colormaps
+    from matplotlib.colors import to_hex
 
-    return colormaps["viridis"](0.85 * j / max(depths - 1, 1))
+    viridis = colormaps["viridis"]
+    return {d: to_hex(viridis(0.85 * j / max(len(depths) - 1, 1))) for j, d in enumerate(depths)}
 
 
 def log_depths(depths: list[int]) -> bool:
@@ -40,13 +47,12 @@ def log_depths(depths: list[int]) -> bool:
 def variants(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """The sweep's variants: (title, their runs), or one untitled group when it has none."""
     from resbench.analysis.variants import by_variant, variant_columns
-    from resbench.views.text import variant_title
+    from resbench.views.labels import variant_title
 
     return [(variant_title(v), g) for v, g in by_variant(runs, variant_columns(runs))]
 
 
-def not_shown(runs: pd.DataFrame, at_depth: bool = True) -> str:
+def not_shown(runs: pd.DataFrame) -> str:
     """'1 diverged at 56, 2 failed at 110': the runs a line leaves out, named."""
     bad = runs[runs["status"] != "ok"].groupby(["depth", "status"]).size()
-    where = (lambda depth: f" at {depth}") if at_depth else (lambda depth: "")
-    return ", ".join(f"{n} {status}{where(depth)}" for (depth, status), n in bad.items())
+    return ", ".join(f"{n} {status} at {depth}" for (depth, status), n in bad.items())

@@ -1,10 +1,13 @@
-"""Charts as inline SVG: axes, lines, bands and dots in data coordinates, drawn once in Python.
+"""A panel of a figure (`resbench.views.figures.model`) as inline SVG: axes, lines, bands and
+markers placed in Python, for the page (`resbench.views.html` lays the panels out).
 
-What `resbench.views.page` draws its figures with. An SVG chart is readable where scripts are off
-and fetches nothing; each mark carries a `<title>` (the browser's own tooltip), and the page's
-script only toggles what is shown. A panel whose y axis may be read either way is drawn twice,
-linear and log, in two groups the page switches between (`data-y`); a log axis leaves out
-what it cannot show (zeros) rather than drawing it at the edge.
+An SVG chart is readable where scripts are off and fetches nothing; each mark carries a
+`<title>` (the browser's own tooltip: a line's says what it is, each point's what it holds), and
+the page's script only toggles what is shown. A panel whose y axis is linear is drawn twice,
+linear and log, in two groups the page switches between (`data-y`); a log axis leaves out what
+it cannot show (zeros) rather than drawing it at the edge. Each series is a group named by its
+label (`data-series`) and each mark by its role (`data-mark`), so that a test can read back
+what was drawn.
 
 Text that must wrap (titles, legends) is the page's HTML, not SVG: SVG cannot wrap.
 """
@@ -13,51 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from html import escape
-from typing import Literal
+from dataclasses import dataclass
 
-MarkKind = Literal["line", "band", "dots", "triangles"]
+from resbench.core.names import escape_html as escape
+from resbench.views.figures.model import Axis as AxisData
+from resbench.views.figures.model import Mark, Panel, axis_title
+
 MARGIN = (46, 10, 12, 36)  # left, right, top, bottom: room for the ticks and axis labels
 FONT = 11  # px, the ticks' and axis labels'
-
-
-@dataclass
-class Mark:
-    """One drawn thing in data coordinates: a line, a band (`y` to `y2`) or dots."""
-
-    kind: MarkKind
-    x: Sequence[float]
-    y: Sequence[float]
-    color: str
-    y2: Sequence[float] = ()  # a band's upper edge
-    width: float = 1.5  # a line's stroke, a dot's radius
-    dash: str = ""
-    opacity: float = 1.0
-    tips: Sequence[str] = ()  # a tooltip per dot, or one for a whole line
-
-
-@dataclass
-class Series:
-    """The marks that go together, shown and hidden as one (`attrs`: data-* to select it by)."""
-
-    name: str
-    marks: list[Mark]
-    attrs: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Panel:
-    """One pair of axes and its series. `y_log` None: drawn both ways, linear shown first."""
-
-    series: list[Series]
-    x_label: str
-    y_label: str
-    x_log: bool = False
-    y_log: bool | None = False
-    x_ticks: Sequence[float] | None = None  # default: round numbers
-    y_floor: float | None = 0.0  # a linear y axis starts here when no value is below it
-    y_include: Sequence[float] = ()  # values the y axis spans too: panels that share it
+HOVER = 0.6  # a line's points, where it has no dots, are hover targets this much wider than it
 
 
 @dataclass(frozen=True)
@@ -82,10 +49,11 @@ class Axis:
         return math.isfinite(value) and (value > 0 or not self.log)
 
 
-def panel_svg(panel: Panel, width: int, height: int) -> str:
-    """The panel as an `<svg>` element, scaled to its container's width."""
-    ys = (panel.y_log,) if panel.y_log is not None else (False, True)
-    groups = [_plot(panel, width, height, y_log) for y_log in ys]
+def panel_svg(panel: Panel, width: int, height: int, shared: Sequence[float] = ()) -> str:
+    """The panel as an `<svg>` element, scaled to its container's width; `shared`: values the y
+    axis spans too (those of the panels it shares its y axis with)."""
+    logs = (False, True) if panel.y.scale == "linear" else (True,)
+    groups = [_plot(panel, width, height, log, shared) for log in logs]
     if len(groups) == 2:
         groups = [
             f'<g data-y="{s}">{g}</g>' for s, g in zip(("linear", "log"), groups, strict=True)
@@ -96,34 +64,42 @@ def panel_svg(panel: Panel, width: int, height: int) -> str:
     )
 
 
-def _plot(panel: Panel, width: int, height: int, y_log: bool) -> str:
+def y_values(panel: Panel) -> list[float]:
+    """Every y value a panel draws (for the panels that share its y axis)."""
+    return [v for s in panel.series for m in s.marks for v in (*m.y, *m.y2)]
+
+
+def _plot(panel: Panel, width: int, height: int, y_log: bool, shared: Sequence[float]) -> str:
     left, right, top, bottom = MARGIN
     xs = [v for s in panel.series for m in s.marks for v in m.x]
-    ys = [*panel.y_include, *(v for s in panel.series for m in s.marks for v in (*m.y, *m.y2))]
-    x = Axis(*_range(xs, panel.x_log, None), left, width - right, panel.x_log)
-    y = Axis(*_range(ys, y_log, panel.y_floor), height - bottom, top, y_log)
+    x_log = panel.x.scale != "linear"
+    x = Axis(*_range(xs, x_log, panel.x), left, width - right, x_log)
+    y = Axis(*_range([*shared, *y_values(panel)], y_log, panel.y), height - bottom, top, y_log)
     out = [_axes(panel, x, y, width, height)]
     for series in panel.series:
-        attrs = "".join(f' {k}="{escape(v)}"' for k, v in series.attrs.items())
-        marks = "".join(_mark(m, x, y) for m in series.marks)
+        attrs = _attrs({"series": series.label, **series.keys})
+        marks = "".join(_mark(m, m.color or series.color, x, y) for m in series.marks)
         out.append(f'<g class="series"{attrs}>{marks}</g>')
     return "".join(out)
 
 
-def _range(values: list[float], log: bool, floor: float | None) -> tuple[float, float]:
-    """The axis' span: the values', padded; a log axis over the positive values only."""
+def _range(values: list[float], log: bool, axis: AxisData) -> tuple[float, float]:
+    """The axis' span: the values', padded, from the axis' low and to its high where no value
+    lies beyond them (on a linear axis); a log axis over the positive values only, out to the
+    powers of ten when its ticks are the round numbers that label them."""
     shown = [v for v in values if math.isfinite(v) and (v > 0 or not log)]
     if not shown:
         return (1.0, 10.0) if log else (0.0, 1.0)
     low, high = min(shown), max(shown)
     if log:
-        if math.log10(high / low) >= 1.5:  # out to the powers of ten, which the ticks label
+        if axis.ticks is None and math.log10(high / low) >= 1.5:
             return 10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high))
         pad = max(math.log10(high / low) * 0.05, 0.02)
         return low / 10**pad, high * 10**pad
     pad = (high - low) * 0.05 or abs(high) * 0.05 or 0.5
-    low = floor if floor is not None and low >= floor else low - pad
-    return low, high + pad
+    low = axis.low if axis.low is not None and low >= axis.low else low - pad
+    high = axis.high if axis.high is not None and high <= axis.high else high + pad
+    return low, high
 
 
 def _axes(panel: Panel, x: Axis, y: Axis, width: int, height: int) -> str:
@@ -133,47 +109,55 @@ def _axes(panel: Panel, x: Axis, y: Axis, width: int, height: int) -> str:
         f'<rect class="frame" x="{left}" y="{top}" width="{width - left - right}" '
         f'height="{height - top - bottom}"/>'
     ]
-    x_ticks = panel.x_ticks if panel.x_ticks is not None else ticks(x.low, x.high, x.log)
-    for value in x_ticks:
-        if x.low <= value <= x.high:
-            px = _f(x(value))
-            out.append(f'<line class="grid" x1="{px}" x2="{px}" y1="{top}" y2="{y.start}"/>')
-            out.append(f'<text class="tick" x="{px}" y="{_f(y.start + FONT + 3)}" ')
-            out.append(f'text-anchor="middle">{tick_label(value)}</text>')
-    for value in ticks(y.low, y.high, y.log):
+    for value, text in _ticks(panel.x, x):
+        px = _f(x(value))
+        out.append(f'<line class="grid" x1="{px}" x2="{px}" y1="{top}" y2="{y.start}"/>')
+        out.append(f'<text class="tick" x="{px}" y="{_f(y.start + FONT + 3)}" ')
+        out.append(f'text-anchor="middle">{escape(text)}</text>')
+    for value, text in _ticks(panel.y, y):
         py = _f(y(value))
         out.append(f'<line class="grid" x1="{left}" x2="{x.end}" y1="{py}" y2="{py}"/>')
         out.append(f'<text class="tick" x="{left - 4}" y="{_f(y(value) + FONT / 3)}" ')
-        out.append(f'text-anchor="end">{tick_label(value)}</text>')
+        out.append(f'text-anchor="end">{escape(text)}</text>')
     label_y = height - 4
+    x_title = axis_title(panel.x.label, panel.x.scale)
     out.append(f'<text class="label" x="{_f((left + x.end) / 2)}" y="{label_y}" ')
-    out.append(f'text-anchor="middle">{escape(_label(panel.x_label, x.log))}</text>')
+    out.append(f'text-anchor="middle">{escape(x_title)}</text>')
+    y_title = axis_title(panel.y.label, "log" if y.log else "linear")
     middle = _f((top + y.start) / 2)
     out.append(f'<text class="label" transform="translate(11 {middle}) rotate(-90)" ')
-    out.append(f'text-anchor="middle">{escape(_label(panel.y_label, y.log))}</text>')
+    out.append(f'text-anchor="middle">{escape(y_title)}</text>')
     return "".join(out)
 
 
-def _label(text: str, log: bool) -> str:
-    """'depth (layers, log scale)', 'gradient norm (log scale)'."""
-    if not log:
-        return text
-    return text[:-1] + ", log scale)" if text.endswith(")") else text + " (log scale)"
+def _ticks(data: AxisData, axis: Axis) -> list[tuple[float, str]]:
+    """The ticks inside the axis with what they say: the figure's, or round numbers."""
+    if data.ticks is None or (axis.log and data.scale == "linear"):
+        return [(v, tick_label(v)) for v in ticks(axis.low, axis.high, axis.log)]
+    labels = data.tick_labels or [tick_label(v) for v in data.ticks]
+    return [
+        (v, text)
+        for v, text in zip(data.ticks, labels, strict=True)
+        if axis.low <= v <= axis.high and axis.shows(v)
+    ]
 
 
-def _mark(mark: Mark, x: Axis, y: Axis) -> str:
-    style = f'stroke="{mark.color}"' if mark.kind == "line" else f'fill="{mark.color}"'
-    if mark.opacity != 1:
-        style += f' opacity="{mark.opacity:g}"'
+def _mark(mark: Mark, color: str, x: Axis, y: Axis) -> str:
+    role = f' data-mark="{escape(mark.role)}"'
+    opacity = f' opacity="{mark.opacity:g}"' if mark.opacity != 1 else ""
     if mark.kind == "line":
         d = _path(mark.x, mark.y, x, y)
         if not d:
             return ""
-        dash = f' stroke-dasharray="{mark.dash}"' if mark.dash else ""
-        tip = _title(mark.tips[0]) if mark.tips else ""
-        return (
-            f'<path class="line" d="{d}" {style} stroke-width="{mark.width:g}"{dash}>{tip}</path>'
+        dash = ' stroke-dasharray="5 3"' if mark.dashed else ""
+        tip = _title(mark.name) if mark.name else ""
+        line = (
+            f'<path class="line"{role} d="{d}" stroke="{color}"{opacity} '
+            f'stroke-width="{mark.width:g}"{dash}>{tip}</path>'
         )
+        radius = mark.dots or (mark.width + HOVER if mark.tips else 0)
+        dots = Mark("dots", mark.role, mark.x, mark.y, width=radius, tips=mark.tips)
+        return line + (_points(dots, color, x, y) if radius else "")
     if mark.kind == "band":
         upper = [(a, b) for a, b in zip(mark.x, mark.y2, strict=True) if x.shows(a)]
         lower = [(a, b) for a, b in zip(mark.x, mark.y, strict=True) if x.shows(a)]
@@ -181,22 +165,56 @@ def _mark(mark: Mark, x: Axis, y: Axis) -> str:
             return ""  # a band reaching zero has no log picture: the seeds' dots remain
         points = [*upper, *reversed(lower)]
         d = "M" + "L".join(f"{_f(x(a))},{_f(y(b))}" for a, b in points) + "Z"
-        return f'<path class="band" d="{d}" {style}/>'
+        return f'<path class="band"{role} d="{d}" fill="{color}"{opacity}/>'
+    return f"<g{role}{opacity}>{_points(mark, color, x, y)}</g>"
+
+
+def _points(mark: Mark, color: str, x: Axis, y: Axis) -> str:
+    """A marker at each point the axes show, with its tooltip."""
     out = []
+    r = mark.width
     for i, (a, b) in enumerate(zip(mark.x, mark.y, strict=True)):
         if not (x.shows(a) and y.shows(b)):
             continue
         tip = _title(mark.tips[i]) if mark.tips else ""
-        px, py = x(a), y(b)
         if mark.kind == "dots":
-            out.append(f'<circle cx="{_f(px)}" cy="{_f(py)}" r="{mark.width:g}" {style}>')
+            out.append(f'<circle cx="{_f(x(a))}" cy="{_f(y(b))}" r="{r:g}" fill="{color}">')
             out.append(f"{tip}</circle>")
-        else:  # an open triangle around the point, as the report's ▲
-            r, low = mark.width, _f(py + mark.width * 0.7)
-            d = f"M{_f(px)},{_f(py - r)}L{_f(px + r)},{low}L{_f(px - r)},{low}Z"
-            out.append(f'<path class="worse" d="{d}" stroke="{mark.color}" fill="none">')
-            out.append(f"{tip}</path>")
+            continue
+        shape, css, paint = _SHAPES[mark.kind]
+        d = shape(x(a), y(b), r)
+        out.append(f'<path class="{css}" d="{d}" {paint}="{color}">{tip}</path>')
     return "".join(out)
+
+
+def _triangle(px: float, py: float, r: float) -> str:
+    """A triangle pointing up, around the point."""
+    low = _f(py + r * 0.7)
+    return f"M{_f(px)},{_f(py - r)}L{_f(px + r)},{low}L{_f(px - r)},{low}Z"
+
+
+def _star(px: float, py: float, r: float) -> str:
+    """A five-pointed star around the point."""
+    corners = [
+        (px + s * math.sin(math.pi * k / 5), py - s * math.cos(math.pi * k / 5))
+        for k, s in zip(range(10), [r, r * 0.45] * 5, strict=True)
+    ]
+    return "M" + "L".join(f"{_f(a)},{_f(b)}" for a, b in corners) + "Z"
+
+
+def _cross(px: float, py: float, r: float) -> str:
+    a, b, c, d = _f(px - r), _f(px + r), _f(py - r), _f(py + r)
+    return f"M{a},{c}L{b},{d}M{a},{d}L{b},{c}"
+
+
+# a marker's shape, its class (page.css) and what its colour paints: open triangles for ▲
+# (worse than a shallower net), filled ones for ^ (above the axes)
+_SHAPES = {
+    "triangles": (_triangle, "worse", "stroke"),
+    "carets": (_triangle, "caret", "fill"),
+    "stars": (_star, "star", "fill"),
+    "crosses": (_cross, "cross", "stroke"),
+}
 
 
 def _path(xs: Sequence[float], ys: Sequence[float], x: Axis, y: Axis) -> str:
@@ -213,6 +231,10 @@ def _path(xs: Sequence[float], ys: Sequence[float], x: Axis, y: Axis) -> str:
 
 def _title(text: str) -> str:
     return f"<title>{escape(text)}</title>"
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return "".join(f' data-{k}="{escape(v)}"' for k, v in attrs.items())
 
 
 def _f(value: float) -> str:

@@ -1,33 +1,34 @@
 """How summaries and check outcomes are shown: rich tables, GitHub markdown, CSV and JSON.
 
 The same rows serve the terminal and markdown alike (`markdown_table` is the one markdown
-table builder); the numbers come from `resbench.analysis.summary` and `resbench.analysis.verdicts`.
-A table per variant of the sweep; with one or two archs, a row per depth and a column per arch (and
-residual − plain); with more, a row per arch and a column per depth, each cell on two lines,
-so that a sweep of every remedy still reads at 80 columns.
+table builder; the rows are `resbench.views.cells`' and `resbench.views.best_tables`'); the
+numbers come from `resbench.analysis.summary` and `resbench.analysis.verdicts`. A table per
+variant of the sweep; beyond two archs each cell on two lines, so that a sweep of every remedy
+still reads at 80 columns.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from resbench.analysis.best_of import axis_value
 from resbench.analysis.summary import arch_order, summarize
-from resbench.analysis.variants import by_variant, of_variant, summary_variants
-from resbench.analysis.verdicts import all_passed
+from resbench.analysis.variants import by_variant, summary_variants
+from resbench.analysis.verdicts import all_passed, family_line
+from resbench.core.names import markup
+from resbench.views.best_tables import best_rows, best_tables
+from resbench.views.cells import MAX_ARCH_COLUMNS, table_rows
+from resbench.views.labels import NOTES, WORSE_MARK, justify, variant_title
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
     from rich.table import Table
 
-    from resbench.analysis.judging import Outcome
+    from resbench.analysis.judging import Judgement
 
-WORSE_MARK = "▲"
 LEGEND = (
     f"{WORSE_MARK} worse than a shallower net of the same arch, beyond the noise over seeds · "
     "(n) ok runs"
@@ -39,20 +40,23 @@ RATIO_LEGEND = (
 )
 VERDICT_BADGES = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "⚠️ INCONCLUSIVE"}
 VERDICT_STYLES = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "bold yellow"}
-MAX_ARCH_COLUMNS = 2  # beyond this many archs, tables turn: a row per arch
 WHEN = ("init", "end")  # the moments of the gradient ratio tables
-NOTES = "\x00"  # in a cell, what follows is a note (dimmed on a terminal)
 
 
 def markdown_table(header: list[str], rows: list[list[str]], numeric: bool = True) -> list[str]:
     """A GitHub markdown table's lines; `numeric` right-aligns the columns but the names."""
-    cells = [[c.replace("|", "\\|") for c in row] for row in rows]
-    right = [numeric and _justify(name) == "right" for name in header]
+    cells = [[_markdown_cell(c) for c in row] for row in rows]
+    right = [numeric and justify(name) == "right" for name in header]
     return [
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(map(_markdown_cell, header)) + " |",
         "|" + "".join("---:|" if r else "---|" for r in right),
         *("| " + " | ".join(row) + " |" for row in cells),
     ]
+
+
+def _markdown_cell(text: str) -> str:
+    """A cell's text kept in its cell: a `|` would end it, a line break the row."""
+    return " ".join(str(text).replace("|", "\\|").splitlines())
 
 
 # --------------------------------------------------------------------------- header and status
@@ -82,101 +86,6 @@ def status_line(counts: dict[str, Any]) -> str:
     return line
 
 
-# --------------------------------------------------------------------------- cells and tables
-
-
-def format_cell(row: pd.Series, mark: bool = True, sep: str = "\n") -> str:
-    """'0.012 ± 0.003 (3) ▲', with the runs that did not end ok named after `sep`."""
-    if row["n_ok"] == 0:
-        text = "—"
-    elif math.isnan(row["std"]):
-        text = f"{row['mean']:.3f} ({row['n_ok']})"
-    else:
-        text = f"{row['mean']:.3f} ± {row['std']:.3f} ({row['n_ok']})"
-    if mark and row.get("worse", False):
-        text += f" {WORSE_MARK}"
-    text += _chosen(row)
-    notes = _notes(row)
-    return text + (sep + notes if notes else "")
-
-
-def compact_cell(row: pd.Series, sep: str = NOTES) -> str:
-    """'0.012 ▲', then after `sep` '± 0.003 (3)', then the runs that did not end ok."""
-    mark = f" {WORSE_MARK}" if row.get("worse", False) else ""
-    if row["n_ok"] == 0:
-        lines = [f"—{mark}"]
-    else:
-        spread = "" if math.isnan(row["std"]) else f"± {row['std']:.3f} "
-        lines = [f"{row['mean']:.3f}{mark}", f"{spread}({row['n_ok']}){_chosen(row)}"]
-    notes = _notes(row)
-    return sep.join(lines + ([notes] if notes else []))
-
-
-def _chosen(row: pd.Series) -> str:
-    """' @ 2^-7': the value of a swept key the row's figures were chosen at, if any."""
-    value = row.get("chosen")
-    return "" if value is None or value != value else f" @ {axis_value(value)}"
-
-
-def _notes(row: pd.Series) -> str:
-    """'diverged 1/3, failed 1/3': the runs of a cell that did not end ok."""
-    return ", ".join(f"{k} {row[k]}/{row['n']}" for k in ("diverged", "failed") if row.get(k, 0))
-
-
-def _diff_cell(cells: dict[str, pd.Series]) -> str:
-    """residual − plain of the means, when both have one."""
-    plain, residual = cells.get("plain"), cells.get("residual")
-    if plain is None or residual is None or not (plain["n_ok"] and residual["n_ok"]):
-        return ""
-    return f"{residual['mean'] - plain['mean']:+.3f}"
-
-
-Cells = Callable[["pd.Series"], str]
-Rows = tuple[list[str], list[list[str]]]  # the header, the rows
-
-
-def _by_depth(summary: pd.DataFrame, archs: list[str], cell: Cells) -> Rows:
-    """A row per depth, a column per arch (and residual − plain when both are there)."""
-    both = {"plain", "residual"} <= set(archs)
-    header = ["depth", *archs, *(["res − plain"] if both else [])]
-    rows = []
-    for depth, group in summary.groupby("depth", sort=True):
-        cells = {row["arch"]: row for _, row in group.iterrows()}
-        row = [str(depth), *(cell(cells[a]) if a in cells else "" for a in archs)]
-        rows.append(row + ([_diff_cell(cells)] if both else []))
-    return header, rows
-
-
-def _by_arch(summary: pd.DataFrame, archs: list[str], cell: Cells) -> Rows:
-    """A row per arch, a column per depth."""
-    depths = sorted(set(summary["depth"]))
-    cells = {(r["arch"], r["depth"]): r for _, r in summary.iterrows()}
-    rows = [[a, *(cell(cells[(a, d)]) if (a, d) in cells else "" for d in depths)] for a in archs]
-    return ["arch", *map(str, depths)], rows
-
-
-def _tables(
-    summary: pd.DataFrame, markdown: bool = False
-) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
-    """Per variant of the sweep: (its values, the header, the rows)."""
-    out = []
-    for values, group in by_variant(summary, summary_variants(summary)):
-        archs = arch_order(group["arch"])
-        if len(archs) <= MAX_ARCH_COLUMNS:
-            layout, cell = _by_depth, partial(format_cell, sep=" · " if markdown else NOTES)
-        else:  # markdown has no width to keep to: one line per cell there
-            layout, cell = _by_arch, partial(format_cell, sep=" · ") if markdown else compact_cell
-        header, rows = layout(group, archs, cell)
-        out.append((values, header, rows))
-    return out
-
-
-def summary_rows(summary: pd.DataFrame) -> list[tuple[dict[str, Any], list[str], list[list[str]]]]:
-    """Per variant: (its values, the header, the rows) as the markdown report has them, a cell
-    on one line, the runs that did not end ok after ' · ' (the HTML page's tables)."""
-    return _tables(summary, markdown=True)
-
-
 def depth_tables(runs: pd.DataFrame, metric: str = "train_error") -> list[RenderableType]:
     """Per variant: each arch's mean ± std (n) of `metric` at each depth (and residual −
     plain); the last table carries the legend."""
@@ -188,7 +97,7 @@ def summary_tables(
 ) -> list[RenderableType]:
     """`depth_tables` of a summary already made (`summarize(runs, metric)`, or with `best`,
     `resbench.analysis.best_of.best_summary`'s)."""
-    return _rich_tables(_tables(summary), _summary_title(metric, best), _legend(best))
+    return _rich_tables(table_rows(summary), _summary_title(metric, best), _legend(best))
 
 
 def _summary_title(metric: str, best: dict[str, Any] | None) -> str:
@@ -202,11 +111,11 @@ def _legend(best: dict[str, Any] | None) -> str:
 
 
 def report_tables(data: dict[str, Any]) -> list[RenderableType]:
-    """A report's tables for a terminal: each metric's, then the axes' (`axes_tables`)."""
+    """A report's tables for a terminal: each metric's, then the axes' (`best_tables`)."""
     out: list[RenderableType] = []
     for metric, summary in data["metrics"].items():
         out += summary_tables(summary, metric, data.get("best"))
-    return out + axes_tables(data)
+    return out + best_tables(data)
 
 
 def _rich_tables(
@@ -223,26 +132,21 @@ def _rich_tables(
         caption = legend if i == len(groups) - 1 else None
         # As wide as its title and legend, which would wrap in a table of few columns.
         width = max(len(title), *map(len, (caption or "").splitlines() or [""])) + 4
-        table = Table(title=title, caption=caption, min_width=width)
+        table = Table(
+            title=markup(title), caption=markup(caption) if caption else None, min_width=width
+        )
         for name in header:
-            table.add_column(name, justify=_justify(name))
+            table.add_column(markup(name), justify=justify(name))
         for row in rows:
             table.add_row(*(_marked(c) for c in row))
         out.append(Group(Text(variant_title(values), style="bold"), table) if values else table)
     return out
 
 
-def _justify(header: str) -> Literal["left", "right"]:
-    """Names to the left, numbers to the right."""
-    return "left" if header in ("arch", "at", "variant") else "right"
-
-
 def _marked(cell: str) -> str:
-    from rich.markup import escape
-
     # The mark is the point of the table: make it stand out, and dim the status notes.
     # A cell's lines are split by NOTES: its numbers first, then the notes of runs gone wrong.
-    lines = escape(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
+    lines = markup(cell).replace(WORSE_MARK, f"[bold red]{WORSE_MARK}[/]").split(NOTES)
     notes = [x for x in lines[1:] if x.startswith(("diverged", "failed"))]
     return "\n".join([x for x in lines if x not in notes] + [f"[yellow]{n}[/]" for n in notes])
 
@@ -259,14 +163,14 @@ def report_markdown(data: dict[str, Any], source: str = "") -> str:
         lines += [*(f"> {note}  " for note in data["notes"]), ""]
     best = data.get("best")
     for metric, summary in data["metrics"].items():
-        for values, header, rows in _tables(summary, markdown=True):
+        for values, header, rows in table_rows(summary, markdown=True):
             title = _summary_title(f"**{metric}**", best)
             title = f"{title} {variant_title(values)}".rstrip()
             lines += [title, "", *markdown_table(header, rows), ""]
     lines += [LEGEND, ""]
     if best is not None:
         lines += [best["note"], ""]
-    for title, header, rows, note in _axes_rows(data):
+    for title, header, rows, note in best_rows(data):
         lines += [f"**{title}**", "", *markdown_table(header, rows), "", note, ""]
     lines += [status_line(data["status"]), ""]
     return "\n".join(lines)
@@ -292,11 +196,15 @@ def report_json(reports: list[tuple[str, dict[str, Any]]]) -> str:
     for source, data in reports:
         rename = _chosen_name(data)
         metrics = {m: _records(s.rename(columns=rename)) for m, s in data["metrics"].items()}
+        effects = {m: _records(f) for m, f in data.get("effects", {}).items()}
         status = {k: _json_value(v) for k, v in data["status"].items()}
         axes = {k: _records(data[k]) for k in AXES_FRAMES if k in data}
         if data.get("reach") is not None:
             axes["reach"] = {**data["reach"], "table": _records(data["reach"]["table"])}
-        out.append({"results": source, **data, "status": status, "metrics": metrics, **axes})
+        out.append(
+            {"results": source, **data, "status": status, "metrics": metrics, **axes}
+            | {"effects": effects}
+        )
     return json.dumps(out, indent=1)
 
 
@@ -310,16 +218,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _chosen_name(data: dict[str, Any]) -> dict[str, str]:
     """The summaries' `chosen` column under the swept key's own name (e.g. train.lr)."""
     return {"chosen": data["best"]["key"]} if data.get("best") else {}
-
-
-def variant_title(variant: dict[str, Any]) -> str:
-    """e.g. 'family mlp · batch_norm False · warmup_lr null', or '' when nothing but depth and
-    arch varies. An empty cell (a field left unset) is null, as a sweep file writes it."""
-    return " · ".join(f"{k.split('.')[-1]} {_variant_value(v)}" for k, v in variant.items())
-
-
-def _variant_value(value: Any) -> Any:
-    return "null" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _ratio_cell(row: pd.Series, when: str, sep: str) -> str:
@@ -383,110 +281,10 @@ def ratio_markdown(ratios: pd.DataFrame, source: str = "") -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- the axes
-
-EDGE_MARK = "◂"  # a best value at the edge of the grid: the optimum may lie beyond it
-
-
-def _axes_rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], str]]:
-    """The axes' tables as (title, header, rows, note): the best value at each depth with its
-    drift, and the depth each arch reaches."""
-    out = []
-    if "drift" in data:
-        best, key = data["best_values"], data["best"]["key"]
-        depths = sorted(set(best["depth"]))
-        variants = summary_variants(data["drift"])
-        header = (
-            ["variant", "arch", *map(str, depths), "drift [95% CI]"]
-            if variants
-            else ["arch", *map(str, depths), "drift [95% CI]"]
-        )
-        rows = []
-        for _, d in data["drift"].iterrows():
-            values = {c: d[c] for c in variants}
-            row = [variant_title(values)] if variants else []
-            row.append(d["arch"])
-            cells = {
-                r["depth"]: r
-                for _, r in of_variant(best[best["arch"] == d["arch"]], values).iterrows()
-            }
-            for depth in depths:
-                r = cells.get(depth)
-                row.append("" if r is None else _best_cell(r, key))
-            row.append(_drift_cell(d))
-            rows.append(row)
-        by = data["best"]["by"]
-        n = int(data["drift"]["n_seeds"].max())
-        note = (
-            f"best {key} by the lowest mean {by} over all {n} seeds; drift: slope of "
-            f"log2(best {key}) on log2(depth), 95% interval from resampling seeds; "
-            f"{EDGE_MARK} at the edge of the grid"
-        )
-        out.append((f"best {key} by depth, and its drift", header, rows, note))
-    if data.get("reach") is not None:
-        table, tolerance = data["reach"]["table"], data["reach"]["tolerance"]
-        variants = summary_variants(table)
-        header = [*(["variant"] if variants else []), "arch", "best depth", "reaches"]
-        rows = [
-            [
-                *([variant_title({c: r[c] for c in variants})] if variants else []),
-                r["arch"],
-                _depth_cell(r["best_depth"], r["best"], r["n"]),
-                _depth_cell(r["reach"], r["reach_mean"], r["n"]) + _stopped(r),
-            ]
-            for _, r in table.iterrows()
-        ]
-        note = (
-            f"reaches: the deepest depth up to which, from the best depth on, the mean train "
-            f"error stays within {tolerance:g} of the best depth's (diverged runs count as 1.0)"
-        )
-        out.append(("the depth each arch reaches", header, rows, note))
-    return out
-
-
-def _best_cell(row: pd.Series, key: str) -> str:
-    if row[key] != row[key]:
-        return "—"
-    return axis_value(row[key]) + (f" {EDGE_MARK}" if row["at_edge"] else "")
-
-
-def _drift_cell(row: pd.Series) -> str:
-    if row["drift"] != row["drift"]:
-        return "—"
-    if row["low"] != row["low"]:
-        return f"{row['drift']:+.2f} (n {row['n_seeds']}: too few seeds for an interval)"
-    return f"{row['drift']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] (n {row['n_seeds']})"
-
-
-def _depth_cell(depth: Any, mean: float, n: int) -> str:
-    if depth is None or depth != depth:
-        return "—"
-    return f"{int(depth)} ({mean:.3f}, n {n})"
-
-
-def _stopped(row: pd.Series) -> str:
-    return f"; {row['stopped_by']}" if row["stopped_by"] else ""
-
-
-def axes_tables(data: dict[str, Any]) -> list[RenderableType]:
-    """The axes' tables for a terminal (none when the report has no axes)."""
-    from rich.table import Table
-
-    out: list[RenderableType] = []
-    for title, header, rows, note in _axes_rows(data):
-        table = Table(title=title, caption=note)
-        for name in header:
-            table.add_column(name, justify=_justify(name), overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        out.append(table)
-    return out
-
-
 # --------------------------------------------------------------------------- check outcomes
 
 
-def outcome_detail(o: Outcome) -> str:
+def outcome_detail(o: Judgement) -> str:
     """The numbers behind a verdict: '0.771 vs 0.008 (n 3, 3) · diff +0.762 · 95% CI […]'."""
     parts = []
     if len(o.groups) == 2 and all(g.n for g in o.groups):
@@ -503,17 +301,19 @@ def outcome_detail(o: Outcome) -> str:
     return " · ".join(parts)
 
 
-def check_summary(outcomes: list[Outcome]) -> str:
+def check_summary(outcomes: list[Judgement]) -> str:
     """e.g. 'check FAILED: 3 passed, 1 failed, 1 inconclusive'."""
     counts = {v: sum(o.verdict == v for o in outcomes) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
     ok = all_passed(outcomes)
-    return (
+    line = (
         f"check {'passed' if ok else 'FAILED'}: {counts['PASS']} passed, {counts['FAIL']} failed, "
         f"{counts['INCONCLUSIVE']} inconclusive"
     )
+    family = family_line(outcomes)
+    return f"{line} · {family}" if family else line
 
 
-def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
+def check_markdown(outcomes: list[Judgement], title: str = "") -> str:
     """The outcomes as a GitHub markdown table, for $GITHUB_STEP_SUMMARY or a PR comment."""
     lines = [f"### resbench check{': ' + title if title else ''}", ""]
     rows = [[VERDICT_BADGES[o.verdict], o.text, outcome_detail(o), o.note] for o in outcomes]
@@ -522,9 +322,8 @@ def check_markdown(outcomes: list[Outcome], title: str = "") -> str:
     return "\n".join(lines)
 
 
-def check_grid(outcomes: list[Outcome]) -> Table:
+def check_grid(outcomes: list[Judgement]) -> Table:
     """The outcomes for a terminal: the verdict, then the statement with its numbers below."""
-    from rich.markup import escape
     from rich.table import Table
 
     # A grid keeps wrapped text indented under its statement, clear of the verdicts.
@@ -533,8 +332,8 @@ def check_grid(outcomes: list[Outcome]) -> Table:
     grid.add_column()
     for o in outcomes:
         lines = [
-            escape(o.text),
-            *(f"[dim]{escape(x)}[/]" for x in (outcome_detail(o), o.note) if x),
+            markup(o.text),
+            *(f"[dim]{markup(x)}[/]" for x in (outcome_detail(o), o.note) if x),
         ]
         grid.add_row(f"[{VERDICT_STYLES[o.verdict]}]{o.verdict}[/]", "\n".join(lines))
     return grid
