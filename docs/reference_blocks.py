@@ -297,6 +297,25 @@ def transformers_errors() -> str:
     return table(["arch", "warm-up", *(blocks_of(d) for d in depths)], rows)
 
 
+def transformers_lr_errors() -> str:
+    """Train error per arch, warm-up and depth at its best rate (chosen on seeds 0-1, reported
+    on seeds 2-4), the rate after @, ◂ where it is an end of the grid."""
+    rep = report("transformers-lr", "train.lr")
+    summary, edges = rep["metrics"]["train_error"], rep["best_values"]
+    depths = sorted(summary["depth"].unique())
+    rows = []
+    for arch in ("postln", "preln", "deepnorm", "admin", "rezero", "tfixup", "plain"):
+        for warmup in (0.0, 1.0):
+            at = {"train.warmup": warmup}
+            cells = []
+            for d in depths:
+                row = keep(summary, arch=arch, depth=d, **at).iloc[0]
+                best = keep(edges, arch=arch, depth=d, **at).iloc[0]
+                cells.append(f"{cell(row)} @ {row['chosen']:g}{' ◂' if best['at_edge'] else ''}")
+            rows.append([arch, "yes" if warmup else "no", *cells])
+    return table(["arch", "warm-up", *(blocks_of(d) for d in depths)], rows)
+
+
 # --------------------------------------------------------------------------- plugins
 
 
@@ -346,6 +365,8 @@ BLOCKS: dict[str, Callable[[], str]] = {
         "transformers", [("deepnorm", 48, {"train.warmup": 0.0})]
     ),
     "transformers-claims": lambda: claims_table("transformers"),
+    "transformers-lr-errors": transformers_lr_errors,
+    "transformers-lr-claims": lambda: claims_table("transformers-lr"),
     "plugins-errors": plugins_errors,
     "plugins-claims": lambda: claims_table("dense-vs-residual"),
 }

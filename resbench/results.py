@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from resbench.analysis.judging import Judgement
+    from resbench.sweep.seed_budget import SeedBudget
 
 __all__ = ["DEFAULT_ROOT", "Results", "StoreLocked"]
 
@@ -140,6 +141,14 @@ class Results(ResultsFolder):
         reference = None
         if (baseline := _baseline(baseline)) is not None:
             reference = baseline.runs
+        if (budget := self.seed_budget) is not None:
+            # Judged as the runs were: by the sequential rule the rounds stopped on.
+            from resbench.analysis import sequential
+            from resbench.core.errors import ResbenchError
+
+            if best_over is not None:
+                raise ResbenchError("--best-over: the claims of a seed budget take no best value")
+            return sequential.check(self.runs, self.claims, budget, reference, tolerance)
         return check(
             self.runs,
             self.claims,
@@ -148,6 +157,13 @@ class Results(ResultsFolder):
             best_over,
             best_by,
         )
+
+    @property
+    def seed_budget(self) -> SeedBudget | None:
+        """The sweep's `seeds:` budget (None without one, or without a sweep.yaml)."""
+        from resbench.sweep.budget import load_budget
+
+        return load_budget(self.sweep_path) if self.sweep_path.is_file() else None
 
     def best_of(self, key: str, by: str = BEST_BY) -> pd.DataFrame:
         """The runs of each arch, depth and variant at its best value of the swept `key` (the

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,8 @@ from resbench.results import DEFAULT_ROOT, Results
 from resbench.sweep.size import MAX_RUNS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from resbench.sweep.schema import ExecutorSection, RunSpec, Sweep
 
 SWEEP_ARGUMENT = "a sweep file, a preset's name, or a Sweep (resbench.load_sweep(...))"
@@ -171,6 +173,86 @@ def prepare(
 
 
 def execute(
+    plan: Plan,
+    settings: ExecutorSection,
+    force: bool = False,
+    retry_failed: bool = False,
+    on_event: EventHandler | None = None,
+) -> Results:
+    """Run `plan`'s runs that need running, with the executor `settings` describe; with a
+    seed budget, in rounds until its claims are decided (`rounds`)."""
+    if plan.sweep.seeds is not None:
+        return rounds(plan, settings, force, retry_failed, on_event)
+    return _execute(plan, settings, force, retry_failed, on_event)
+
+
+def rounds(
+    plan: Plan,
+    settings: ExecutorSection,
+    force: bool = False,
+    retry_failed: bool = False,
+    on_event: EventHandler | None = None,
+) -> Results:
+    """A sweep with a seed budget: seeds 0..min-1 of every group, then round by round the next
+    seeds of the groups whose claims are undecided (`resbench.analysis.sequential`), until every
+    claim is decided or its groups have the maximum. Which runs a round needs is replayed from
+    the records, so the same call again runs nothing; with `force`, only records made by this
+    call count."""
+    import json
+
+    from resbench.analysis.sequential import describe_round, group_keys, replay
+
+    emit = on_event or _ignore
+    budget = plan.sweep.seeds
+    assert budget is not None
+    by_group: dict[str, dict[int, RunSpec]] = {}  # a group's specs by seed, by its seedless spec
+    for spec in plan.specs:
+        seedless = spec.model_dump(mode="json", exclude={"seed", "sweep"})
+        by_group.setdefault(json.dumps(seedless, sort_keys=True), {})[spec.seed] = spec
+    emit(
+        Message(
+            f"seeds until decided: seeds 0-{budget.min - 1} of every group, then the next "
+            f"seeds, up to {budget.max}, where a claim is still undecided"
+        )
+    )
+    wanted = [spec for specs in by_group.values() for s, spec in specs.items() if s < budget.min]
+    handled: set[str] = set()
+    shown = 0
+    while new := [s for s in wanted if s.run_id not in handled]:
+        try:
+            _execute(replace(plan, specs=new), settings, force, retry_failed, on_event)
+        except SweepStopped as e:
+            _export(e.results, wanted)  # the tables hold every round's runs, not the last's
+            raise
+        handled |= {s.run_id for s in new}
+        runs = _export(plan.results, wanted)
+        state = replay(
+            runs[runs["run_id"].isin(handled)] if force else runs, list(plan.sweep.expect), budget
+        )
+        for round_ in state.rounds[shown:]:
+            for line in describe_round(round_, state.labels):
+                emit(Message(line))
+        shown = len(state.rounds)
+        key_of = dict(zip(runs["run_id"], group_keys(runs), strict=True))
+        wanted = []
+        for specs in by_group.values():
+            key = next((key_of[s.run_id] for s in specs.values() if s.run_id in key_of), None)
+            n = state.seeds.get(key, budget.min) if key is not None else budget.min
+            wanted += [spec for seed, spec in specs.items() if seed < n]
+    return plan.results
+
+
+def _export(results: Results, specs: list[RunSpec]) -> pd.DataFrame:
+    """The tables of `specs`' records, rebuilt; their runs table."""
+    try:
+        results.export(s.run_id for s in specs)
+    except OSError as e:
+        why = f"{results.path}: cannot write the tables: {_why(e)}"
+        raise StorageFailed(why, results, 0, 0) from None
+    return results.runs
+
+
+def _execute(
     plan: Plan,
     settings: ExecutorSection,
     force: bool = False,

@@ -81,10 +81,12 @@ def holm_note(rank: int, m: int, alpha: float, p: float, passing: bool) -> str:
 def family_line(outcomes: list[Judgement]) -> str | None:
     """What `resbench check` says of the family, or None when it judged no claim by a test."""
     m = sum("(Holm, " in o.note for o in outcomes)
-    if not m:
+    looked = sum("(Bonferroni, " in o.note for o in outcomes)  # a seed budget's, over its looks
+    if not m + looked:
         return None
+    how = "Holm–Bonferroni" if m else "Bonferroni, over all their looks"
     return (
-        f"the {m} tested claim(s) are judged together (Holm–Bonferroni): passing any false one "
+        f"the {m + looked} tested claim(s) are judged together ({how}): passing any false one "
         f"has a {100 * CLAIMS_ALPHA:.3g}% chance at most; each shows its interval at its own level"
     )
 

@@ -100,6 +100,13 @@ def evaluate_claims(
     return decide(judged)
 
 
+def claim_tests(claim: Claim, runs: pd.DataFrame) -> list[Judgement | Test]:
+    """One claim's tests before the family decides (per depth for `beats`), or the outcome of
+    one that cannot be tested."""
+    found = _judge(claim, runs)
+    return found if isinstance(found, list) else [found]
+
+
 def _judge(claim: Claim, runs: pd.DataFrame) -> Judgement | Test | list[Judgement | Test]:
     """One claim's test (or tests, or untestable outcome), before the family decides."""
     chosen = select_runs(runs, claim.where)

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from resbench.core import plugins
 from resbench.core.arguments import require_count, require_instance, require_mapping
+from resbench.sweep.budget import seed_axis, validate_budget
 from resbench.sweep.claims import Claim
 from resbench.sweep.fields import has_value
 from resbench.sweep.messages import Invalid, describe
@@ -120,7 +121,7 @@ def parse_sweep(
         except ValidationError as e:
             raise Invalid(*describe(e)) from None
         _validate_axes(sweep)
-        validate_size(sweep, source, max_runs)  # before a huge grid takes minutes to expand
+        validate_size(seed_axis(sweep), source, max_runs)  # before a huge grid takes minutes
         specs = _expand(sweep)  # every run must validate: bad axis values fail at load time
         _validate_claims(sweep, specs)
         sweep._runs = specs
@@ -208,8 +209,9 @@ def _validate_axes(sweep: Sweep) -> None:
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}: {n}" for k, n in lengths.items())
             raise Invalid(f"zip[{i}]", f"lists of unequal length ({shown})")
+    validate_budget(sweep, seen)
     for key in REQUIRED_GRID_KEYS:
-        if key not in seen:
+        if key not in seen and not (key == "seed" and sweep.seeds is not None):
             raise Invalid(f"grid.{key}", f"required (sweep {key} in grid: or zip:)")
     for i, pattern in enumerate(sweep.exclude):
         for key in pattern:
@@ -331,7 +333,7 @@ def _located_points(sweep: Sweep) -> list[tuple[dict[str, Any], dict[str, str]]]
 
 def _expand(sweep: Sweep) -> list[RunSpec]:
     specs: dict[str, RunSpec] = {}
-    for point, where in _located_points(sweep):
+    for point, where in _located_points(seed_axis(sweep)):
         spec = _resolve(sweep, point, where)
         specs.setdefault(spec.run_id, spec)  # the same run reached twice is one run
     if not specs:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from resbench.models.config import ModelSection
 from resbench.sweep.schema import GRID_ALIASES, ExecutorSection, Sweep, TrainConfig
+from resbench.sweep.seed_budget import SeedBudget
 
 # Discriminated unions add the tag to error locations; these are the claims'.
 CLAIM_TAGS = ("degrades", "holds", "beats")
@@ -59,6 +60,7 @@ def _valid_keys(loc: list[str]) -> str:
         "model": ModelSection,
         "train": TrainConfig,
         "executor": ExecutorSection,
+        "seeds": SeedBudget,
     }
     cls = sections.get(".".join(loc[:-1]))
     if cls is None:

@@ -38,6 +38,7 @@ from resbench.models.config import ModelConfig, ModelSection
 from resbench.sweep import slurm_limits
 from resbench.sweep.claims import Claim
 from resbench.sweep.probes import PROBE_DEFAULTS, ProbeOptions
+from resbench.sweep.seed_budget import SeedBudget
 
 # Short grid keys and the spec fields they set.
 GRID_ALIASES = {"depth": "model.depth", "arch": "model.arch", "seed": "seed"}
@@ -139,9 +140,7 @@ class TrainConfig(Strict):
         description="all parameters, or only weights (matrices, kernels, embeddings: 2 or more "
         "dimensions), not biases, norms' scales and shifts, or scalars like ReZero's α",
     )
-    clip_norm: PositiveFloat | None = Field(
-        None, description="clip the gradient's global norm to this before each step"
-    )
+    clip_norm: PositiveFloat | None = Field(None, description="the gradient's global norm, at most")
     schedule: Literal["constant", "cosine", "multistep"] = "cosine"
     milestones: tuple[PositiveFloat, ...] = Field(
         (), description="multistep: when lr is multiplied by gamma, in the unit of the length"
@@ -365,6 +364,7 @@ class Sweep(Strict):
         default_factory=list,
         description="groups of keys whose lists advance together; each group is one more axis",
     )
+    seeds: SeedBudget | None = Field(None, description="seeds until decided, not grid.seed")
     exclude: list[dict[str, GridValue]] = Field(
         default_factory=list, description="points to drop: axis keys to a value or a list of them"
     )

@@ -148,7 +148,7 @@ class SweepView:
 
     def started(self, event: SweepStarted) -> None:
         """The sweep's header and notes; the live view starts."""
-        self.total = event.todo
+        self.total, self.done = event.todo, 0  # a seed budget's rounds are sweeps of their own
         recorded = event.total - event.todo
         self._log(
             f"[bold]{markup(event.sweep)}[/]: {event.total} runs, {recorded} recorded, "
