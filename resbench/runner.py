@@ -269,9 +269,14 @@ def _execute(
     executor_notes = require_executor(settings, device_of(specs), results.path)
     with results.lock():
         with writing(results.path):
+            todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
+        # Missing files are one error now, before a run or the folder's records: not one failed
+        # run each; downloads happen once.
+        for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
+            options.ensure_files(report=lambda line: emit(Message(line)))
+        with writing(results.path):
             results.runs_dir.mkdir(exist_ok=True)  # a file there: one line before any run
             results.save_sweep(plan.text)
-            todo, scan = results.todo(specs, force=force, retry_failed=retry_failed)
             results.set_aside(scan.redo)
             # A stop between a record's write and its checkpoint's removal leaves the latter.
             results.discard_stale_checkpoints({s.run_id for s in todo})
@@ -279,9 +284,6 @@ def _execute(
                 results.discard_checkpoints(s.run_id for s in todo)
                 results.ledger.begin(s.run_id for s in todo)
         results.notes = executor_notes + scan.notes
-        # Missing files are one error now, not one failed run each; downloads happen once.
-        for options in {s.dataset.model_dump_json(): s.dataset for s in todo}.values():
-            options.ensure_files(report=lambda line: emit(Message(line)))
         notes = tuple(results.notes)
         emit(SweepStarted(plan.sweep.name, results.path, len(specs), len(todo), notes))
         tally = _Tally()

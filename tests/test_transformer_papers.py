@@ -172,7 +172,7 @@ def test_a_transformer_with_a_branch_multiplier_is_refused_at_load(tmp_path: Pat
     )
     result = runner.invoke(app, ["run", str(sweep), "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "branch_multiplier applies to the mlp, conv1d and cifar families" in result.output
+    assert "model.branch_multiplier is for the mlp, conv1d and cifar families" in result.output
     assert "Traceback" not in result.output
 
 

@@ -105,7 +105,7 @@ def why_summary(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(keys, key, strict=True))
         row["n"] = len(group)
         for c in columns:
-            row[c] = _mean(group[c], geometric=c in GEOMETRIC)
+            row[c] = seed_mean(group[c], geometric=c in GEOMETRIC)
         rows.append(row)
     summary = pd.DataFrame(rows)
     lesioned = layers["kind"].isin(["lesion_error", "intact_error"]).any()
@@ -138,9 +138,10 @@ def _lesion_effects(layers: pd.DataFrame, runs: pd.DataFrame, keys: list[str]) -
     return out.reset_index()
 
 
-def _mean(values: pd.Series, geometric: bool) -> float:
-    """The mean of the finite values (in logs when `geometric`: 0 where one of them is 0, a
-    singular value of exactly 0 being an input no path reaches), or NaN when there is none."""
+def seed_mean(values: pd.Series, geometric: bool) -> float:
+    """The mean over seeds of the finite values (in logs when `geometric`: 0 where one of them
+    is 0, a singular value of exactly 0 being an input no path reaches), or NaN when there is
+    none."""
     import numpy as np
 
     v = values.to_numpy(dtype=float)

@@ -42,7 +42,15 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from resbench.analysis.variants import variant_columns
-from resbench.analysis.why import GEOMETRIC, JACOBIAN, SIGNAL, at_output, diagnostic, lesion_table
+from resbench.analysis.why import (
+    GEOMETRIC,
+    JACOBIAN,
+    SIGNAL,
+    at_output,
+    diagnostic,
+    lesion_table,
+    seed_mean,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -122,7 +130,7 @@ def trained_table(layers: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row["n_trained"] = int(group["intact_error"].notna().sum())
         for column in LESION_EFFECTS[1:]:
-            row[column] = _seed_mean(group[column], False)
+            row[column] = seed_mean(group[column], False)
         out.append(row)
     return pd.DataFrame(out, columns=[*keys, *LESION_EFFECTS])
 
@@ -217,7 +225,7 @@ def _shape_table(
         finite = group[np.isfinite(group[list(names)].to_numpy(float)).all(axis=1)]
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row[f"{prefix}_n"] = len(finite)
-        row.update({f"{prefix}_{n}": _seed_mean(finite[n], n == "rise") for n in names})
+        row.update({f"{prefix}_{n}": seed_mean(finite[n], n == "rise") for n in names})
         out.append(row)
     return pd.DataFrame(out, columns=[*keys, f"{prefix}_n", *(f"{prefix}_{n}" for n in names)])
 
@@ -253,7 +261,7 @@ def _summarise(
             row[f"n{tag}"] = len(group)
             for k in kinds:
                 column = group[k] if k in group else pd.Series(dtype=float)
-                row[f"{k}{tag}"] = _seed_mean(column, k in GEOMETRIC)
+                row[f"{k}{tag}"] = seed_mean(column, k in GEOMETRIC)
             rows.append(row)
         names = [*keys, f"n{tag}", *(f"{k}{tag}" for k in kinds)]
         frames.append(pd.DataFrame(rows, columns=names))
@@ -263,17 +271,3 @@ def _summarise(
     for column in [c for c in table if c == "n" or c.startswith("n_")]:
         table[column] = table[column].fillna(0).astype(int)
     return table.sort_values(keys, ignore_index=True)
-
-
-def _seed_mean(values: pd.Series, geometric: bool) -> float:
-    """The mean over seeds of the finite values (geometric for factors: 0 where one is 0), or
-    NaN when there is none (as `Results.why()` takes it)."""
-    import numpy as np
-
-    v = values.to_numpy(dtype=float)
-    v = v[np.isfinite(v)]
-    if not len(v):
-        return math.nan
-    if geometric:
-        return 0.0 if (v <= 0).any() else float(np.exp(np.log(v).mean()))
-    return float(v.mean())
