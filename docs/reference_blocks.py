@@ -31,7 +31,7 @@ def presets() -> str:
     """Per reference: its runs, seeds, tested claims and what `resbench check` says now."""
     rows = []
     names = ("quick", "ci", "mlp", "gradients", "remedies", "remedies-lr", "transfer")
-    for name in (*names, "transformers", "why"):
+    for name in (*names, "transformers", "transformers-lr", "why"):
         status = report(name)["status"]
         runs = results(name).runs
         outcomes = checked(name) if results(name).claims else []
