@@ -135,14 +135,25 @@ def seeds_for(variances: Sequence[float], distance: float, alpha: float, now: in
     total = sum(variances)
     if distance <= 0 or not math.isfinite(total) or total <= 0:
         return None if distance <= 0 else float(now)
-    for n in range(max(now, 2), MOST_SEEDS + 1):
+
+    def powered(n: int) -> bool:
         if len(variances) > 1:
             df = total**2 / sum(v * v / (n - 1) for v in variances if v > 0)
         else:
             df = n - 1
-        if (t.ppf(1 - alpha, df) + t.ppf(POWER, df)) * math.sqrt(total / n) <= distance:
-            return float(n)
-    return None
+        return (t.ppf(1 - alpha, df) + t.ppf(POWER, df)) * math.sqrt(total / n) <= distance
+
+    # The left side falls as n grows (both quantiles with the degrees of freedom, and 1/√n):
+    # a bisection finds the smallest n a scan would.
+    low, high = max(now, 2), MOST_SEEDS
+    if not powered(high):
+        return None
+    if powered(low):
+        return float(low)
+    while high - low > 1:  # powered(high), not powered(low)
+        mid = (low + high) // 2
+        low, high = (low, mid) if powered(mid) else (mid, high)
+    return float(high)
 
 
 def _noted(outcome: Judgement, note: str) -> Judgement:
