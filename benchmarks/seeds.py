@@ -25,7 +25,7 @@ row share the pool's seeds, so they are not independent sweeps.
 
     python benchmarks/seeds.py --part synthetic --draws 2000
     python benchmarks/seeds.py --part ci --draws 500       # the pool of gate.py, trained there
-    python benchmarks/seeds.py --part remedies --pool results/pool-remedies/remedies --draws 500
+    python benchmarks/seeds.py --part remedies --pool results/reference/pools/remedies --draws 500
     python benchmarks/seeds.py --part cpu --cpu-rules 8,3-12
 
 Prints a markdown table per part and one JSON line.
@@ -311,7 +311,7 @@ def _load() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=["synthetic", "ci", "remedies", "cpu"], required=True)
-    parser.add_argument("--pool", type=Path, default=Path("results/pool-t1/ci"))
+    parser.add_argument("--pool", type=Path, default=Path("results/reference/pools/ci"))
     parser.add_argument("--reference", type=int, default=8, help="ci: the reference's seeds")
     parser.add_argument("--rules", default="8,3-12,4-12,5-12,3-12:obf")
     parser.add_argument("--remedies-rules", default="3,8,3-8,2-8")
