@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
-from resbench.sweep.messages import Invalid, describe
-from resbench.sweep.schema import Sweep, SweepError
+from resbench.sweep.messages import Invalid
+from resbench.sweep.schema import Sweep
+from resbench.sweep.sections import read_section
 from resbench.sweep.seed_budget import SeedBudget
 
 SEQUENTIAL_CLAIMS = ("degrades", "holds", "beats")
@@ -51,13 +49,8 @@ def validate_budget(sweep: Sweep, seen: dict[str, str]) -> None:
 
 def load_budget(path: Path) -> SeedBudget | None:
     """The `seeds:` budget of the sweep file at `path` (None without one), the rest unread."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise SweepError(f"{path}: cannot read its seeds ({type(e).__name__})") from None
-    seeds = raw.get("seeds") if isinstance(raw, dict) else None
-    try:
+
+    def validate(seeds: object) -> SeedBudget | None:
         return None if seeds is None else SeedBudget.model_validate(seeds)
-    except ValidationError as e:
-        where, problem = describe(e)
-        raise SweepError(f"{path}: seeds.{where}: {problem}") from None
+
+    return read_section(path, "seeds", validate, "seeds")

@@ -27,6 +27,7 @@ from resbench.sweep.fields import has_value
 from resbench.sweep.messages import Invalid, describe
 from resbench.sweep.overrides import apply_overrides, blame, shown_yaml
 from resbench.sweep.schema import REQUIRED_GRID_KEYS, RunSpec, Sweep, SweepError, split_key
+from resbench.sweep.sections import read_section
 from resbench.sweep.size import MAX_RUNS, axis_rows, matches, validate_size
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -85,16 +86,8 @@ def load_sweep(
 def load_claims(path: Path) -> list[Claim]:
     """The `expect:` claims of the sweep file at `path`, the rest of it unread: checking results
     needs no dataset, and no user code (which may not be importable where results are read)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise SweepError(f"{path}: cannot read its claims ({type(e).__name__})") from None
-    expect = raw.get("expect") if isinstance(raw, dict) else None
-    try:
-        return TypeAdapter(list[Claim]).validate_python(expect or [])
-    except ValidationError as e:
-        where, problem = describe(e)
-        raise SweepError(f"{path}: expect.{where}: {problem}") from None
+    adapter = TypeAdapter(list[Claim])
+    return read_section(path, "expect", lambda v: adapter.validate_python(v or []), "claims")
 
 
 def parse_sweep(
