@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BeforeValidator,
@@ -79,16 +79,6 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {
 
 # What `train.diagnostics` can ask for, in the order they are recorded (resbench.train.diagnostics
 # says what each measures, when, and what it costs).
-DIAGNOSTICS = (
-    "grad_norms",
-    "activations",
-    "signal",
-    "jacobian",
-    "grad_correlation",
-    "lesions",
-    "loss_slice",
-    "loss_surface",
-)
 Diagnostic = Literal[
     "grad_norms",
     "activations",
@@ -99,6 +89,7 @@ Diagnostic = Literal[
     "loss_slice",
     "loss_surface",
 ]
+DIAGNOSTICS: tuple[str, ...] = get_args(Diagnostic)
 
 
 class SweepError(ResbenchError):
